@@ -1,0 +1,69 @@
+"""Kafka with safe defaults, and the platform's topics created explicitly."""
+
+import logging
+from collections.abc import Iterable
+from typing import Literal
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.middlewares import AckPolicy
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from eventkit.telemetry import KafkaTracing
+
+log = logging.getLogger(__name__)
+
+# Commit offsets only after the handler returned (its transaction committed);
+# if it raised, seek back so the message is delivered again.
+ACK_POLICY = AckPolicy.NACK_ON_ERROR
+AUTO_OFFSET_RESET: Literal["earliest"] = "earliest"
+
+
+def make_broker(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    tracer_provider: TracerProvider,
+    registry: CollectorRegistry,
+    max_message_bytes: int,
+) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=max(max_message_bytes * 2, 1024 * 1024),
+        graceful_timeout=15.0,
+        middlewares=(
+            KafkaTracing(tracer_provider),
+            KafkaPrometheusMiddleware(registry=registry, app_name=client_id, metrics_prefix="mappa"),
+        ),
+    )
+
+
+async def ensure_topics(
+    bootstrap_servers: str, names: Iterable[str], *, partitions: int, replication_factor: int
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="mappa-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [n for n in dict.fromkeys(names) if n not in existing]
+        if wanted:
+            response = await admin.create_topics(
+                [
+                    NewTopic(n, num_partitions=partitions, replication_factor=replication_factor)
+                    for n in wanted
+                ]
+            )
+            for name, code, *_ in response.topic_errors:
+                # 36: TOPIC_ALREADY_EXISTS, when another service created it first.
+                if code not in (0, 36):
+                    raise RuntimeError(f"could not create topic {name}: error code {code}")
+            log.info("created %d topics", len(wanted))
+        return wanted
+    finally:
+        await admin.close()

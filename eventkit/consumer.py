@@ -1,0 +1,170 @@
+"""Applies one consumed message: decode, de-duplicate, handle, commit, or dead-letter.
+
+The handler runs inside one database transaction together with the inbox
+claim and any events it emits (outbox), so its effects are all-or-nothing.
+A message that cannot be applied is retried a bounded number of times, then
+published to ``<topic>.dlt`` with its origin and the reason; only then does
+the caller acknowledge it, so the partition keeps moving and nothing is lost.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from aiokafka import ConsumerRecord
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit import inbox, outbox
+from eventkit.codec import Incoming, decode
+from eventkit.db import Database
+from eventkit.deadletter import dead_letter_headers, dead_letter_topic
+from eventkit.errors import PermanentError
+from schemas.catalogue import TOPIC_OF_EVENT, event_type
+from schemas.contract import Contract
+from schemas.envelope import CloudEvent, new_event
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
+
+
+class UnitOfWork:
+    """What a handler may touch: its transaction, and the events it emits."""
+
+    def __init__(self, session: AsyncSession, source: str, cause: CloudEvent) -> None:
+        self.session = session
+        self.cause = cause
+        self._source = source
+        self.emitted = 0
+
+    async def emit(self, data: Contract, *, key: str) -> CloudEvent:
+        """Queue an event in this transaction; it is published after commit."""
+        kind = event_type(type(data))
+        event = new_event(kind, data, source=self._source, subject=key)
+        await outbox.add(self.session, topic=TOPIC_OF_EVENT[kind].name, key=key, event=event)
+        self.emitted += 1
+        return event
+
+
+Handler = Callable[[Incoming, UnitOfWork], Awaitable[None]]
+C = TypeVar("C", bound=Contract)
+
+
+class Handlers:
+    """Handlers by event type, each typed by the payload model it takes."""
+
+    def __init__(self) -> None:
+        self.by_type: dict[str, Handler] = {}
+
+    def on(
+        self, model: type[C]
+    ) -> Callable[[Callable[[C, UnitOfWork], Awaitable[None]]], Callable[[C, UnitOfWork], Awaitable[None]]]:
+        def register(
+            fn: Callable[[C, UnitOfWork], Awaitable[None]],
+        ) -> Callable[[C, UnitOfWork], Awaitable[None]]:
+            async def handle(incoming: Incoming, work: UnitOfWork) -> None:
+                assert isinstance(incoming.data, model)
+                await fn(incoming.data, work)
+
+            self.by_type[event_type(model)] = handle
+            return fn
+
+        return register
+
+
+DeadLetter = Callable[[str, ConsumerRecord, dict[str, str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    name: str
+    source: str
+    max_attempts: int
+    retry_backoff_seconds: float
+    max_message_bytes: int
+
+
+class Consumer:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        dead_letter: DeadLetter,
+        on_emitted: Callable[[], None],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._config = config
+        self._db = db
+        self._handlers = handlers
+        self._dead_letter = dead_letter
+        self._on_emitted = on_emitted
+        self._outcomes = Counter(
+            "mappa_events_consumed",
+            "Consumed messages by topic and outcome",
+            ["topic", "outcome"],
+            registry=registry,
+        )
+
+    async def process(self, record: ConsumerRecord) -> Outcome:
+        outcome = await self._process(record)
+        self._outcomes.labels(record.topic, outcome).inc()
+        return outcome
+
+    async def _process(self, record: ConsumerRecord) -> Outcome:
+        try:
+            incoming = decode(record.topic, record.value or b"", max_bytes=self._config.max_message_bytes)
+        except PermanentError as error:
+            return await self._reject(record, error, attempts=1)
+        handler = self._handlers.get(incoming.event.type)
+        if handler is None:
+            return "ignored"  # a known event this service has no use for
+        for attempt in range(1, self._config.max_attempts + 1):
+            try:
+                return await self._apply(incoming, handler)
+            except PermanentError as error:
+                return await self._reject(record, error, attempts=attempt)
+            except Exception as error:
+                if attempt == self._config.max_attempts:
+                    return await self._reject(record, error, attempts=attempt)
+                log.warning(
+                    "attempt %d of %s %s failed: %s",
+                    attempt,
+                    incoming.event.type,
+                    incoming.event.id,
+                    type(error).__name__,
+                )
+                await asyncio.sleep(self._config.retry_backoff_seconds * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def _apply(self, incoming: Incoming, handler: Handler) -> Outcome:
+        async with self._db.transaction() as session:
+            fresh = await inbox.claim(
+                session,
+                consumer=self._config.name,
+                source=incoming.event.source,
+                event_id=incoming.event.id,
+                event_type=incoming.event.type,
+            )
+            if not fresh:
+                return "duplicate"
+            work = UnitOfWork(session, self._config.source, incoming.event)
+            await handler(incoming, work)
+        if work.emitted:
+            self._on_emitted()
+        return "applied"
+
+    async def _reject(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> Outcome:
+        headers = dead_letter_headers(record, error, consumer=self._config.name, attempts=attempts)
+        await self._dead_letter(dead_letter_topic(record.topic), record, headers)
+        log.error(
+            "dead-lettered %s[%d]@%d: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            type(error).__name__,
+        )
+        return "dead-lettered"

@@ -1,0 +1,60 @@
+"""The HTTP face of a service: health, Prometheus metrics and its AsyncAPI document."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification import AsyncAPI, get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+
+def build_http_app(
+    *,
+    title: str,
+    registry: CollectorRegistry,
+    asyncapi: AsyncAPI,
+    checks: dict[str, Callable[[], Awaitable[bool]]],
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await start()
+        try:
+            yield
+        finally:
+            await stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = "ok" if await check() else "failing"
+            except Exception as error:  # a failing dependency is a status, not a crash
+                results[name] = f"failing: {type(error).__name__}"
+        healthy = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "failing", "checks": results},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["contracts"])
+    async def asyncapi_json() -> dict[str, Any]:
+        document: dict[str, Any] = asyncapi.to_specification().to_jsonable()
+        return document
+
+    @app.get("/asyncapi", response_class=HTMLResponse, tags=["contracts"])
+    async def asyncapi_html() -> str:
+        # try_it_out_path=None: the docs page must not publish to the broker.
+        return get_asyncapi_html(asyncapi.to_specification(), try_it_out_path=None)
+
+    return app

@@ -1,0 +1,165 @@
+"""Transactional outbox: events are written with the state change that caused them.
+
+``add`` stores an event in the caller's transaction together with the trace
+context current at that moment. The relay later publishes pending rows in
+insertion order and deletes them once the broker has acknowledged them, so
+a crash at any point either republishes (consumers' inboxes absorb the
+duplicate) or publishes for the first time; it never loses an event.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from opentelemetry import context as otel_context
+from opentelemetry.propagate import extract, inject
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit.db import Database, kit_metadata
+from schemas.envelope import CloudEvent
+
+log = logging.getLogger(__name__)
+
+outbox = Table(
+    "kit_outbox",
+    kit_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(128), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("traceparent", String(64)),
+    Column("tracestate", String(512)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    topic: str
+    key: str
+    event_id: str
+    event_type: str
+    payload: bytes
+    trace_headers: dict[str, str]
+
+
+async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> None:
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    await session.execute(
+        outbox.insert().values(
+            topic=topic,
+            key=key,
+            event_id=event.id,
+            event_type=event.type,
+            payload=event.model_dump_json(exclude_none=True).encode(),
+            traceparent=carrier.get("traceparent"),
+            tracestate=carrier.get("tracestate"),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:
+    """The oldest unpublished rows, locked so that a second relay waits its turn."""
+    rows = await session.execute(select(outbox).order_by(outbox.c.id).limit(limit).with_for_update())
+    return [
+        OutboxRecord(
+            id=row.id,
+            topic=row.topic,
+            key=row.key,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            payload=row.payload,
+            trace_headers={
+                k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v
+            },
+        )
+        for row in rows
+    ]
+
+
+async def remove(session: AsyncSession, ids: Sequence[int]) -> None:
+    if ids:
+        await session.execute(outbox.delete().where(outbox.c.id.in_(ids)))
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(outbox)) or 0)
+
+
+# Sends one record and returns an awaitable that completes on the broker's ack.
+Send = Callable[[OutboxRecord], Awaitable[Awaitable[object]]]
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows, in order, until stopped."""
+
+    def __init__(self, db: Database, send: Send, *, batch_size: int, poll_seconds: float) -> None:
+        self._db = db
+        self._send = send
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        # Rows still pending stay in the table and go out on the next start.
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.publish_pending() == self._batch_size:
+                    pass
+            except Exception:
+                log.exception("outbox relay pass failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        failure: BaseException | None = None
+        async with self._db.transaction() as session:
+            records = await pending(session, self._batch_size)
+            if not records:
+                return 0
+            # Sends are issued in outbox order; the idempotent producer keeps
+            # that order per partition, so per-key order survives pipelining.
+            acks = []
+            for record in records:
+                token = otel_context.attach(extract(record.trace_headers))
+                try:
+                    acks.append(await self._send(record))
+                finally:
+                    otel_context.detach(token)
+            results = await asyncio.gather(*acks, return_exceptions=True)
+            done: list[int] = []
+            for record, result in zip(records, results, strict=True):
+                if isinstance(result, BaseException):
+                    failure = result
+                    break
+                done.append(record.id)
+            # Only the acknowledged prefix is removed; the rest is retried.
+            await remove(session, done)
+        if failure is not None:
+            raise failure
+        return len(done)

@@ -1,0 +1,63 @@
+"""Settings from the environment, read once per process.
+
+Platform-wide values use the ``MAPPA_`` prefix (``KAFKA_BOOTSTRAP_SERVERS``
+is read as is); values that differ between services, such as the database
+URL and HTTP port, use ``MAPPA_<SERVICE>_`` so four services can share one
+environment.
+"""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HTTP_PORTS = {"registry": 8101, "levels": 8102, "meetings": 8103, "notifications": 8104}
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAPPA_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "MAPPA_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    data_dir: Path = Path("var")
+    agency: str = "mappa-platform"
+    # A message is retried this many times in all before it is dead-lettered.
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    log_level: str = "INFO"
+    otel_traces_exporter: str = Field(
+        default="none",
+        validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "MAPPA_OTEL_TRACES_EXPORTER"),
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service values, read with the prefix ``MAPPA_<SERVICE>_``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    outbox_relay: bool = True
+    outbox_batch_size: int = Field(default=200, ge=1)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+
+
+class Settings:
+    """Everything one service needs, with defaults filled in."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.platform = PlatformSettings()
+        own = ServiceSettings(_env_prefix=f"MAPPA_{service.upper()}_")
+        self.own = own
+        self.database_url = own.database_url or (
+            f"sqlite+aiosqlite:///{self.platform.data_dir.resolve() / service}.db"
+        )
+        self.http_port = own.http_port or DEFAULT_HTTP_PORTS.get(service, 8100)

@@ -1,0 +1,27 @@
+"""Base model for every event payload.
+
+Producers write closed payloads: unknown fields are an error. Consumers read
+tolerantly: validating with ``context={"tolerant": True}`` drops fields this
+version does not know, at every nesting level, so an additive change by a
+producer never breaks a consumer.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+
+TOLERANT: dict[str, Any] = {"tolerant": True}
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unknown_when_tolerant(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and info.context and info.context.get("tolerant"):
+            known = set(cls.model_fields) | {
+                f.alias for f in cls.model_fields.values() if f.alias is not None
+            }
+            return {k: v for k, v in value.items() if k in known}
+        return value

@@ -1,0 +1,70 @@
+"""Agency identifier formats and their check characters.
+
+- PNC ID (Police National Computer): ``YYYY/NNNNNNNC``; the check character
+  is ``CHECK_LETTERS[int(YY + NNNNNNN) % 23]``.
+- CRO number (Criminal Records Office): ``NNNNNN/YYC``; the check character
+  is ``CHECK_LETTERS[int(YY + NNNNNN) % 23]``.
+- Prison (NOMS) number: ``A1234BC``.
+- Probation case reference number (CRN): ``X123456``.
+"""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+CHECK_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
+
+PNC_PATTERN = r"^[0-9]{4}/[0-9]{7}[A-Z]$"
+CRO_PATTERN = r"^[0-9]{6}/[0-9]{2}[A-Z]$"
+PRISON_NUMBER_PATTERN = r"^[A-Z][0-9]{4}[A-Z]{2}$"
+CRN_PATTERN = r"^[A-Z][0-9]{6}$"
+
+
+def pnc_check_letter(year: int, serial: int) -> str:
+    return CHECK_LETTERS[int(f"{year % 100:02d}{serial:07d}") % 23]
+
+
+def cro_check_letter(serial: int, year: int) -> str:
+    return CHECK_LETTERS[int(f"{year % 100:02d}{serial:06d}") % 23]
+
+
+def format_pnc(year: int, serial: int) -> str:
+    return f"{year:04d}/{serial:07d}{pnc_check_letter(year, serial)}"
+
+
+def format_cro(serial: int, year: int) -> str:
+    return f"{serial:06d}/{year % 100:02d}{cro_check_letter(serial, year)}"
+
+
+def is_valid_pnc(value: str) -> bool:
+    if not re.fullmatch(PNC_PATTERN, value):
+        return False
+    return value[-1] == pnc_check_letter(int(value[:4]), int(value[5:12]))
+
+
+def is_valid_cro(value: str) -> bool:
+    if not re.fullmatch(CRO_PATTERN, value):
+        return False
+    return value[-1] == cro_check_letter(int(value[:6]), int(value[7:9]))
+
+
+def _require(valid: bool, message: str) -> None:
+    if not valid:
+        raise ValueError(message)
+
+
+def _pnc(value: str) -> str:
+    _require(is_valid_pnc(value), "not a PNC ID with a valid check character")
+    return value
+
+
+def _cro(value: str) -> str:
+    _require(is_valid_cro(value), "not a CRO number with a valid check character")
+    return value
+
+
+PncId = Annotated[str, Field(pattern=PNC_PATTERN), AfterValidator(_pnc)]
+CroNumber = Annotated[str, Field(pattern=CRO_PATTERN), AfterValidator(_cro)]
+PrisonNumber = Annotated[str, Field(pattern=PRISON_NUMBER_PATTERN)]
+Crn = Annotated[str, Field(pattern=CRN_PATTERN)]

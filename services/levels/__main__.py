@@ -1,0 +1,3 @@
+from services.levels.app import create
+
+create().run()

@@ -1,0 +1,3 @@
+from services.meetings.app import create
+
+create().run()

@@ -1,0 +1,17 @@
+"""The registry service: agency topics in, registry.offenders.v1 out."""
+
+from functools import partial
+
+from eventkit.service import Service
+from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
+from services.registry.handlers import handlers
+from services.registry.storage import metadata
+
+create = partial(
+    Service,
+    "registry",
+    metadata=metadata,
+    consumes=AGENCY_TOPICS,
+    produces=(REGISTRY_OFFENDERS,),
+    handlers=handlers.by_type,
+)

@@ -1,0 +1,65 @@
+"""Which MAPPA category a conviction brings a person into (CJA 2003 s.325, s.327).
+
+Pure rules, no I/O. This first cut covers what the conviction alone decides:
+category 1 for Sexual Offences Act 2003 Schedule 3 offences (notification
+requirements), category 2 for Schedule 15 offences with 12 months' or more
+custody or a hospital or guardianship order. Referral categories (3, 4) and
+the full notification rules arrive with the register itself.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+Category = Literal[1, 2, 3, 4]
+
+# Disposals that are custody for s.327(3) purposes when 12 months or longer.
+CUSTODIAL = frozenset({"custody", "detention-and-training-order"})
+# Disposals that are category 2 whatever their length (s.327(3)(b), (4)).
+ALWAYS_CATEGORY_2 = frozenset(
+    {
+        "life-sentence",
+        "imprisonment-for-public-protection",
+        "hospital-order",
+        "hospital-order-with-restriction",
+        "guardianship-order",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Conviction:
+    sexual_offences_act_schedule_3: bool
+    criminal_justice_act_schedule_15: bool
+    disposal: str
+    custody_months: int | None
+
+
+@dataclass(frozen=True)
+class CategoryDecision:
+    category: Category
+    reason: str
+    legal_basis: str
+
+
+def category_for(conviction: Conviction) -> CategoryDecision | None:
+    """The category this conviction alone places the person in, if any."""
+    if conviction.sexual_offences_act_schedule_3:
+        return CategoryDecision(
+            category=1,
+            reason="Subject to notification requirements for a Schedule 3 sexual offence",
+            legal_basis="CJA 2003 s.327(2); SOA 2003 Part 2",
+        )
+    if conviction.criminal_justice_act_schedule_15:
+        if conviction.disposal in ALWAYS_CATEGORY_2:
+            return CategoryDecision(
+                category=2,
+                reason=f"Schedule 15 offence with a {conviction.disposal} disposal",
+                legal_basis="CJA 2003 s.327(3)-(4)",
+            )
+        if conviction.disposal in CUSTODIAL and (conviction.custody_months or 0) >= 12:
+            return CategoryDecision(
+                category=2,
+                reason="Schedule 15 offence with 12 months' or more custody",
+                legal_basis="CJA 2003 s.327(3)",
+            )
+    return None

@@ -1,0 +1,57 @@
+"""Session-wide real infrastructure: a Kafka broker and a PostgreSQL server, started on demand.
+
+Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker instead, or
+MAPPA_TEST_POSTGRES_URL to use an existing PostgreSQL database.
+"""
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.kafka import start_broker, stop_broker
+from tests.support.postgres import start_postgres
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if existing:
+        yield existing
+        return
+    state = Path(tempfile.mkdtemp(prefix="mappa-kafka-"))
+    port = _free_port()
+    env = start_broker(state, port, _free_port())
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        del os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        stop_broker(env)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    existing = os.environ.get("MAPPA_TEST_POSTGRES_URL")
+    if existing:
+        yield existing
+        return
+    root = Path(tempfile.mkdtemp(prefix="mappa-pg-"))
+    server = start_postgres(root)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

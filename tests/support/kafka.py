@@ -1,0 +1,110 @@
+"""Test access to the real broker: start it, publish raw bytes, read topics back."""
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
+
+
+def start_broker(state_dir: Path, port: int, controller_port: int) -> dict[str, str]:
+    env = os.environ | {
+        "MAPPA_KAFKA_DIR": str(state_dir),
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+    }
+    subprocess.run(["bash", str(KAFKA_SCRIPT), "start"], check=True, env=env)
+    return env
+
+
+def stop_broker(env: dict[str, str]) -> None:
+    subprocess.run(["bash", str(KAFKA_SCRIPT), "stop"], check=True, env=env)
+
+
+async def publish(
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    *,
+    key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic,
+            value,
+            key=key.encode() if key is not None else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+    finally:
+        await producer.stop()
+
+
+async def read_until(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[ConsumerRecord]], bool],
+    *,
+    match: Callable[[ConsumerRecord], bool] = lambda _r: True,
+    timeout: float = 60.0,
+) -> list[ConsumerRecord]:
+    """Read ``topic`` from the beginning, keeping matching records, until ``done``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        kept: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        while not done(kept):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: {len(kept)} matching records after {timeout}s")
+            batches = await consumer.getmany(timeout_ms=200)
+            kept.extend(r for records in batches.values() for r in records if match(r))
+        return kept
+    finally:
+        await consumer.stop()
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, match: Callable[[ConsumerRecord], bool] = lambda _r: True
+) -> list[ConsumerRecord]:
+    """Every matching record now on ``topic`` (up to the current end of each partition)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        kept: list[ConsumerRecord] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batches = await consumer.getmany(timeout_ms=200)
+            kept.extend(r for records in batches.values() for r in records if match(r))
+        return kept
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer.topics()  # refreshes metadata for every topic
+    return consumer.partitions_for_topic(topic) or set()
+
+
+def event_of(record: ConsumerRecord) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(record.value)
+    return value
+
+
+def headers_of(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode() for k, v in record.headers}

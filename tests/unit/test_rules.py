@@ -1,0 +1,59 @@
+"""Domain rules from tables taken from the statute and the MAPPA Guidance."""
+
+import pytest
+
+from services.levels.rules import CaseLevel, on_categorised
+from services.meetings.rules import meeting_decision
+from services.notifications.rules import no_meeting_notice
+from services.registry.rules import Conviction, category_for
+
+# CJA 2003 s.325, s.327: (Sch 3 sexual, Sch 15 specified, disposal, custody months) -> category
+CATEGORY_TABLE = [
+    # Sexual offence with notification requirements: category 1, whatever the disposal.
+    (True, True, "custody", 18, 1),
+    (True, False, "community-order", None, 1),
+    (True, True, "conditional-discharge", None, 1),
+    # Schedule 15 with 12 months' or more custody: category 2; less: none.
+    (False, True, "custody", 12, 2),
+    (False, True, "custody", 11, None),
+    (False, True, "detention-and-training-order", 12, 2),
+    (False, True, "suspended-sentence", 24, None),
+    # Schedule 15 with detention for public protection or a hospital/guardianship order: 2.
+    (False, True, "imprisonment-for-public-protection", None, 2),
+    (False, True, "life-sentence", None, 2),
+    (False, True, "hospital-order", None, 2),
+    (False, True, "guardianship-order", None, 2),
+    # Neither schedule: not MAPPA by conviction alone (category 3 needs a referral).
+    (False, False, "custody", 60, None),
+]
+
+
+@pytest.mark.parametrize(("sch3", "sch15", "disposal", "months", "category"), CATEGORY_TABLE)
+def test_category_from_conviction(
+    sch3: bool, sch15: bool, disposal: str, months: int | None, category: int | None
+) -> None:
+    decision = category_for(Conviction(sch3, sch15, disposal, months))
+    assert (decision.category if decision else None) == category
+    if decision:
+        assert decision.legal_basis.startswith("CJA 2003 s.327")
+
+
+def test_a_new_case_sits_at_level_1_pending_screening() -> None:
+    assert on_categorised(None) == CaseLevel(level=1, status="pending-screening")
+
+
+def test_a_known_case_keeps_its_level_when_recategorised() -> None:
+    assert on_categorised(CaseLevel(level=2, status="screened")) is None
+
+
+@pytest.mark.parametrize(("level", "required"), [(1, False), (2, True), (3, True)])
+def test_meetings_are_for_levels_2_and_3(level: int, required: bool) -> None:
+    assert meeting_decision(level).required is required
+
+
+def test_notice_carries_a_reference_and_an_action_but_no_offence_details() -> None:
+    notice = no_meeting_notice("3f2a", 1)
+    assert notice.recipient_role == "offender-manager"
+    assert "3f2a" in notice.subject
+    text = (notice.subject + notice.action).lower()
+    assert not any(word in text for word in ("offence", "sexual", "conviction", "assault"))

@@ -1,0 +1,95 @@
+"""The contracts: closed for producers, tolerant for consumers, published as JSON Schema."""
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from eventkit.synthetic import Synthetic
+from schemas import generate
+from schemas.catalogue import EVENT_MODELS, TOPIC_OF_EVENT, TOPICS, all_topic_names
+from schemas.contract import TOLERANT
+from schemas.envelope import CloudEvent
+from schemas.events.police import ConvictionRecorded
+
+
+def _conviction_data() -> dict[str, Any]:
+    return Synthetic(seed=11).conviction().model_dump(mode="json")
+
+
+def test_producer_models_refuse_unknown_fields() -> None:
+    data = _conviction_data() | {"unexpected": 1}
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        ConvictionRecorded.model_validate(data)
+
+
+def test_consumer_reading_drops_unknown_fields_at_every_level() -> None:
+    data = _conviction_data() | {"added_in_v1_1": True}
+    data["person"] = data["person"] | {"middle_name": "ignored"}
+    parsed = ConvictionRecorded.model_validate(data, context=TOLERANT)
+    assert parsed.person.family_name == data["person"]["family_name"]
+    assert "middle_name" not in parsed.person.model_dump()
+
+
+def test_tolerant_reading_still_enforces_the_known_fields() -> None:
+    data = _conviction_data()
+    data["person"]["pnc_id"] = "2003/0012345X"  # wrong check letter
+    with pytest.raises(ValidationError, match="check character"):
+        ConvictionRecorded.model_validate(data, context=TOLERANT)
+
+
+def test_every_event_type_carries_a_version_and_lives_on_one_topic() -> None:
+    for event_type in EVENT_MODELS:
+        assert event_type.rsplit(".", 1)[-1].startswith("v")
+        assert sum(event_type in t.event_types for t in TOPICS) == 1
+        assert TOPIC_OF_EVENT[event_type].name.endswith(".v1")
+
+
+def test_every_topic_has_a_dead_letter_topic() -> None:
+    names = all_topic_names()
+    for topic in TOPICS:
+        assert topic.name + ".dlt" in names
+
+
+def test_committed_json_schemas_are_current() -> None:
+    committed = {p.name: p.read_text() for p in generate.OUT_DIR.glob("*.json")}
+    assert committed == generate.rendered(), "run: python -m schemas.generate"
+
+
+def test_a_synthetic_event_validates_against_its_published_schema() -> None:
+    event = Synthetic(seed=5).conviction_event()
+    schema = json.loads((generate.OUT_DIR / f"{event.type}.json").read_text())
+    jsonschema.validate(json.loads(event.model_dump_json(exclude_none=True)), schema)
+
+
+def test_published_schema_rejects_what_the_models_reject() -> None:
+    event = json.loads(Synthetic(seed=5).conviction_event().model_dump_json(exclude_none=True))
+    event["data"]["disposal"]["type"] = "banishment"
+    schema = json.loads((generate.OUT_DIR / f"{event['type']}.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(event, schema)
+
+
+def test_envelope_requires_cloudevents_attributes() -> None:
+    with pytest.raises(ValidationError):
+        CloudEvent.model_validate({"specversion": "1.0", "type": "uk.mappa.police.x.v1", "data": {}})
+    with pytest.raises(ValidationError, match="pattern"):
+        CloudEvent.model_validate(
+            {"id": "1", "source": "/s", "type": "conviction", "time": "2026-01-01T00:00:00Z", "data": {}}
+        )
+
+
+def test_envelope_keeps_extension_attributes() -> None:
+    event = CloudEvent.model_validate(
+        {
+            "id": "1",
+            "source": "/s",
+            "type": "uk.mappa.police.conviction-recorded.v1",
+            "time": "2026-01-01T00:00:00Z",
+            "data": {},
+            "partitionkey": "x",
+        }
+    )
+    assert event.model_extra == {"partitionkey": "x"}
