@@ -59,7 +59,7 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
             key=key,
             event_id=event.id,
             event_type=event.type,
-            payload=event.model_dump_json(exclude_none=True).encode(),
+            payload=event.to_json(),
             traceparent=carrier.get("traceparent"),
             tracestate=carrier.get("tracestate"),
             created_at=datetime.now(UTC),

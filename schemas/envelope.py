@@ -36,6 +36,10 @@ class CloudEvent(BaseModel):
     dataschema: str | None = None
     data: dict[str, Any]
 
+    def to_json(self) -> bytes:
+        """Structured-mode bytes; absent optional attributes are left out, not null."""
+        return self.model_dump_json(exclude_none=True).encode()
+
 
 def schema_uri(event_type: str) -> str:
     return f"urn:uk:mappa:schema:{event_type}"

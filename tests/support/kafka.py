@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
@@ -61,7 +62,7 @@ async def read_until(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         kept: list[ConsumerRecord] = []
@@ -83,7 +84,7 @@ async def read_all(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -96,9 +97,14 @@ async def read_all(
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()  # refreshes metadata for every topic
-    return consumer.partitions_for_topic(topic) or set()
+async def _partitions(bootstrap: str, topic: str) -> set[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return {p["partition"] for p in description["partitions"]}
 
 
 def event_of(record: ConsumerRecord) -> dict[str, Any]:

@@ -14,7 +14,7 @@ POLICE = "agency.police.v1"
 
 
 def _body(**changes: object) -> bytes:
-    event = json.loads(Synthetic(seed=2).conviction_event().model_dump_json())
+    event = json.loads(Synthetic(seed=2).conviction_event().to_json())
     event.update(changes)
     return json.dumps(event).encode()
 

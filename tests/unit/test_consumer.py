@@ -64,7 +64,7 @@ async def test_a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_
         raise RuntimeError("downstream unavailable")
 
     sink = Sink()
-    body = Synthetic(seed=1).conviction_event().model_dump_json().encode()
+    body = Synthetic(seed=1).conviction_event().to_json()
     outcome = await _consumer(db, broken, sink).process(_record(body))
     assert (outcome, calls) == ("dead-lettered", 3)
     assert sink.letters[0][0] == "agency.police.v1.dlt"
@@ -81,7 +81,7 @@ async def test_a_permanent_error_is_not_retried(db: Database) -> None:
         raise PermanentError("cannot ever apply")
 
     sink = Sink()
-    body = Synthetic(seed=1).conviction_event().model_dump_json().encode()
+    body = Synthetic(seed=1).conviction_event().to_json()
     assert await _consumer(db, refuses, sink).process(_record(body)) == "dead-lettered"
     assert calls == 1
 
@@ -96,7 +96,7 @@ async def test_a_redelivered_event_is_applied_once_and_its_emits_are_kept_once(d
 
     sink = Sink()
     consumer = _consumer(db, registers, sink)
-    body = Synthetic(seed=1).conviction_event().model_dump_json().encode()
+    body = Synthetic(seed=1).conviction_event().to_json()
     assert await consumer.process(_record(body, 0)) == "applied"
     assert await consumer.process(_record(body, 1)) == "duplicate"
     assert calls == 1
@@ -116,7 +116,7 @@ async def test_a_failed_attempt_leaves_no_state_behind(db: Database) -> None:
             raise RuntimeError("transient")
 
     consumer = _consumer(db, fails_after_emitting, Sink())
-    body = Synthetic(seed=1).conviction_event().model_dump_json().encode()
+    body = Synthetic(seed=1).conviction_event().to_json()
     assert await consumer.process(_record(body)) == "applied"
     async with db.transaction() as session:
         assert await outbox.count(session) == 1  # the first attempt's emit was rolled back

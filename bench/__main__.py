@@ -1,0 +1,224 @@
+"""Benchmark: a raw aiokafka four-hop relay versus the skeleton flow through the four services.
+
+Both run against the same local broker at the same fixed offered rate. Each
+event's end-to-end latency is measured from just before its publish to its
+arrival at the end of the chain; events/s is what arrived divided by the
+time from the first publish to the last arrival. Figures go to
+bench/results/latest.json. Not part of the tests: nothing here asserts a time.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import platform as host
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from deploy.local import LocalPlatform
+from eventkit.broker import ensure_topics
+from eventkit.settings import PlatformSettings
+from eventkit.synthetic import Synthetic
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES
+
+RESULTS = Path(__file__).parent / "results"
+RAW_TOPICS = [f"bench.raw.hop{i}" for i in range(5)]  # publish to hop0; four relays; read hop4
+
+
+def _summary(latencies: list[float], first_send: float, last_arrival: float, offered: int) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    return {
+        "offered": offered,
+        "delivered": len(ordered),
+        "events_per_second": round(len(ordered) / (last_arrival - first_send), 1),
+        "latency_ms_p50": round(statistics.median(ordered) * 1000, 1),
+        "latency_ms_p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+        "latency_ms_max": round(ordered[-1] * 1000, 1),
+    }
+
+
+async def _drive(
+    send: Callable[[int], Awaitable[str]],
+    arrivals: "asyncio.Queue[tuple[str, float]]",
+    *,
+    rate: float,
+    count: int,
+) -> dict[str, Any]:
+    """Offer ``count`` events at ``rate``/s, then collect their arrivals."""
+    sent: dict[str, float] = {}
+    start = time.monotonic()
+    for i in range(count):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))  # pacing, not synchronisation
+        marker = await send(i)
+        sent[marker] = time.monotonic()
+    latencies: dict[str, float] = {}
+    last = start
+    deadline = time.monotonic() + 120
+    while len(latencies) < count and time.monotonic() < deadline:
+        try:
+            marker, arrived = await asyncio.wait_for(arrivals.get(), timeout=5)
+        except TimeoutError:
+            continue
+        if marker in sent and marker not in latencies:
+            latencies[marker] = arrived - sent[marker]
+            last = max(last, arrived)
+    return _summary(list(latencies.values()), start, last, count)
+
+
+class Tail:
+    """Reads the end of a chain and timestamps each marked record as it arrives."""
+
+    def __init__(self, bootstrap: str, topic: str, marker_of: Callable[[Any], str | None]) -> None:
+        self.arrivals: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+        self._consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=f"bench-{secrets.token_hex(4)}"
+        )
+        self._marker_of = marker_of
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        await _assigned(self._consumer)
+        await self._consumer.seek_to_end()
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        async for record in self._consumer:
+            marker = self._marker_of(record)
+            if marker:
+                self.arrivals.put_nowait((marker, time.monotonic()))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._consumer.stop()
+
+
+async def _assigned(consumer: AIOKafkaConsumer) -> None:
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=100)
+
+
+async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
+    """Four aiokafka consume-and-republish hops; offsets committed after each republished batch."""
+    await ensure_topics(bootstrap, RAW_TOPICS, partitions=6, replication_factor=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    stop = asyncio.Event()
+    ready = asyncio.Semaphore(0)
+
+    async def hop(source: str, target: str) -> None:
+        consumer = AIOKafkaConsumer(
+            source,
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-raw-{source}",
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        await consumer.start()
+        await _assigned(consumer)
+        ready.release()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=100)
+                acks = [
+                    await producer.send(target, r.value, key=r.key, headers=r.headers)
+                    for records in batches.values()
+                    for r in records
+                ]
+                await asyncio.gather(*acks)
+                if acks:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    hops = [asyncio.create_task(hop(a, b)) for a, b in itertools.pairwise(RAW_TOPICS)]
+    for _ in hops:
+        await ready.acquire()
+    tail = Tail(bootstrap, RAW_TOPICS[-1], lambda r: r.value.decode())
+    await tail.start()
+
+    async def send(i: int) -> str:
+        marker = f"raw-{i}-{secrets.token_hex(4)}"
+        await producer.send_and_wait(RAW_TOPICS[0], marker.encode(), key=str(i).encode())
+        return marker
+
+    try:
+        return await _drive(send, tail.arrivals, rate=rate, count=count)
+    finally:
+        stop.set()
+        await asyncio.gather(*hops)
+        await tail.stop()
+        await producer.stop()
+
+
+async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
+    """Convictions in, notifications out, through the four service processes."""
+    synthetic = Synthetic(seed=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+
+    def trace_of(record: Any) -> str | None:
+        headers = dict(record.headers)
+        parent = headers.get("traceparent")
+        return parent.decode().split("-")[1] if parent else None
+
+    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name, trace_of)
+    await tail.start()
+
+    async def send(_i: int) -> str:
+        event = synthetic.conviction_event()
+        trace_id = secrets.token_hex(16)
+        await producer.send_and_wait(
+            AGENCY_POLICE.name,
+            event.to_json(),
+            key=event.data["person"]["pnc_id"].encode(),
+            headers=[("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())],
+        )
+        return trace_id
+
+    try:
+        return await _drive(send, tail.arrivals, rate=rate, count=count)
+    finally:
+        await tail.stop()
+        await producer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=50.0, help="offered events per second")
+    parser.add_argument("--count", type=int, default=1500, help="events offered per scenario")
+    args = parser.parse_args()
+    bootstrap = PlatformSettings().kafka_bootstrap_servers
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": host.machine(), "python": host.python_version()},
+        "offered_rate_per_second": args.rate,
+    }
+    results["raw_aiokafka_four_hops"] = asyncio.run(raw_relay(bootstrap, args.rate, args.count))
+    print("raw aiokafka, four hops:", results["raw_aiokafka_four_hops"])
+    with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
+        local = LocalPlatform(data_dir=Path(data), env={"MAPPA_LOG_LEVEL": "WARNING"})
+        try:
+            local.start_all()
+            results["skeleton_flow_four_services"] = asyncio.run(
+                skeleton_flow(bootstrap, args.rate, args.count)
+            )
+        finally:
+            local.stop_all()
+    print("skeleton flow, four services:", results["skeleton_flow_four_services"])
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Runs the four services as separate local processes: for the demo, the e2e tests and the benchmark."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventkit.settings import DEFAULT_HTTP_PORTS
+
+SERVICES = ("registry", "levels", "meetings", "notifications")
+
+
+@dataclass
+class LocalPlatform:
+    """Service processes sharing one environment, each with its own database and port."""
+
+    data_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.ports[service]}{path}"
+
+    def start(self, service: str, **extra_env: str) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "MAPPA_DATA_DIR": str(self.data_dir),
+            f"MAPPA_{service.upper()}_HTTP_PORT": str(self.ports[service]),
+            **self.env,
+            **extra_env,
+        }
+        log = (self.data_dir / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", f"services.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def start_all(self, services: Iterable[str] = SERVICES) -> None:
+        for service in services:
+            self.start(service)
+        for service in services:
+            self.wait_healthy(service)
+
+    def wait_healthy(self, service: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            process = self.processes[service]
+            if process.poll() is not None:
+                raise RuntimeError(f"{service} exited with {process.returncode}; see {self.log(service)}")
+            try:
+                with urllib.request.urlopen(self.url(service, "/health"), timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} not healthy after {timeout}s; see {self.log(service)}")
+            time.sleep(0.1)
+
+    def log(self, service: str) -> Path:
+        return self.data_dir / f"{service}.log"
+
+    def kill(self, service: str) -> None:
+        """Stop at once, as a crash would: no shutdown hooks run."""
+        process = self.processes.pop(service)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop(self, service: str, timeout: float = 30.0) -> int:
+        """Graceful stop (SIGTERM), as an orchestrator would."""
+        process = self.processes.pop(service)
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+
+    def stop_all(self) -> None:
+        for service in list(self.processes):
+            self.stop(service)

@@ -1,0 +1,104 @@
+"""The walking skeleton: a police conviction becomes a notification, across four processes."""
+
+import json
+import secrets
+import urllib.error
+import urllib.request
+from typing import Any
+
+import jsonschema
+import pytest
+
+from deploy.local import SERVICES, LocalPlatform
+from eventkit.synthetic import Synthetic
+from schemas import generate
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, REGISTRY_OFFENDERS
+from schemas.events.notifications import NotificationRecorded
+from tests.e2e.helpers import query, registered
+from tests.support.kafka import event_of, headers_of, publish, read_until
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+async def test_a_police_conviction_reaches_the_offender_manager(
+    kafka_bootstrap: str, platform: LocalPlatform
+) -> None:
+    platform.start_all()
+    conviction = Synthetic().conviction()
+    person = conviction.person
+    message: dict[str, Any] = json.loads(Synthetic().conviction_event(conviction).to_json())
+    # An agency integrator needs only the published JSON Schema to get this right.
+    schema = json.loads((generate.OUT_DIR / f"{message['type']}.json").read_text())
+    jsonschema.validate(message, schema)
+    trace_id = secrets.token_hex(16)
+    await publish(
+        kafka_bootstrap,
+        AGENCY_POLICE.name,
+        json.dumps(message).encode(),
+        key=person.pnc_id,
+        headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+    )
+
+    [nominal] = await read_until(
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(person.pnc_id)
+    )
+    platform_id = event_of(nominal)["subject"]
+    [notification] = await read_until(
+        kafka_bootstrap,
+        NOTIFICATIONS_DELIVERIES.name,
+        bool,
+        match=lambda r: event_of(r)["data"].get("platform_id") == platform_id,
+    )
+
+    event = event_of(notification)
+    assert event["type"] == NotificationRecorded.EVENT_TYPE
+    assert event["data"]["recipient_role"] == "offender-manager"
+    assert notification.key == platform_id.encode()
+    assert person.family_name not in notification.value.decode()
+    assert person.pnc_id not in notification.value.decode()
+    # One trace from the agency's publish to the notification, through three outboxes.
+    assert headers_of(notification)["traceparent"].split("-")[1] == trace_id
+
+    def row(service: str, sql: str) -> list[tuple[Any, ...]]:
+        return query(platform.data_dir / f"{service}.db", sql, platform_id)
+
+    assert row("registry", "select category from nominals where platform_id = ?") == [(1,)]
+    assert row("levels", "select level, status from cases where platform_id = ?") == [
+        (1, "pending-screening")
+    ]
+    assert row("meetings", "select required from meeting_decisions where platform_id = ?") == [(0,)]
+    assert row("notifications", "select recipient_role from notifications where platform_id = ?") == [
+        ("offender-manager",)
+    ]
+
+
+def test_every_service_serves_health_metrics_and_its_asyncapi_document(
+    platform: LocalPlatform,
+) -> None:
+    platform.start_all()
+    for service in SERVICES:
+        status, body = _get(platform.url(service, "/health"))
+        assert status == 200
+        assert json.loads(body)["checks"] == {"broker": "ok", "database": "ok"}
+        status, body = _get(platform.url(service, "/metrics"))
+        assert "# TYPE mappa_events_consumed_total counter" in body
+        status, body = _get(platform.url(service, "/asyncapi.json"))
+        document = json.loads(body)
+        assert document["asyncapi"].startswith("3.")
+        assert document["channels"]
+        status, body = _get(platform.url(service, "/asyncapi"))
+        assert status == 200
+        assert "asyncapi-try-it-plugin" not in body
+        # "Try it out" would let a browser publish to the broker: it must not exist.
+        try_it = urllib.request.Request(platform.url(service, "/asyncapi/try"), data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(try_it, timeout=5)
+        assert refused.value.code in (404, 405)
+    for service in SERVICES:
+        platform.stop(service)  # SIGTERM, as an orchestrator sends
+        log = platform.log(service).read_text()
+        assert f"{service} stopped" in log  # the kit's shutdown ran: consumer left, engine closed
+        assert "LeaveGroup request succeeded" in log
