@@ -21,6 +21,7 @@ schemas:
 	$(PY) -m schemas.generate
 
 bench: install
+	bash deploy/kafka.sh start
 	$(PY) -m bench
 
 kafka-start:

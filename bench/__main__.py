@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from deploy.local import LocalPlatform
+from deploy.watch import Tail
 from eventkit.broker import ensure_topics
 from eventkit.settings import PlatformSettings
 from eventkit.synthetic import Synthetic
@@ -47,7 +48,8 @@ def _summary(latencies: list[float], first_send: float, last_arrival: float, off
 
 async def _drive(
     send: Callable[[int], Awaitable[str]],
-    arrivals: "asyncio.Queue[tuple[str, float]]",
+    tail: Tail,
+    marker_of: Callable[[ConsumerRecord], str | None],
     *,
     rate: float,
     count: int,
@@ -57,54 +59,21 @@ async def _drive(
     start = time.monotonic()
     for i in range(count):
         await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))  # pacing, not synchronisation
-        marker = await send(i)
-        sent[marker] = time.monotonic()
+        offered_at = time.monotonic()
+        sent[await send(i)] = offered_at
     latencies: dict[str, float] = {}
     last = start
     deadline = time.monotonic() + 120
     while len(latencies) < count and time.monotonic() < deadline:
         try:
-            marker, arrived = await asyncio.wait_for(arrivals.get(), timeout=5)
+            record, arrived = await asyncio.wait_for(tail.arrivals.get(), timeout=5)
         except TimeoutError:
             continue
-        if marker in sent and marker not in latencies:
+        marker = marker_of(record)
+        if marker is not None and marker in sent and marker not in latencies:
             latencies[marker] = arrived - sent[marker]
             last = max(last, arrived)
     return _summary(list(latencies.values()), start, last, count)
-
-
-class Tail:
-    """Reads the end of a chain and timestamps each marked record as it arrives."""
-
-    def __init__(self, bootstrap: str, topic: str, marker_of: Callable[[Any], str | None]) -> None:
-        self.arrivals: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-        self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=f"bench-{secrets.token_hex(4)}"
-        )
-        self._marker_of = marker_of
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self._consumer.start()
-        await _assigned(self._consumer)
-        await self._consumer.seek_to_end()
-        self._task = asyncio.create_task(self._pump())
-
-    async def _pump(self) -> None:
-        async for record in self._consumer:
-            marker = self._marker_of(record)
-            if marker:
-                self.arrivals.put_nowait((marker, time.monotonic()))
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-        await self._consumer.stop()
-
-
-async def _assigned(consumer: AIOKafkaConsumer) -> None:
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=100)
 
 
 async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
@@ -124,7 +93,8 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
             auto_offset_reset="latest",
         )
         await consumer.start()
-        await _assigned(consumer)
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
         ready.release()
         try:
             while not stop.is_set():
@@ -143,7 +113,7 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
     hops = [asyncio.create_task(hop(a, b)) for a, b in itertools.pairwise(RAW_TOPICS)]
     for _ in hops:
         await ready.acquire()
-    tail = Tail(bootstrap, RAW_TOPICS[-1], lambda r: r.value.decode())
+    tail = Tail(bootstrap, RAW_TOPICS[-1])
     await tail.start()
 
     async def send(i: int) -> str:
@@ -152,7 +122,7 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
         return marker
 
     try:
-        return await _drive(send, tail.arrivals, rate=rate, count=count)
+        return await _drive(send, tail, lambda r: r.value.decode(), rate=rate, count=count)
     finally:
         stop.set()
         await asyncio.gather(*hops)
@@ -166,12 +136,12 @@ async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, An
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
 
-    def trace_of(record: Any) -> str | None:
+    def trace_of(record: ConsumerRecord) -> str | None:
         headers = dict(record.headers)
         parent = headers.get("traceparent")
         return parent.decode().split("-")[1] if parent else None
 
-    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name, trace_of)
+    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
 
     async def send(_i: int) -> str:
@@ -186,7 +156,7 @@ async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, An
         return trace_id
 
     try:
-        return await _drive(send, tail.arrivals, rate=rate, count=count)
+        return await _drive(send, tail, trace_of, rate=rate, count=count)
     finally:
         await tail.stop()
         await producer.stop()

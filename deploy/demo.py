@@ -14,9 +14,10 @@ import signal
 import time
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from deploy.local import SERVICES, LocalPlatform
+from deploy.watch import Tail
 from eventkit.settings import PlatformSettings
 from eventkit.synthetic import OTHER_OFFENCE, SEXUAL_OFFENCE, VIOLENT_OFFENCE, Synthetic
 from schemas.catalogue import (
@@ -36,20 +37,6 @@ WATCHED = [
 ]
 
 
-async def _watcher(bootstrap: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    await consumer.topics()
-    partitions = [
-        TopicPartition(topic, p) for topic in WATCHED for p in consumer.partitions_for_topic(topic) or ()
-    ]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:  # resolve positions now, before anything is published
-        await consumer.position(partition)
-    return consumer
-
-
 async def scenario(bootstrap: str) -> None:
     synthetic = Synthetic(seed=2026)
     cases = [
@@ -57,7 +44,8 @@ async def scenario(bootstrap: str) -> None:
         (synthetic.conviction(VIOLENT_OFFENCE, custody_months=18), "expect category 2 and a notification"),
         (synthetic.conviction(OTHER_OFFENCE, custody_months=3), "expect a nominal only: not MAPPA"),
     ]
-    watcher = await _watcher(bootstrap)
+    watcher = Tail(bootstrap, *WATCHED)
+    await watcher.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
@@ -70,13 +58,15 @@ async def scenario(bootstrap: str) -> None:
         notified = 0
         deadline = time.monotonic() + SCENARIO_TIMEOUT
         while notified < 2 and time.monotonic() < deadline:
-            batches = await watcher.getmany(timeout_ms=500)
-            for record in sorted((r for rs in batches.values() for r in rs), key=lambda r: r.timestamp):
-                event = json.loads(record.value)
-                kind = event["type"].split(".")[3]
-                detail = {k: v for k, v in event["data"].items() if k in ("category", "level", "subject")}
-                print(f"{record.topic:<28} {kind:<24} {event['subject']}  {detail or ''}")
-                notified += record.topic == NOTIFICATIONS_DELIVERIES.name
+            try:
+                record, _ = await asyncio.wait_for(watcher.arrivals.get(), timeout=1)
+            except TimeoutError:
+                continue
+            event = json.loads(record.value)
+            kind = event["type"].split(".")[3]
+            detail = {k: v for k, v in event["data"].items() if k in ("category", "level", "subject")}
+            print(f"{record.topic:<28} {kind:<24} {event['subject']}  {detail or ''}")
+            notified += record.topic == NOTIFICATIONS_DELIVERIES.name
         if notified < 2:
             raise SystemExit(f"only {notified} of 2 notifications arrived in {SCENARIO_TIMEOUT}s")
     finally:

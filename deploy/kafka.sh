@@ -1,70 +1,172 @@
 #!/usr/bin/env bash
-# A single-node Apache Kafka broker (KRaft) on 127.0.0.1, from Maven Central jars.
+# A real single-node Apache Kafka 4.1.1 broker (KRaft, broker+controller in one
+# JVM) on 127.0.0.1, without Docker: its jars come from Maven Central through
+# Maven (deploy/kafka/pom.xml) and are cached outside the repository.
 #
-#   deploy/kafka.sh install   fetch the jars (cached outside the repository)
-#   deploy/kafka.sh start     format storage once, start, wait until ready
-#   deploy/kafka.sh stop      stop cleanly (SIGTERM, then SIGKILL after 30 s)
-#   deploy/kafka.sh status    exit 0 if running
-#   deploy/kafka.sh reset     stop and delete the broker's data
+#   deploy/kafka.sh install   fetch the jars (once; idempotent)
+#   deploy/kafka.sh start     install if needed, format storage once, start in
+#                             the background, wait until it answers requests
+#   deploy/kafka.sh stop      SIGTERM, SIGKILL after 30 s; exit 0 if not running
+#   deploy/kafka.sh status    "running"/"not running", exit code 0/1
+#   deploy/kafka.sh reset     stop and delete the state dir (data); keep the jars
+#   deploy/kafka.sh tool CLASS [ARGS...]
+#                             run a Kafka command-line class on the same jars,
+#                             e.g. tool org.apache.kafka.tools.TopicCommand
+#                             --bootstrap-server 127.0.0.1:9092 --list
 #
-# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP
-# (512m), MAPPA_CACHE_DIR (~/.cache/mappa), MAPPA_KAFKA_DIR (state and data),
-# JAVA_HOME. To use an existing cluster instead, set KAFKA_BOOTSTRAP_SERVERS
-# for the services and do not run this script.
+# Environment:
+#   KAFKA_PORT (9092)             PLAINTEXT listener on 127.0.0.1
+#   KAFKA_CONTROLLER_PORT (9093)  KRaft controller listener on 127.0.0.1
+#   KAFKA_HEAP (512m)             broker -Xmx
+#   MAPPA_CACHE_DIR (~/.cache/mappa)              jars: $MAPPA_CACHE_DIR/kafka-4.1.1/libs
+#   MAPPA_KAFKA_DIR (~/.cache/mappa/kafka-run)    config, logs, pid file, data
+#   JAVA_HOME                     java 17+ to use (else `java` on PATH)
+# The broker logs to $MAPPA_KAFKA_DIR/broker.log. To use an existing cluster
+# instead, point the services at it and do not run this script.
 set -euo pipefail
 
 KAFKA_VERSION=4.1.1
-HERE="$(cd "$(dirname "$0")" && pwd)"
+NODE_ID=1
+HOST=127.0.0.1
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+POM="$HERE/kafka/pom.xml"
 CACHE_DIR="${MAPPA_CACHE_DIR:-$HOME/.cache/mappa}"
-LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
-STATE="${MAPPA_KAFKA_DIR:-$CACHE_DIR/kafka-run}"
+DIST="$CACHE_DIR/kafka-$KAFKA_VERSION"
+LIBS="$DIST/libs"
+STATE="${MAPPA_KAFKA_DIR:-$HOME/.cache/mappa/kafka-run}"
+DATA="$STATE/data"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 HEAP="${KAFKA_HEAP:-512m}"
+READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 PID_FILE="$STATE/broker.pid"
 LOG="$STATE/broker.log"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-JVM=("$JAVA" -Xms256m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-  "-Dlog4j2.configurationFile=$STATE/log4j2.properties" -cp "$LIBS/*")
+OUT="$STATE/broker.out"
+if [ -n "${JAVA_HOME:-}" ]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
 
 say() { echo "kafka: $*"; }
+die() { echo "kafka: $*" >&2; exit 1; }
+
+# --- jars -------------------------------------------------------------------
+
+# What the cache was filled from: a change to the pom (or version) refetches.
+stamp() { { echo "$KAFKA_VERSION"; cat "$POM"; } | sha256sum | cut -d' ' -f1; }
+
+installed() { [ -f "$LIBS/.complete" ] && [ "$(cat "$LIBS/.complete")" = "$(stamp)" ]; }
 
 install() {
-  if [ -f "$LIBS/.complete" ]; then return; fi
-  say "fetching Kafka $KAFKA_VERSION jars through Maven into $LIBS"
+  installed && return 0
+  command -v mvn >/dev/null || die "mvn (Maven) is not on PATH: apt-get install maven"
+  mkdir -p "$DIST"
+  exec 8>"$DIST/.install.lock"
+  flock 8                        # another install of the same cache is under way
+  if installed; then exec 8>&-; return 0; fi
+  say "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
+  local partial="$LIBS.partial.$$"
+  rm -rf "$partial"
+  if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+      -DoutputDirectory="$partial" -DincludeScope=runtime </dev/null >"$DIST/install.log" 2>&1; then
+    rm -rf "$partial"
+    tail -n 40 "$DIST/install.log" >&2
+    die "Maven could not fetch the jars (full output in $DIST/install.log)"
+  fi
+  [ -f "$partial/kafka_2.13-$KAFKA_VERSION.jar" ] || die "Maven copied no kafka_2.13-$KAFKA_VERSION.jar"
+  stamp >"$partial/.complete"
   rm -rf "$LIBS"
-  mvn -q -B -Dstyle.color=never -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS" -DincludeScope=runtime
-  touch "$LIBS/.complete"
+  mv "$partial" "$LIBS"
+  exec 8>&-
 }
 
-running() {
-  [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null
+# --- java -------------------------------------------------------------------
+
+check_java() {
+  command -v "$JAVA" >/dev/null || die "java not found ($JAVA): install openjdk-17-jre-headless or set JAVA_HOME"
+  local spec
+  spec=$("$JAVA" -XshowSettings:properties -version 2>&1 |
+    sed -n 's/^ *java\.specification\.version = //p')
+  case "$spec" in
+    1.*|9|1[0-6]|"") die "Kafka $KAFKA_VERSION needs Java 17 or newer; $JAVA is ${spec:-unknown}" ;;
+  esac
 }
 
-port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+# -Xms256m, or the whole heap when KAFKA_HEAP is smaller than that.
+initial_heap() {
+  local mb
+  case "$HEAP" in
+    *[gG]) mb=$(( ${HEAP%[gG]} * 1024 )) ;;
+    *[mM]) mb=${HEAP%[mM]} ;;
+    *) echo "-Xms$HEAP"; return ;;
+  esac
+  if [ "$mb" -lt 256 ]; then echo "-Xms$HEAP"; else echo "-Xms256m"; fi
 }
 
+# Short-lived command-line JVMs: small heap, quick start, WARN to stderr.
+TOOL_LOG4J="$DIST/tools-log4j2.properties"
+TOOL=("$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+  "-Dlog4j2.configurationFile=$TOOL_LOG4J" -cp "$LIBS/*")
+
+tool_config() {
+  [ -f "$TOOL_LOG4J" ] && return 0
+  cat >"$TOOL_LOG4J" <<'PROPS'
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = stderr
+PROPS
+}
+
+# --- the broker process -----------------------------------------------------
+
+# The pid of the broker this script started for $STATE, if it is alive.
+broker_pid() {
+  local pid
+  [ -f "$PID_FILE" ] || return 1
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  is_broker "$pid" || return 1
+  echo "$pid"
+}
+
+# The process is alive (not a zombie) and is our broker, not a reused pid.
+is_broker() {
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $STATE/server.properties"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+port_user() {
+  command -v ss >/dev/null || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:.*' | head -n 1
+}
+
+# Ready = the broker answers a real request and lists itself as a live node.
 ready() {
-  port_open "$PORT" && grep -q "Kafka Server started" "$LOG" 2>/dev/null
+  port_open "$PORT" || return 1
+  timeout 30 "${TOOL[@]}" org.apache.kafka.tools.BrokerApiVersionsCommand \
+    --bootstrap-server "$HOST:$PORT" 2>/dev/null | grep -q "(id: $NODE_ID "
 }
 
 configure() {
-  mkdir -p "$STATE/data"
+  mkdir -p "$DATA"
   cat >"$STATE/server.properties" <<PROPS
+# Written by deploy/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+node.id=$NODE_ID
+controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$STATE/data
+log.dirs=$DATA
 # The platform creates its topics itself, explicitly.
 auto.create.topics.enable=false
 num.partitions=6
+# One node: every internal topic has one replica.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=1
@@ -74,83 +176,150 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
   cat >"$STATE/log4j2.properties" <<PROPS
-rootLogger.level=INFO
-rootLogger.appenderRef.file.ref=file
-appender.file.type=File
-appender.file.name=file
-appender.file.fileName=$LOG
-appender.file.layout.type=PatternLayout
-appender.file.layout.pattern=[%d] %p %m (%c)%n
-logger.kafka.name=kafka
-logger.kafka.level=INFO
-logger.apache.name=org.apache.kafka
-logger.apache.level=INFO
+# Broker logging (Kafka 4 uses log4j2): INFO to $LOG, nothing to stdout.
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = $LOG
+appender.file.filePattern = $LOG.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
 PROPS
 }
 
+format_storage() {
+  [ -f "$DATA/meta.properties" ] && return 0
+  local cluster_id
+  cluster_id=$("${TOOL[@]}" kafka.tools.StorageTool random-uuid)
+  say "formatting $DATA (cluster $cluster_id)"
+  "${TOOL[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+    -c "$STATE/server.properties" >"$STATE/format.log" 2>&1 ||
+    { cat "$STATE/format.log" >&2; die "formatting the storage failed"; }
+}
+
+failed() {
+  echo "kafka: $*; last lines of $LOG:" >&2
+  tail -n 40 "$LOG" >&2 2>/dev/null || true
+  if [ -s "$OUT" ]; then echo "kafka: last lines of $OUT:" >&2; tail -n 20 "$OUT" >&2; fi
+  exit 1
+}
 
 start() {
+  [ "$PORT" != "$CONTROLLER_PORT" ] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $PORT"
+  check_java
   install
-  if running; then
-    if ready; then say "already running on 127.0.0.1:$PORT"; return; fi
-  elif port_open "$PORT"; then
-    say "port $PORT is in use by another program; set KAFKA_PORT or stop it" >&2
-    exit 1
+  tool_config
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock 9                        # one start/stop/reset of this state dir at a time
+  local pid
+  if pid=$(broker_pid); then
+    if ready; then say "already running and ready on $HOST:$PORT (pid $pid)"; return 0; fi
+    say "already running (pid $pid); waiting until it is ready"
+  else
+    rm -f "$PID_FILE"
+    local p
+    for p in "$PORT" "$CONTROLLER_PORT"; do
+      if port_open "$p"; then
+        die "port $p on $HOST is already in use by another program $(port_user "$p")" \
+          "- stop it, or choose free ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+      fi
+    done
+    configure
+    format_storage
+    {
+      echo "=== $(date -u +%FT%TZ) starting Kafka $KAFKA_VERSION on $HOST:$PORT"
+    } >>"$OUT"
+    nohup "$JAVA" "$(initial_heap)" "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
+      -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+      "-Dkafka.logs.dir=$STATE" "-Dlog4j2.configurationFile=$STATE/log4j2.properties" \
+      -cp "$LIBS/*" kafka.Kafka "$STATE/server.properties" \
+      </dev/null >>"$OUT" 2>&1 8>&- 9>&- &
+    pid=$!
+    echo "$pid" >"$PID_FILE"
   fi
-  configure
-  if [ ! -f "$STATE/data/meta.properties" ]; then
-    local cluster_id
-    cluster_id=$("${JVM[@]}" kafka.tools.StorageTool random-uuid)
-    "${JVM[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-      -c "$STATE/server.properties" >/dev/null
-  fi
-  if ! running; then
-    : >"$LOG"
-    nohup "${JVM[@]}" kafka.Kafka "$STATE/server.properties" >"$STATE/stdout.log" 2>&1 &
-    echo $! >"$PID_FILE"
-  fi
-  local waited=0
+  local deadline=$((SECONDS + READY_TIMEOUT))
   until ready; do
-    if ! running; then
-      say "broker exited during start; last lines of $LOG:" >&2
-      tail -n 30 "$LOG" "$STATE/stdout.log" >&2 || true
+    if ! is_broker "$pid"; then
       rm -f "$PID_FILE"
-      exit 1
+      failed "the broker exited during start"
     fi
-    if [ "$waited" -ge 900 ]; then
-      say "not ready after 90 s; last lines of $LOG:" >&2
-      tail -n 30 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
+    [ "$SECONDS" -lt "$deadline" ] || failed "the broker (pid $pid) is not ready after ${READY_TIMEOUT}s"
+    sleep 0.5
   done
-  say "ready on 127.0.0.1:$PORT (pid $(cat "$PID_FILE"), heap $HEAP, data in $STATE)"
+  say "ready on $HOST:$PORT (pid $pid, heap $HEAP, state in $STATE)"
 }
 
 stop() {
-  if ! running; then rm -f "$PID_FILE"; return; fi
-  local pid waited=0
-  pid=$(cat "$PID_FILE")
-  kill -TERM "$pid"
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge 300 ]; then
-      say "no clean exit after 30 s; killing" >&2
+  [ -d "$STATE" ] || { say "not running"; return 0; }
+  exec 9>"$STATE/.lock"
+  flock 9
+  local pid
+  if ! pid=$(broker_pid); then
+    rm -f "$PID_FILE"
+    say "not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while is_broker "$pid"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      say "no clean exit after 30 s; killing pid $pid" >&2
       kill -KILL "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 10))
+      while is_broker "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
       break
     fi
-    sleep 0.1
-    waited=$((waited + 1))
+    sleep 0.2
   done
   rm -f "$PID_FILE"
-  say "stopped"
+  say "stopped (pid $pid)"
+}
+
+status() {
+  local pid
+  if pid=$(broker_pid); then
+    say "running (pid $pid) on $HOST:$PORT, state in $STATE"
+  else
+    say "not running"
+    return 1
+  fi
+}
+
+reset() {
+  stop
+  case "$STATE" in
+    ""|/|"$HOME"|"$HOME/"|"$CACHE_DIR"|"$DIST"*) die "refusing to delete $STATE" ;;
+  esac
+  exec 9>&-
+  rm -rf "$STATE"
+  say "deleted $STATE (jars kept in $LIBS)"
+}
+
+tool() {
+  [ $# -ge 1 ] || die "usage: $0 tool CLASS [ARGS...]"
+  check_java
+  install
+  tool_config
+  exec "${TOOL[@]}" "$@"
 }
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
-  status) if running; then say "running (pid $(cat "$PID_FILE"))"; else say "not running"; exit 1; fi ;;
-  reset) stop; rm -rf "$STATE"; say "data removed" ;;
-  *) echo "usage: $0 install|start|stop|status|reset" >&2; exit 2 ;;
+  status) status ;;
+  reset) reset ;;
+  tool) shift; tool "$@" ;;
+  *) echo "usage: $0 install|start|stop|status|reset|tool CLASS [ARGS...]" >&2; exit 2 ;;
 esac

@@ -36,6 +36,8 @@ def make_broker(
         enable_idempotence=True,
         max_request_size=max(max_message_bytes * 2, 1024 * 1024),
         graceful_timeout=15.0,
+        # Per-message "received/processed" lines only at DEBUG; failures still log.
+        log_level=logging.DEBUG,
         middlewares=(
             KafkaTracing(tracer_provider),
             KafkaPrometheusMiddleware(registry=registry, app_name=client_id, metrics_prefix="mappa"),
