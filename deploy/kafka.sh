@@ -18,6 +18,7 @@
 #   KAFKA_PORT (9092)             PLAINTEXT listener on 127.0.0.1
 #   KAFKA_CONTROLLER_PORT (9093)  KRaft controller listener on 127.0.0.1
 #   KAFKA_HEAP (512m)             broker -Xmx
+#   KAFKA_READY_TIMEOUT (90)      seconds `start` waits for readiness
 #   MAPPA_CACHE_DIR (~/.cache/mappa)              jars: $MAPPA_CACHE_DIR/kafka-4.1.1/libs
 #   MAPPA_KAFKA_DIR (~/.cache/mappa/kafka-run)    config, logs, pid file, data
 #   JAVA_HOME                     java 17+ to use (else `java` on PATH)
@@ -38,7 +39,7 @@ DATA="$STATE/data"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 HEAP="${KAFKA_HEAP:-512m}"
-READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
+READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"   # seconds
 PID_FILE="$STATE/broker.pid"
 LOG="$STATE/broker.log"
 OUT="$STATE/broker.out"
@@ -70,7 +71,10 @@ install() {
     tail -n 40 "$DIST/install.log" >&2
     die "Maven could not fetch the jars (full output in $DIST/install.log)"
   fi
-  [ -f "$partial/kafka_2.13-$KAFKA_VERSION.jar" ] || die "Maven copied no kafka_2.13-$KAFKA_VERSION.jar"
+  if [ ! -f "$partial/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+    rm -rf "$partial"
+    die "Maven copied no kafka_2.13-$KAFKA_VERSION.jar (see $DIST/install.log)"
+  fi
   stamp >"$partial/.complete"
   rm -rf "$LIBS"
   mv "$partial" "$LIBS"
@@ -91,19 +95,17 @@ check_java() {
 
 # -Xms256m, or the whole heap when KAFKA_HEAP is smaller than that.
 initial_heap() {
-  local mb
-  case "$HEAP" in
-    *[gG]) mb=$(( ${HEAP%[gG]} * 1024 )) ;;
-    *[mM]) mb=${HEAP%[mM]} ;;
-    *) echo "-Xms$HEAP"; return ;;
-  esac
+  local mb=${HEAP%[mMgG]}
+  case "$HEAP" in *[gG]) mb=$((mb * 1024)) ;; esac
   if [ "$mb" -lt 256 ]; then echo "-Xms$HEAP"; else echo "-Xms256m"; fi
 }
 
-# Short-lived command-line JVMs: small heap, quick start, WARN to stderr.
+# Command-line JVMs: small heap, WARN to stderr. QUICK ones (the readiness
+# probe, the storage tool) live for a second: C1 only starts them faster.
 TOOL_LOG4J="$DIST/tools-log4j2.properties"
-TOOL=("$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+TOOL=("$JAVA" -Xmx256m -XX:+UseSerialGC -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$TOOL_LOG4J" -cp "$LIBS/*")
+QUICK=("$JAVA" -XX:TieredStopAtLevel=1 "${TOOL[@]:1}")
 
 tool_config() {
   [ -f "$TOOL_LOG4J" ] && return 0
@@ -132,23 +134,50 @@ broker_pid() {
 }
 
 # The process is alive (not a zombie) and is our broker, not a reused pid.
+# (No `| grep -q` anywhere: with pipefail, grep quitting early fails the pipe.)
 is_broker() {
-  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $STATE/server.properties"
+  local cmd
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+  [[ "$cmd" == *"kafka.Kafka $STATE/server.properties "* ]]
+}
+
+# The process has fully exited: it is gone, or a zombie whose threads have all
+# ended (a JVM's main thread can be a zombie while others still hold sockets).
+exited() {
+  local status
+  status=$(cat "/proc/$1/status" 2>/dev/null) || return 0
+  grep -q '^State:[[:space:]]*Z' <<<"$status" && grep -q '^Threads:[[:space:]]*1$' <<<"$status"
 }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 port_user() {
   command -v ss >/dev/null || return 0
-  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:.*' | head -n 1
+  local line
+  line=$(ss -Hltnp "sport = :$1" 2>/dev/null) || return 0
+  [[ "$line" == *users:* ]] && echo "(${line##*users:})"
+  return 0
 }
 
 # Ready = the broker answers a real request and lists itself as a live node.
 ready() {
   port_open "$PORT" || return 1
-  timeout 30 "${TOOL[@]}" org.apache.kafka.tools.BrokerApiVersionsCommand \
-    --bootstrap-server "$HOST:$PORT" 2>/dev/null | grep -q "(id: $NODE_ID "
+  local answer
+  answer=$(timeout 30 "${QUICK[@]}" org.apache.kafka.tools.BrokerApiVersionsCommand \
+    --bootstrap-server "$HOST:$PORT" 2>/dev/null) || return 1
+  [[ "$answer" == *"(id: $NODE_ID "* ]]
 }
+
+# The broker port is held by $1, not by some other program that took it first
+# (taken on trust where `ss` is missing).
+listened_by() {
+  command -v ss >/dev/null || return 0
+  local line
+  line=$(ss -Hltnp "sport = :$PORT" 2>/dev/null) || return 0
+  [[ "$line" == *"pid=$1,"* ]]
+}
+
+LISTENERS="listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
 
 configure() {
   mkdir -p "$DATA"
@@ -157,7 +186,7 @@ configure() {
 process.roles=broker,controller
 node.id=$NODE_ID
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+$LISTENERS
 advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
@@ -177,7 +206,10 @@ group.initial.rebalance.delay.ms=0
 PROPS
   cat >"$STATE/log4j2.properties" <<PROPS
 # Broker logging (Kafka 4 uses log4j2): INFO to $LOG, nothing to stdout.
+# No log4j2 shutdown hook: Kafka logs its own shutdown from a JVM hook, and
+# log4j2's would close the file under it (every line is flushed as written).
 status = warn
+shutdownHook = disable
 appender.file.type = RollingFile
 appender.file.name = file
 appender.file.fileName = $LOG
@@ -199,22 +231,35 @@ PROPS
 format_storage() {
   [ -f "$DATA/meta.properties" ] && return 0
   local cluster_id
-  cluster_id=$("${TOOL[@]}" kafka.tools.StorageTool random-uuid)
+  cluster_id=$("${QUICK[@]}" kafka.tools.StorageTool random-uuid)
   say "formatting $DATA (cluster $cluster_id)"
-  "${TOOL[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+  "${QUICK[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
     -c "$STATE/server.properties" >"$STATE/format.log" 2>&1 ||
     { cat "$STATE/format.log" >&2; die "formatting the storage failed"; }
 }
 
+# The last $3 lines that $1 gained since it was $2 bytes long.
+new_lines() {
+  [ -s "$1" ] || return 0
+  local from=$2
+  [ "$(stat -c %s "$1")" -ge "$from" ] || from=0   # rolled over meanwhile
+  tail -c "+$((from + 1))" "$1" | tail -n "$3"
+}
+
+LOG_FROM=0 OUT_FROM=0
 failed() {
-  echo "kafka: $*; last lines of $LOG:" >&2
-  tail -n 40 "$LOG" >&2 2>/dev/null || true
-  if [ -s "$OUT" ]; then echo "kafka: last lines of $OUT:" >&2; tail -n 20 "$OUT" >&2; fi
+  echo "kafka: $*" >&2
+  local lines
+  lines=$(new_lines "$LOG" "$LOG_FROM" 40)
+  [ -z "$lines" ] || printf 'kafka: last lines of %s:\n%s\n' "$LOG" "$lines" >&2
+  lines=$(new_lines "$OUT" "$OUT_FROM" 20)
+  [ -z "$lines" ] || printf 'kafka: last lines of %s:\n%s\n' "$OUT" "$lines" >&2
   exit 1
 }
 
 start() {
   [ "$PORT" != "$CONTROLLER_PORT" ] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $PORT"
+  [[ "$HEAP" =~ ^[1-9][0-9]*[mMgG]$ ]] || die "KAFKA_HEAP must look like 512m or 1g, not '$HEAP'"
   check_java
   install
   tool_config
@@ -223,6 +268,10 @@ start() {
   flock 9                        # one start/stop/reset of this state dir at a time
   local pid
   if pid=$(broker_pid); then
+    if ! grep -qxF "$LISTENERS" "$STATE/server.properties"; then
+      die "a broker (pid $pid) already runs from $STATE with other ports" \
+        "($(grep '^listeners=' "$STATE/server.properties")); stop it first"
+    fi
     if ready; then say "already running and ready on $HOST:$PORT (pid $pid)"; return 0; fi
     say "already running (pid $pid); waiting until it is ready"
   else
@@ -230,15 +279,15 @@ start() {
     local p
     for p in "$PORT" "$CONTROLLER_PORT"; do
       if port_open "$p"; then
-        die "port $p on $HOST is already in use by another program $(port_user "$p")" \
-          "- stop it, or choose free ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+        die "port $p on $HOST is already in use by another program $(port_user "$p");" \
+          "stop it, or choose free ports with KAFKA_PORT and KAFKA_CONTROLLER_PORT"
       fi
     done
     configure
     format_storage
-    {
-      echo "=== $(date -u +%FT%TZ) starting Kafka $KAFKA_VERSION on $HOST:$PORT"
-    } >>"$OUT"
+    LOG_FROM=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+    OUT_FROM=$(stat -c %s "$OUT" 2>/dev/null || echo 0)
+    echo "=== $(date -u +%FT%TZ) starting Kafka $KAFKA_VERSION on $HOST:$PORT" >>"$OUT"
     nohup "$JAVA" "$(initial_heap)" "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
       -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -249,15 +298,36 @@ start() {
     echo "$pid" >"$PID_FILE"
   fi
   local deadline=$((SECONDS + READY_TIMEOUT))
-  until ready; do
-    if ! is_broker "$pid"; then
+  until ready && listened_by "$pid"; do
+    # (Not is_broker: right after the launch, $pid may not have exec'd java yet.)
+    if exited "$pid"; then
       rm -f "$PID_FILE"
       failed "the broker exited during start"
     fi
-    [ "$SECONDS" -lt "$deadline" ] || failed "the broker (pid $pid) is not ready after ${READY_TIMEOUT}s"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      terminate "$pid"
+      failed "the broker (pid $pid) was not ready after ${READY_TIMEOUT}s, so it was stopped"
+    fi
     sleep 0.5
   done
   say "ready on $HOST:$PORT (pid $pid, heap $HEAP, state in $STATE)"
+}
+
+# SIGTERM (a clean, controlled shutdown), SIGKILL after 30 s.
+terminate() {
+  local pid=$1 deadline=$((SECONDS + 30))
+  kill -TERM "$pid" 2>/dev/null || true
+  while ! exited "$pid"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      say "no clean exit after 30 s; killing pid $pid" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 15))
+      while ! exited "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PID_FILE"
 }
 
 stop() {
@@ -270,19 +340,7 @@ stop() {
     say "not running"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while is_broker "$pid"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      say "no clean exit after 30 s; killing pid $pid" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      deadline=$((SECONDS + 10))
-      while is_broker "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-      break
-    fi
-    sleep 0.2
-  done
-  rm -f "$PID_FILE"
+  terminate "$pid"
   say "stopped (pid $pid)"
 }
 
@@ -315,7 +373,7 @@ tool() {
 }
 
 case "${1:-}" in
-  install) install ;;
+  install) install; say "jars in $LIBS" ;;
   start) start ;;
   stop) stop ;;
   status) status ;;

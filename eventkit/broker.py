@@ -15,9 +15,9 @@ from eventkit.telemetry import KafkaTracing
 
 log = logging.getLogger(__name__)
 
-# Commit offsets only after the handler returned (its transaction committed);
-# if it raised, seek back so the message is delivered again.
-ACK_POLICY = AckPolicy.NACK_ON_ERROR
+# Offsets are committed by eventkit.offsets once each message is applied or
+# dead-lettered, never before; FastStream's own per-message commit is off.
+ACK_POLICY = AckPolicy.MANUAL
 AUTO_OFFSET_RESET: Literal["earliest"] = "earliest"
 
 

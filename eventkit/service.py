@@ -25,6 +25,7 @@ from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
+from eventkit.offsets import OffsetCommitter
 from eventkit.outbox import OutboxRecord, OutboxRelay
 from eventkit.settings import Settings
 from eventkit.telemetry import setup_tracing
@@ -78,6 +79,7 @@ class Service:
             )
             for topic in produces
         }
+        self.offsets = OffsetCommitter(self.settings.own.offset_commit_seconds)
         self.relay = OutboxRelay(
             self.db,
             self._send,
@@ -112,7 +114,12 @@ class Service:
 
             @subscriber
             async def on_message(msg: KafkaMessage) -> None:
-                await self.consumer.process(msg.raw_message)
+                try:
+                    await self.consumer.process(msg.raw_message)
+                except BaseException:
+                    await msg.nack()  # seek back: the message is delivered again
+                    raise
+                self.offsets.done(msg.consumer, msg.raw_message)
 
         self.asyncapi = AsyncAPI(
             self.broker,
@@ -143,12 +150,14 @@ class Service:
             replication_factor=platform.topic_replication_factor,
         )
         await self.broker.start()
+        self.offsets.start()
         if self.settings.own.outbox_relay:
             self.relay.start()
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
         await self.relay.stop()
+        await self.offsets.stop()
         await self.broker.stop()
         await self.db.dispose()
         log.info("%s stopped", self.name)

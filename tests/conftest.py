@@ -6,7 +6,6 @@ MAPPA_TEST_POSTGRES_URL to use an existing PostgreSQL database.
 
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.kafka import start_broker, stop_broker
+from tests.support.ports import free_port
 from tests.support.postgres import start_postgres
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +24,8 @@ def kafka_bootstrap() -> Iterator[str]:
         yield existing
         return
     state = Path(tempfile.mkdtemp(prefix="mappa-kafka-"))
-    port = _free_port()
-    env = start_broker(state, port, _free_port())
+    port = free_port()
+    env = start_broker(state, port, free_port())
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     try:
         yield f"127.0.0.1:{port}"

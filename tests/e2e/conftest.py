@@ -1,17 +1,10 @@
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from deploy.local import SERVICES, LocalPlatform
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -20,7 +13,7 @@ def platform(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalPlatform]:
     local = LocalPlatform(
         data_dir=tmp_path / "var",
         env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MAPPA_RETRY_BACKOFF_SECONDS": "0.05"},
-        ports={service: _free_port() for service in SERVICES},
+        ports={service: free_port() for service in SERVICES},
     )
     try:
         yield local

@@ -4,7 +4,8 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,20 @@ async def publish(
         await producer.stop()
 
 
+@asynccontextmanager
+async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A group-less consumer on every partition of ``topic``, at the earliest offsets."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
 async def read_until(
     bootstrap: str,
     topic: str,
@@ -59,42 +74,29 @@ async def read_until(
     timeout: float = 60.0,
 ) -> list[ConsumerRecord]:
     """Read ``topic`` from the beginning, keeping matching records, until ``done``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        kept: list[ConsumerRecord] = []
-        deadline = time.monotonic() + timeout
+    kept: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    async with _from_beginning(bootstrap, topic) as consumer:
         while not done(kept):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}: {len(kept)} matching records after {timeout}s")
             batches = await consumer.getmany(timeout_ms=200)
             kept.extend(r for records in batches.values() for r in records if match(r))
-        return kept
-    finally:
-        await consumer.stop()
+    return kept
 
 
 async def read_all(
     bootstrap: str, topic: str, *, match: Callable[[ConsumerRecord], bool] = lambda _r: True
 ) -> list[ConsumerRecord]:
     """Every matching record now on ``topic`` (up to the current end of each partition)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+    kept: list[ConsumerRecord] = []
+    async with _from_beginning(bootstrap, topic) as consumer:
+        partitions = list(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
-        kept: list[ConsumerRecord] = []
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             batches = await consumer.getmany(timeout_ms=200)
             kept.extend(r for records in batches.values() for r in records if match(r))
-        return kept
-    finally:
-        await consumer.stop()
+    return kept
 
 
 async def _partitions(bootstrap: str, topic: str) -> set[int]:

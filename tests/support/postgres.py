@@ -7,10 +7,11 @@
 import glob
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 
 def _bin_dir() -> Path:
@@ -18,13 +19,6 @@ def _bin_dir() -> Path:
     if not found:
         raise RuntimeError("PostgreSQL server binaries not found: install the 'postgresql' package")
     return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -59,6 +53,6 @@ class PostgresServer:
 
 
 def start_postgres(root: Path) -> PostgresServer:
-    server = PostgresServer(root=root, port=_free_port())
+    server = PostgresServer(root=root, port=free_port())
     server.start()
     return server
