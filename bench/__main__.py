@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import platform as host
 import secrets
 import statistics
@@ -170,7 +171,7 @@ def main() -> None:
     bootstrap = PlatformSettings().kafka_bootstrap_servers
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": host.machine(), "python": host.python_version()},
+        "machine": {"arch": host.machine(), "cpus": os.cpu_count(), "python": host.python_version()},
         "offered_rate_per_second": args.rate,
     }
     results["raw_aiokafka_four_hops"] = asyncio.run(raw_relay(bootstrap, args.rate, args.count))

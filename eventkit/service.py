@@ -30,7 +30,7 @@ from eventkit.outbox import OutboxRecord, OutboxRelay
 from eventkit.settings import Settings
 from eventkit.telemetry import setup_tracing
 from schemas.catalogue import Topic, all_topic_names
-from schemas.envelope import CONTENT_TYPE, CloudEvent
+from schemas.envelope import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Service:
                 topic.name,
                 title=f"{topic.name}:publish",
                 description=f"Events: {', '.join(topic.event_types)}. Key: {topic.key}.",
-                schema=CloudEvent,
+                schema=topic.envelopes,
             )
             for topic in produces
         }

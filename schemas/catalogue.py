@@ -5,8 +5,10 @@ generator and the docs all read it.
 """
 
 from dataclasses import dataclass
+from typing import Any, Union
 
 from schemas.contract import Contract
+from schemas.envelope import CloudEvent, typed_event
 from schemas.events import levels, meetings, notifications, police, registry
 
 DEAD_LETTER_SUFFIX = ".dlt"
@@ -27,6 +29,12 @@ class Topic:
     @property
     def event_types(self) -> tuple[str, ...]:
         return tuple(event_type(model) for model in self.events)
+
+    @property
+    def envelopes(self) -> Any:
+        """The messages this topic carries, as one type for AsyncAPI documents."""
+        typed = tuple(typed_event(event_type(model), model) for model in self.events)
+        return Union[typed] if len(typed) > 1 else (typed[0] if typed else CloudEvent)  # noqa: UP007
 
 
 def event_type(model: type[Contract]) -> str:

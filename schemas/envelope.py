@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from schemas.contract import Contract
 
@@ -39,6 +39,16 @@ class CloudEvent(BaseModel):
     def to_json(self) -> bytes:
         """Structured-mode bytes; absent optional attributes are left out, not null."""
         return self.model_dump_json(exclude_none=True).encode()
+
+
+def typed_event(event_type: str, model: type[Contract]) -> type[CloudEvent]:
+    """The envelope with ``type`` and ``data`` pinned to one event, for documentation."""
+    return create_model(
+        model.__name__ + "Event",
+        __base__=CloudEvent,
+        type=(Literal[event_type], ...),  # type: ignore[arg-type]
+        data=(model, ...),
+    )
 
 
 def schema_uri(event_type: str) -> str:

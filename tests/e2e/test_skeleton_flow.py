@@ -1,5 +1,6 @@
 """The walking skeleton: a police conviction becomes a notification, across four processes."""
 
+import importlib
 import json
 import secrets
 import urllib.error
@@ -89,6 +90,11 @@ def test_every_service_serves_health_metrics_and_its_asyncapi_document(
         document = json.loads(body)
         assert document["asyncapi"].startswith("3.")
         assert document["channels"]
+        # What each service publishes is documented event by event.
+        produced = importlib.import_module(f"services.{service}.app").create.keywords["produces"]
+        for topic in produced:
+            for model in topic.events:
+                assert f"{model.__name__}Event" in document["components"]["schemas"]
         status, body = _get(platform.url(service, "/asyncapi"))
         assert status == 200
         assert "asyncapi-try-it-plugin" not in body
