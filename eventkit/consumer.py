@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import inbox, outbox
@@ -29,6 +32,14 @@ from schemas.envelope import CloudEvent, new_event
 log = logging.getLogger(__name__)
 
 Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
+
+# Failures of the platform rather than of the message: never a reason to
+# dead-letter a valid event. The caller redelivers it once they pass.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, SQLAlchemyTimeoutError, OSError, KafkaError)
+
+
+class PlatformUnavailable(Exception):
+    """A dependency kept failing; the message must be delivered again later."""
 
 
 class UnitOfWork:
@@ -129,6 +140,9 @@ class Consumer:
                 return await self._reject(record, error, attempts=attempt)
             except Exception as error:
                 if attempt == self._config.max_attempts:
+                    if isinstance(error, INFRASTRUCTURE_ERRORS):
+                        # The message is fine; the database or broker is not.
+                        raise PlatformUnavailable(type(error).__name__) from error
                     return await self._reject(record, error, attempts=attempt)
                 log.warning(
                     "attempt %d of %s %s failed: %s",

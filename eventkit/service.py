@@ -5,6 +5,7 @@ module wires the database, the broker, the inbox/outbox, dead letters,
 telemetry and HTTP around them.
 """
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -114,12 +115,20 @@ class Service:
 
             @subscriber
             async def on_message(msg: KafkaMessage) -> None:
+                record: ConsumerRecord = msg.raw_message
                 try:
-                    await self.consumer.process(msg.raw_message)
-                except BaseException:
-                    await msg.nack()  # seek back: the message is delivered again
-                    raise
-                self.offsets.done(msg.consumer, msg.raw_message)
+                    await self.consumer.process(record)
+                except Exception as error:
+                    # Not applied and not dead-lettered (a dependency is down):
+                    # pause, then seek back so the same message comes again.
+                    log.warning(
+                        "%s[%d]@%d will be redelivered: %s",
+                        record.topic, record.partition, record.offset, type(error).__name__,
+                    )  # fmt: skip
+                    await asyncio.sleep(platform.retry_backoff_seconds * 2**platform.max_attempts)
+                    await msg.nack()
+                    return
+                self.offsets.done(msg.consumer, record)
 
         self.asyncapi = AsyncAPI(
             self.broker,

@@ -120,3 +120,23 @@ async def test_a_failed_attempt_leaves_no_state_behind(db: Database) -> None:
     assert await consumer.process(_record(body)) == "applied"
     async with db.transaction() as session:
         assert await outbox.count(session) == 1  # the first attempt's emit was rolled back
+
+
+async def test_a_database_outage_is_redelivered_not_dead_lettered(db: Database) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from eventkit.consumer import PlatformUnavailable
+
+    calls = 0
+
+    async def database_down(_incoming: Incoming, _work: UnitOfWork) -> None:
+        nonlocal calls
+        calls += 1
+        raise OperationalError("INSERT ...", None, ConnectionRefusedError())
+
+    sink = Sink()
+    body = Synthetic(seed=1).conviction_event().to_json()
+    with pytest.raises(PlatformUnavailable):
+        await _consumer(db, database_down, sink).process(_record(body))
+    assert calls == 3
+    assert sink.letters == []
