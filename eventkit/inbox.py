@@ -36,12 +36,13 @@ async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: 
     if seen is not None:
         return False
     await session.execute(
-        inbox.insert().values(
+        inbox.insert(),
+        dict(
             consumer=consumer,
             source=source,
             event_id=event_id,
             event_type=event_type,
             processed_at=datetime.now(UTC),
-        )
+        ),
     )
     return True

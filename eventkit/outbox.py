@@ -54,7 +54,8 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
     carrier: dict[str, str] = {}
     inject(carrier)
     await session.execute(
-        outbox.insert().values(
+        outbox.insert(),
+        dict(
             topic=topic,
             key=key,
             event_id=event.id,
@@ -63,7 +64,7 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
             traceparent=carrier.get("traceparent"),
             tracestate=carrier.get("tracestate"),
             created_at=datetime.now(UTC),
-        )
+        ),
     )
 
 

@@ -34,13 +34,14 @@ class LevelStore:
 
     async def open_case(self, platform_id: str, category: int, state: CaseLevel, since: date) -> None:
         await self._session.execute(
-            cases.insert().values(
+            cases.insert(),
+            dict(
                 platform_id=platform_id,
                 category=category,
                 level=state.level,
                 status=state.status,
                 since=since,
-            )
+            ),
         )
 
     async def set_category(self, platform_id: str, category: int) -> None:

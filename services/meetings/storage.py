@@ -30,12 +30,13 @@ class MeetingStore:
         self, platform_id: str, level: int, decision: MeetingDecision, source_event_id: str
     ) -> None:
         await self._session.execute(
-            meeting_decisions.insert().values(
+            meeting_decisions.insert(),
+            dict(
                 platform_id=platform_id,
                 level=level,
                 required=decision.required,
                 reason=decision.reason,
                 source_event_id=source_event_id,
                 decided_at=datetime.now(UTC),
-            )
+            ),
         )

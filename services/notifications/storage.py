@@ -31,7 +31,8 @@ class NotificationStore:
     async def record(self, platform_id: str, notice: Notice, source_event_id: str) -> str:
         notification_id = str(uuid.uuid4())
         await self._session.execute(
-            notifications.insert().values(
+            notifications.insert(),
+            dict(
                 notification_id=notification_id,
                 platform_id=platform_id,
                 recipient_role=notice.recipient_role,
@@ -40,6 +41,6 @@ class NotificationStore:
                 status="recorded",
                 source_event_id=source_event_id,
                 created_at=datetime.now(UTC),
-            )
+            ),
         )
         return notification_id

@@ -76,17 +76,18 @@ class RegistryStore:
     ) -> str:
         platform_id = str(uuid.uuid4())
         await self._session.execute(
-            nominals.insert().values(
+            nominals.insert(),
+            dict(
                 platform_id=platform_id,
                 family_name=family_name,
                 given_names=given_names,
                 date_of_birth=date_of_birth,
                 created_at=datetime.now(UTC),
-            )
+            ),
         )
         for scheme, value in identifiers_.items():
             await self._session.execute(
-                identifiers.insert().values(scheme=scheme, value=value, platform_id=platform_id)
+                identifiers.insert(), {"scheme": scheme, "value": value, "platform_id": platform_id}
             )
         return platform_id
 
@@ -101,14 +102,15 @@ class RegistryStore:
         custody_months: int | None,
     ) -> None:
         await self._session.execute(
-            convictions.insert().values(
+            convictions.insert(),
+            dict(
                 platform_id=platform_id,
                 source_event_id=source_event_id,
                 offence_code=offence_code,
                 conviction_date=conviction_date,
                 disposal=disposal,
                 custody_months=custody_months,
-            )
+            ),
         )
 
     async def category(self, platform_id: str) -> int | None:
