@@ -48,20 +48,28 @@ def _summary(latencies: list[float], first_send: float, last_arrival: float, off
 
 
 async def _drive(
-    send: Callable[[int], Awaitable[str]],
+    send: Callable[[int], Awaitable[tuple[str, Awaitable[object]]]],
     tail: Tail,
     marker_of: Callable[[ConsumerRecord], str | None],
     *,
     rate: float,
     count: int,
 ) -> dict[str, Any]:
-    """Offer ``count`` events at ``rate``/s, then collect their arrivals."""
+    """Offer ``count`` events at ``rate``/s, then collect their arrivals.
+
+    Sends are not awaited one by one, so a slow acknowledgement does not
+    lower the offered rate; latency counts from each event's scheduled time.
+    """
     sent: dict[str, float] = {}
+    acks: list[Awaitable[object]] = []
     start = time.monotonic()
     for i in range(count):
-        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))  # pacing, not synchronisation
-        offered_at = time.monotonic()
-        sent[await send(i)] = offered_at
+        scheduled = start + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))  # pacing, not synchronisation
+        marker, ack = await send(i)
+        sent[marker] = scheduled
+        acks.append(ack)
+    await asyncio.gather(*acks)
     latencies: dict[str, float] = {}
     last = start
     deadline = time.monotonic() + 120
@@ -70,9 +78,9 @@ async def _drive(
             record, arrived = await asyncio.wait_for(tail.arrivals.get(), timeout=5)
         except TimeoutError:
             continue
-        marker = marker_of(record)
-        if marker is not None and marker in sent and marker not in latencies:
-            latencies[marker] = arrived - sent[marker]
+        arrived_marker = marker_of(record)
+        if arrived_marker in sent and arrived_marker not in latencies:
+            latencies[arrived_marker] = arrived - sent[arrived_marker]
             last = max(last, arrived)
     return _summary(list(latencies.values()), start, last, count)
 
@@ -117,10 +125,9 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
     tail = Tail(bootstrap, RAW_TOPICS[-1])
     await tail.start()
 
-    async def send(i: int) -> str:
+    async def send(i: int) -> tuple[str, Awaitable[object]]:
         marker = f"raw-{i}-{secrets.token_hex(4)}"
-        await producer.send_and_wait(RAW_TOPICS[0], marker.encode(), key=str(i).encode())
-        return marker
+        return marker, await producer.send(RAW_TOPICS[0], marker.encode(), key=str(i).encode())
 
     try:
         return await _drive(send, tail, lambda r: r.value.decode(), rate=rate, count=count)
@@ -145,16 +152,16 @@ async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, An
     tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
 
-    async def send(_i: int) -> str:
+    async def send(_i: int) -> tuple[str, Awaitable[object]]:
         event = synthetic.conviction_event()
         trace_id = secrets.token_hex(16)
-        await producer.send_and_wait(
+        ack = await producer.send(
             AGENCY_POLICE.name,
             event.to_json(),
             key=event.data["person"]["pnc_id"].encode(),
             headers=[("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())],
         )
-        return trace_id
+        return trace_id, ack
 
     try:
         return await _drive(send, tail, trace_of, rate=rate, count=count)

@@ -1,12 +1,15 @@
 """Kafka with safe defaults, and the platform's topics created explicitly."""
 
+import dataclasses
 import logging
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal
 
+from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
@@ -35,6 +38,7 @@ def make_broker(
         acks="all",
         enable_idempotence=True,
         max_request_size=max(max_message_bytes * 2, 1024 * 1024),
+        allow_auto_create_topics=False,  # topics are created explicitly, by ensure_topics
         graceful_timeout=15.0,
         # Per-message "received/processed" lines only at DEBUG; failures still log.
         log_level=logging.DEBUG,
@@ -43,6 +47,31 @@ def make_broker(
             KafkaPrometheusMiddleware(registry=registry, app_name=client_id, metrics_prefix="mappa"),
         ),
     )
+
+
+async def lenient_parser(
+    record: ConsumerRecord, original: Callable[[ConsumerRecord], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream's parser, given only headers it can read and none that carry baggage.
+
+    FastStream decodes every header as UTF-8 before the handler runs; one it
+    cannot decode would make it skip the message. Baggage is dropped so that
+    nothing an agency put there travels on with our own publishes.
+    """
+    headers = [
+        (name, value)
+        for name, value in record.headers or ()
+        if name != "baggage" and value is not None and _is_utf8(value)
+    ]
+    return await original(dataclasses.replace(record, headers=headers))
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def ensure_topics(

@@ -20,12 +20,15 @@ class Incoming:
 
 
 def decode(topic: str, body: bytes, *, max_bytes: int) -> Incoming:
+    """The event in ``body``; any failure is a PermanentError naming what is wrong."""
     if len(body) > max_bytes:
         raise OversizedMessage(f"message is {len(body)} bytes; the limit is {max_bytes}")
     try:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidMessage(f"not JSON: {error}") from None
+    except RecursionError:
+        raise InvalidMessage("JSON nested too deeply") from None
     try:
         event = CloudEvent.model_validate(raw)
     except ValidationError as error:

@@ -121,6 +121,11 @@ class Consumer:
         )
 
     async def process(self, record: ConsumerRecord) -> Outcome:
+        """Apply or dead-letter the record.
+
+        Raises PlatformUnavailable, and nothing else, when it could do
+        neither: the record must then be delivered again.
+        """
         outcome = await self._process(record)
         self._outcomes.labels(record.topic, outcome).inc()
         return outcome
@@ -173,7 +178,10 @@ class Consumer:
 
     async def _reject(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> Outcome:
         headers = dead_letter_headers(record, error, consumer=self._config.name, attempts=attempts)
-        await self._dead_letter(dead_letter_topic(record.topic), record, headers)
+        try:
+            await self._dead_letter(dead_letter_topic(record.topic), record, headers)
+        except Exception as failure:
+            raise PlatformUnavailable(f"dead-letter publish failed: {type(failure).__name__}") from failure
         log.error(
             "dead-lettered %s[%d]@%d: %s",
             record.topic,

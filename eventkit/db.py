@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # Kit tables (outbox, inbox) live on this metadata; each service adds its own.
 kit_metadata = MetaData()
+SCHEMA_LOCK_KEY = 0x4D41505041  # "MAPPA"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,6 +37,9 @@ class Database:
 
     async def create_schema(self, *metadatas: MetaData) -> None:
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Instances starting together take turns; the lock ends with the transaction.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             for metadata in (kit_metadata, *metadatas):
                 await conn.run_sync(metadata.create_all)
 

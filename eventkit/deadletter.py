@@ -7,6 +7,7 @@ the rule broken, not the value, so no personal data reaches the header.
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
+from eventkit.errors import PermanentError
 from schemas.catalogue import DEAD_LETTER_SUFFIX
 
 ORIGINAL_TOPIC = "dlt-original-topic"
@@ -17,6 +18,9 @@ ERROR_MESSAGE = "dlt-error-message"
 CONSUMER = "dlt-consumer"
 ATTEMPTS = "dlt-attempts"
 MAX_REASON_CHARS = 1000
+# Original headers copied to the dead letter; anything else (baggage, an
+# agency's own headers) stays behind.
+KEPT_HEADERS = frozenset({"traceparent", "tracestate", "content-type"})
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -24,11 +28,17 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def describe(error: BaseException) -> str:
-    """A message for operators that names what was wrong, without quoting input."""
+    """A message for operators that names what was wrong, without quoting input.
+
+    Only the kit's own errors, whose texts it writes itself, and validation
+    errors (field and rule) are spelt out; any other error is named by class.
+    """
     if isinstance(error, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
         )
+    if not isinstance(error, PermanentError):
+        return f"{type(error).__name__} while applying the event; its text is withheld"
     cause = error.__cause__
     if isinstance(cause, ValidationError):
         return f"{error}: {describe(cause)}"
@@ -38,7 +48,11 @@ def describe(error: BaseException) -> str:
 def dead_letter_headers(
     record: ConsumerRecord, error: BaseException, *, consumer: str, attempts: int
 ) -> dict[str, str]:
-    headers = {k: v.decode("utf-8", "backslashreplace") for k, v in (record.headers or ()) if k}
+    headers = {
+        name: value.decode("utf-8", "backslashreplace")
+        for name, value in record.headers or ()
+        if value is not None and (name in KEPT_HEADERS or name.startswith("ce_"))
+    }
     headers.update(
         {
             ORIGINAL_TOPIC: record.topic,

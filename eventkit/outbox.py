@@ -136,31 +136,56 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
 
+    async def flush(self, grace_seconds: float) -> None:
+        """Publish what is pending now, for a clean shutdown; what is left waits for the next start."""
+        try:
+            async with asyncio.timeout(grace_seconds):
+                while await self.publish_pending() == self._batch_size:
+                    pass
+        except Exception as error:
+            log.warning(
+                "outbox not emptied at shutdown (%s); the rest goes out at next start", type(error).__name__
+            )
+
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were published."""
+        """Publish one batch in outbox order; returns how many rows were published.
+
+        Sends to different keys are pipelined; a second event for a key is
+        sent only once the first is acknowledged, and nothing more is sent
+        after a failure, so no event overtakes an earlier one for its key.
+        """
+        published: list[int] = []
+        in_flight: list[tuple[OutboxRecord, Awaitable[object]]] = []
         failure: BaseException | None = None
-        async with self._db.transaction() as session:
-            records = await pending(session, self._batch_size)
-            if not records:
-                return 0
-            # Sends are issued in outbox order; the idempotent producer keeps
-            # that order per partition, so per-key order survives pipelining.
-            acks = []
-            for record in records:
-                token = otel_context.attach(extract(record.trace_headers))
-                try:
-                    acks.append(await self._send(record))
-                finally:
-                    otel_context.detach(token)
-            results = await asyncio.gather(*acks, return_exceptions=True)
-            done: list[int] = []
+
+        async def settle() -> BaseException | None:
+            """Wait for the sends in flight; record the acknowledged prefix."""
+            results = await asyncio.gather(*(ack for _, ack in in_flight), return_exceptions=True)
+            records = [record for record, _ in in_flight]
+            in_flight.clear()
             for record, result in zip(records, results, strict=True):
                 if isinstance(result, BaseException):
-                    failure = result
+                    return result
+                published.append(record.id)
+            return None
+
+        async with self._db.transaction() as session:
+            for record in await pending(session, self._batch_size):
+                if any(record.key == sent.key for sent, _ in in_flight):
+                    failure = await settle()
+                    if failure is not None:
+                        break
+                token = otel_context.attach(extract(record.trace_headers))
+                try:
+                    in_flight.append((record, await self._send(record)))
+                except Exception as error:
+                    failure = error
                     break
-                done.append(record.id)
-            # Only the acknowledged prefix is removed; the rest is retried.
-            await remove(session, done)
+                finally:
+                    otel_context.detach(token)
+            failure = await settle() or failure
+            # Only acknowledged rows are removed; the rest are sent again.
+            await remove(session, published)
         if failure is not None:
             raise failure
-        return len(done)
+        return len(published)

@@ -5,7 +5,6 @@ module wires the database, the broker, the inbox/outbox, dead letters,
 telemetry and HTTP around them.
 """
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,21 +13,20 @@ import uvicorn
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
-from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, ensure_topics, make_broker
+from eventkit.broker import ensure_topics, make_broker
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
-from eventkit.offsets import OffsetCommitter
 from eventkit.outbox import OutboxRecord, OutboxRelay
 from eventkit.settings import Settings
+from eventkit.subscription import Subscription
 from eventkit.telemetry import setup_tracing
 from schemas.catalogue import Topic, all_topic_names
 from schemas.envelope import CONTENT_TYPE
@@ -36,11 +34,7 @@ from schemas.envelope import CONTENT_TYPE
 log = logging.getLogger(__name__)
 
 
-async def _raw_body(msg: Any) -> bytes:
-    # Leave the bytes alone: the kit decodes and validates them itself, so a
-    # malformed message reaches our dead-letter path instead of failing early.
-    body: bytes = msg.body
-    return body
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class Service:
@@ -80,7 +74,6 @@ class Service:
             )
             for topic in produces
         }
-        self.offsets = OffsetCommitter(self.settings.own.offset_commit_seconds)
         self.relay = OutboxRelay(
             self.db,
             self._send,
@@ -101,34 +94,21 @@ class Service:
             self.relay.wake,
             self.registry,
         )
-        if consumes:
-            subscriber = self.broker.subscriber(
-                *(topic.name for topic in consumes),
+        self.subscription = (
+            Subscription(
+                self.broker,
+                [topic.name for topic in consumes],
                 group_id=f"mappa-{name}",
-                auto_offset_reset=AUTO_OFFSET_RESET,
-                ack_policy=ACK_POLICY,
-                decoder=_raw_body,
-                title=f"{name}:consume",
+                consumer=self.consumer,
+                redelivery_pause_seconds=platform.retry_backoff_seconds * 2**platform.max_attempts,
+                commit_interval_seconds=self.settings.own.offset_commit_seconds,
+                registry=self.registry,
                 description="Consumes: "
                 + "; ".join(f"{t.name} ({', '.join(t.event_types) or 'none yet'})" for t in consumes),
             )
-
-            @subscriber
-            async def on_message(msg: KafkaMessage) -> None:
-                record: ConsumerRecord = msg.raw_message
-                try:
-                    await self.consumer.process(record)
-                except Exception as error:
-                    # Not applied and not dead-lettered (a dependency is down):
-                    # pause, then seek back so the same message comes again.
-                    log.warning(
-                        "%s[%d]@%d will be redelivered: %s",
-                        record.topic, record.partition, record.offset, type(error).__name__,
-                    )  # fmt: skip
-                    await asyncio.sleep(platform.retry_backoff_seconds * 2**platform.max_attempts)
-                    await msg.nack()
-                    return
-                self.offsets.done(msg.consumer, record)
+            if consumes
+            else None
+        )
 
         self.asyncapi = AsyncAPI(
             self.broker,
@@ -159,14 +139,20 @@ class Service:
             replication_factor=platform.topic_replication_factor,
         )
         await self.broker.start()
-        self.offsets.start()
+        if self.subscription:
+            self.subscription.start()
         if self.settings.own.outbox_relay:
             self.relay.start()
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
+        # Finish the message in hand and commit, publish what it emitted,
+        # and only then close the consumer and producer.
+        if self.subscription:
+            await self.subscription.drain(SHUTDOWN_GRACE_SECONDS)
         await self.relay.stop()
-        await self.offsets.stop()
+        if self.settings.own.outbox_relay:
+            await self.relay.flush(SHUTDOWN_GRACE_SECONDS)
         await self.broker.stop()
         await self.db.dispose()
         log.info("%s stopped", self.name)

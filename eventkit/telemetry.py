@@ -2,8 +2,9 @@
 
 Only W3C trace context crosses process boundaries: baggage is not
 propagated, so nothing an agency puts there travels on. FastStream's Kafka
-middleware records the message key as a span attribute; on agency topics
-that key is a person identifier, so our provider leaves it out.
+middleware records the message key and the sender's correlation id as span
+attributes; on agency topics the key is a person identifier, so our
+provider leaves both out.
 """
 
 from typing import Any
@@ -57,16 +58,21 @@ def setup_tracing(service: str, agency: str, exporters: str) -> TracerProvider:
     return _provider
 
 
+# The key may be a person identifier; the correlation id is whatever the
+# sender put in a header. Neither belongs in a span.
+_WITHHELD = (SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID)
+
+
+def _withheld(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in _WITHHELD}
+
+
 class _KeylessProvider(KafkaTelemetrySettingsProvider):
     def get_consume_attrs_from_message(self, msg: Any) -> dict[str, Any]:
-        attrs = super().get_consume_attrs_from_message(msg)
-        attrs.pop(SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, None)
-        return attrs
+        return _withheld(super().get_consume_attrs_from_message(msg))
 
     def get_publish_attrs_from_cmd(self, cmd: KafkaPublishCommand) -> dict[str, Any]:
-        attrs = super().get_publish_attrs_from_cmd(cmd)
-        attrs.pop(SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, None)
-        return attrs
+        return _withheld(super().get_publish_attrs_from_cmd(cmd))
 
 
 def _keyless_factory(_msg: Any) -> _KeylessProvider:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kafka import start_broker, stop_broker
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 from tests.support.postgres import start_postgres
 
 
@@ -24,8 +24,8 @@ def kafka_bootstrap() -> Iterator[str]:
         yield existing
         return
     state = Path(tempfile.mkdtemp(prefix="mappa-kafka-"))
-    port = free_port()
-    env = start_broker(state, port, free_port())
+    port, controller_port = free_ports(2)
+    env = start_broker(state, port, controller_port)
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     try:
         yield f"127.0.0.1:{port}"

@@ -45,7 +45,8 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
             custody_months=data.disposal.custody_months,
         )
     )
-    if decision is None or await store.category(platform_id) == decision.category:
+    decision = rules.prevailing(await store.category(platform_id), decision)
+    if decision is None:
         return
     await store.set_category(platform_id, decision.category, decision.reason)
     await work.emit(

@@ -63,3 +63,18 @@ def category_for(conviction: Conviction) -> CategoryDecision | None:
                 legal_basis="CJA 2003 s.327(3)",
             )
     return None
+
+
+def prevailing(current: int | None, decision: CategoryDecision | None) -> CategoryDecision | None:
+    """The decision to record now, or None to keep the current category.
+
+    A person who qualifies for more than one category is managed under the
+    lowest-numbered one: a later Schedule 15 custody conviction does not
+    take a registered sex offender out of category 1. Category 4 changes
+    only by decision, never by conviction.
+    """
+    if decision is None or current == 4:
+        return None
+    if current is None or decision.category < current:
+        return decision
+    return None

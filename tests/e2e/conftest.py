@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local import SERVICES, LocalPlatform
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 
 
 @pytest.fixture
@@ -13,10 +13,11 @@ def platform(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalPlatform]:
     local = LocalPlatform(
         data_dir=tmp_path / "var",
         env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MAPPA_RETRY_BACKOFF_SECONDS": "0.05"},
-        ports={service: free_port() for service in SERVICES},
+        ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
     )
     try:
         yield local
     finally:
-        for service in list(local.processes):
-            local.kill(service)
+        # A graceful stop leaves the consumer groups at once; a killed member
+        # would hold up the next test's group for a session timeout.
+        local.stop_all()

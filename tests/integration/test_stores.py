@@ -115,6 +115,7 @@ async def test_relay_removes_only_the_acknowledged_prefix(db: Database) -> None:
     relay = OutboxRelay(db, flaky, batch_size=10, poll_seconds=1)
     with pytest.raises(ConnectionError):
         await relay.publish_pending()
+    assert sent == [events[0].id, events[1].id]  # nothing overtakes the failed event of its key
     async with db.transaction() as session:
         left = [r.event_id for r in await outbox.pending(session, 10)]
     assert left == [events[1].id, events[2].id]
@@ -127,6 +128,24 @@ async def test_relay_removes_only_the_acknowledged_prefix(db: Database) -> None:
 
     assert await OutboxRelay(db, healthy, batch_size=10, poll_seconds=1).publish_pending() == 2
     assert resent == [events[1].id, events[2].id]
+
+
+async def test_relay_keeps_what_was_acknowledged_before_a_send_is_refused(db: Database) -> None:
+    events = _events(3)
+    await _add(db, events[:1], key="p-1")
+    await _add(db, events[1:2], key="p-2")
+    await _add(db, events[2:], key="p-3")
+
+    async def refuses_the_second(record: OutboxRecord) -> Awaitable[None]:
+        if record.event_id == events[1].id:
+            raise KeyError("no publisher for this topic")
+        return _acked()
+
+    with pytest.raises(KeyError):
+        await OutboxRelay(db, refuses_the_second, batch_size=10, poll_seconds=1).publish_pending()
+    async with db.transaction() as session:
+        left = [r.event_id for r in await outbox.pending(session, 10)]
+    assert left == [events[1].id, events[2].id]
 
 
 async def test_relay_restores_the_trace_context_of_each_event(db: Database) -> None:

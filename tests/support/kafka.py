@@ -11,6 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import RecordMetadata
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
@@ -37,15 +38,17 @@ async def publish(
     *,
     key: str | None = None,
     headers: dict[str, str] | None = None,
-) -> None:
+    raw_headers: list[tuple[str, bytes | None]] | None = None,
+) -> RecordMetadata:
+    """Publish as any agency's Kafka client would; returns where the record landed."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        await producer.send_and_wait(
+        return await producer.send_and_wait(
             topic,
             value,
             key=key.encode() if key is not None else None,
-            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()] + (raw_headers or []),
         )
     finally:
         await producer.stop()
@@ -116,3 +119,15 @@ def event_of(record: ConsumerRecord) -> dict[str, Any]:
 
 def headers_of(record: ConsumerRecord) -> dict[str, str]:
     return {k: v.decode() for k, v in record.headers}
+
+
+async def committed_offset(bootstrap: str, group: str, topic: str, partition: int) -> int | None:
+    """The offset ``group`` has committed on one partition, if any."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    meta = offsets.get(TopicPartition(topic, partition))
+    return None if meta is None or meta.offset < 0 else int(meta.offset)

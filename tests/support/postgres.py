@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 
 
 def _bin_dir() -> Path:
@@ -53,6 +53,7 @@ class PostgresServer:
 
 
 def start_postgres(root: Path) -> PostgresServer:
-    server = PostgresServer(root=root, port=free_port())
+    [port] = free_ports(1)
+    server = PostgresServer(root=root, port=port)
     server.start()
     return server

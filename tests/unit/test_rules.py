@@ -5,7 +5,7 @@ import pytest
 from services.levels.rules import CaseLevel, on_categorised
 from services.meetings.rules import meeting_decision
 from services.notifications.rules import no_meeting_notice
-from services.registry.rules import Conviction, category_for
+from services.registry.rules import CategoryDecision, Conviction, category_for, prevailing
 
 # CJA 2003 s.325, s.327: (Sch 3 sexual, Sch 15 specified, disposal, custody months) -> category
 CATEGORY_TABLE = [
@@ -57,3 +57,27 @@ def test_notice_carries_a_reference_and_an_action_but_no_offence_details() -> No
     assert "3f2a" in notice.subject
     text = (notice.subject + notice.action).lower()
     assert not any(word in text for word in ("offence", "sexual", "conviction", "assault"))
+
+
+def _decision(category: int) -> CategoryDecision:
+    return CategoryDecision(category=category, reason="r", legal_basis="CJA 2003 s.327")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "recorded"),
+    [
+        (None, 1, 1),  # first category
+        (None, 2, 2),
+        (2, 1, 1),  # registration brings a category 2 person into category 1
+        (1, 2, None),  # a later violent conviction does not take them out of category 1
+        (1, 1, None),  # nothing changes
+        (3, 2, 2),  # a qualifying conviction replaces a referral category
+        (4, 1, None),  # category 4 changes by decision only
+        (2, None, None),  # a conviction that brings no category changes nothing
+    ],
+)
+def test_the_lowest_numbered_category_prevails(
+    current: int | None, new: int | None, recorded: int | None
+) -> None:
+    decision = prevailing(current, _decision(new) if new else None)
+    assert (decision.category if decision else None) == recorded

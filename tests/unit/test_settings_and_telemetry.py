@@ -35,4 +35,5 @@ def test_message_keys_are_not_span_attributes() -> None:
 
     attrs = _KeylessProvider().get_publish_attrs_from_cmd(Command())  # type: ignore[arg-type]
     assert SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY not in attrs
+    assert SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID not in attrs
     assert attrs[SpanAttributes.MESSAGING_DESTINATION_NAME] == "agency.police.v1"

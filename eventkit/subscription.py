@@ -1,0 +1,116 @@
+"""The consuming side of a service: one Kafka subscription feeding the Consumer.
+
+Offsets are committed only for records the Consumer applied or
+dead-lettered. When the Consumer can do neither (a dependency is down) the
+record is sought back and delivered again after a pause. Offsets are
+flushed when partitions are revoked and when the service drains for
+shutdown, so a routine restart or rebalance redelivers nothing.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CollectorRegistry, Counter
+
+from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_parser
+from eventkit.consumer import Consumer
+from eventkit.offsets import OffsetCommitter
+
+log = logging.getLogger(__name__)
+
+
+async def _raw_body(msg: Any) -> bytes:
+    # Leave the bytes alone: the kit decodes and validates them itself, so a
+    # malformed message reaches our dead-letter path instead of failing early.
+    body: bytes = msg.body
+    return body
+
+
+class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, offsets: OffsetCommitter) -> None:
+        self._offsets = offsets
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._offsets.flush()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass
+
+
+class Subscription:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        topics: Sequence[str],
+        *,
+        group_id: str,
+        consumer: Consumer,
+        redelivery_pause_seconds: float,
+        commit_interval_seconds: float,
+        registry: CollectorRegistry,
+        description: str,
+    ) -> None:
+        self.offsets = OffsetCommitter(commit_interval_seconds)
+        self._consumer = consumer
+        self._pause = redelivery_pause_seconds
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._redelivered = Counter(
+            "mappa_events_redelivered",
+            "Messages neither applied nor dead-lettered (a dependency failed), to be delivered again",
+            ["topic"],
+            registry=registry,
+        )
+        self._subscriber = broker.subscriber(
+            *topics,
+            group_id=group_id,
+            auto_offset_reset=AUTO_OFFSET_RESET,
+            ack_policy=ACK_POLICY,
+            parser=lenient_parser,
+            decoder=_raw_body,
+            listener=_FlushOnRevoke(self.offsets),
+            title=f"{group_id}:consume",
+            description=description,
+        )
+
+        @self._subscriber
+        async def on_message(msg: KafkaMessage) -> None:
+            self._idle.clear()
+            try:
+                await self._on_message(msg)
+            finally:
+                self._idle.set()
+
+    async def _on_message(self, msg: KafkaMessage) -> None:
+        record: ConsumerRecord = msg.raw_message
+        try:
+            await self._consumer.process(record)
+        except Exception as error:
+            self._redelivered.labels(record.topic).inc()
+            log.warning(
+                "%s[%d]@%d not applied, will be delivered again: %s",
+                record.topic, record.partition, record.offset, type(error).__name__,
+            )  # fmt: skip
+            await asyncio.sleep(self._pause)  # let the failing dependency recover
+            await msg.nack()
+            return
+        self.offsets.done(msg.consumer, record)
+
+    def start(self) -> None:
+        self.offsets.start()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Stop taking records, let the one in hand finish, commit what was done."""
+        consumer = self._subscriber.consumer
+        if consumer is not None:
+            consumer.pause(*consumer.assignment())
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            log.warning("a message was still being applied after %ss; it will be redelivered", grace_seconds)
+        await self.offsets.stop()
