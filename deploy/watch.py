@@ -6,6 +6,8 @@ import time
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from eventkit.tasks import Loop
+
 
 class Tail:
     """Reads new records on some topics, each with the moment it arrived."""
@@ -19,7 +21,7 @@ class Tail:
             auto_offset_reset="latest",
             enable_auto_commit=False,
         )
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop(self._pump, "tail")
 
     async def start(self) -> None:
         """Returns once every partition is assigned and positioned at its end."""
@@ -29,13 +31,12 @@ class Tail:
         await self._consumer.seek_to_end()
         for partition in self._consumer.assignment():
             await self._consumer.position(partition)
-        self._task = asyncio.create_task(self._pump())
+        self._loop.start()
 
     async def _pump(self) -> None:
         async for record in self._consumer:
             self.arrivals.put_nowait((record, time.monotonic()))
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        await self._loop.cancel()
         await self._consumer.stop()

@@ -9,11 +9,12 @@ throughput (a broker round trip per message).
 """
 
 import asyncio
-import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+
+from eventkit.tasks import Loop
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class OffsetCommitter:
         self._interval = interval_seconds
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop(self._run, "offset-committer")
 
     def done(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> None:
         """The record is applied or dead-lettered: its offset may be committed."""
@@ -48,7 +49,7 @@ class OffsetCommitter:
                 self._pending.setdefault(tp, offset)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="offset-committer")
+        self._loop.start()
 
     async def _run(self) -> None:
         while True:
@@ -56,9 +57,5 @@ class OffsetCommitter:
             await self.flush()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.cancel()
         await self.flush()

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, Strin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import Database, kit_metadata
+from eventkit.tasks import Loop
 from schemas.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -109,21 +110,17 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop(self._run, "outbox-relay")
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
         # Rows still pending stay in the table and go out on the next start.
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.cancel()
 
     async def _run(self) -> None:
         while True:
