@@ -1,5 +1,9 @@
 """A service killed between its database commit and the publish loses no event."""
 
+import asyncio
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS
@@ -43,3 +47,51 @@ async def test_events_committed_before_a_crash_are_published_after_restart(
         [NominalRegistered.EVENT_TYPE, CategoryAssigned.EVENT_TYPE]
     )
     assert query(database, "select count(*) from convictions where platform_id = ?", platform_id) == [(1,)]
+
+
+async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
+    kafka_bootstrap: str, platform: LocalPlatform
+) -> None:
+    database = platform.data_dir / "registry.db"
+    platform.start("registry")
+    platform.wait_healthy("registry")
+    synthetic = Synthetic()
+    events = [synthetic.conviction_event() for _ in range(300)]
+    pncs = {event.data["person"]["pnc_id"] for event in events}
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
+            for e in events
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+    def ours(record: ConsumerRecord) -> bool:
+        data = event_of(record)["data"]
+        return any(i["scheme"] == "pnc" and i["value"] in pncs for i in data.get("identifiers", ()))
+
+    # Kill it mid-stream, wherever it is: applying, committing or publishing.
+    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, lambda found: len(found) >= 50, match=ours)
+    platform.kill("registry")
+    interrupted = await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=ours)
+    assert len(interrupted) < 2 * len(events)  # the crash came mid-stream
+    platform.start("registry")
+
+    def every_person_registered(found: list[ConsumerRecord]) -> bool:
+        return {i["value"] for r in found for i in event_of(r)["data"]["identifiers"]} >= pncs
+
+    await read_until(
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, every_person_registered, match=ours, timeout=120
+    )
+    placeholders = ",".join("?" * len(pncs))
+    nominals = query(
+        database,
+        f"select count(distinct platform_id) from identifiers where value in ({placeholders})",
+        *pncs,
+    )
+    assert nominals == [(300,)]
+    applied = query(database, "select count(*) from convictions")
+    assert applied == [(300,)]
