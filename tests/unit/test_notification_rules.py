@@ -1,0 +1,139 @@
+"""Notification requirements from the Sexual Offences Act 2003 Part 2, in its own words."""
+
+from datetime import date
+
+import pytest
+
+from services.registry.notification_rules import (
+    Disposal,
+    NotificationPeriod,
+    Requirement,
+    change_deadline,
+    compliance,
+    foreign_travel_deadline,
+    notification_period,
+    periodic_deadline,
+)
+
+INDEFINITE = None
+
+# s.82(1) and (2): (disposal, custody months, discharge months, under 18) -> period in months
+PERIOD_TABLE: list[tuple[Disposal, int | None, int | None, bool, int | None]] = [
+    ("life-sentence", None, None, False, INDEFINITE),
+    ("imprisonment-for-public-protection", None, None, False, INDEFINITE),
+    ("hospital-order-with-restriction", None, None, False, INDEFINITE),
+    ("custody", 30, None, False, INDEFINITE),  # exactly 30 months: indefinite
+    ("custody", 31, None, True, INDEFINITE),  # indefinite is never halved
+    ("custody", 29, None, False, 120),  # more than 6, less than 30: 10 years
+    ("custody", 7, None, False, 120),
+    ("custody", 6, None, False, 84),  # exactly 6 months: 7 years
+    ("custody", 1, None, False, 84),
+    ("suspended-sentence", 12, None, False, 120),  # a suspended sentence is imprisonment for its term
+    ("detention-and-training-order", 6, None, True, 42),  # 7 years halved: 3 years 6 months
+    ("hospital-order", None, None, False, 84),
+    ("hospital-order", None, None, True, 42),
+    ("caution", None, None, False, 24),
+    ("caution", None, None, True, 12),
+    ("community-order", None, None, False, 60),  # any other disposal: 5 years
+    ("fine", None, None, True, 30),  # 5 years halved
+    ("guardianship-order", None, None, False, 60),
+    ("conditional-discharge", None, 18, False, 18),  # the discharge's length
+    ("conditional-discharge", None, 18, True, 18),  # not halved: s.82(2) names only fixed periods
+    ("custody", 29, None, True, 60),  # 10 years halved
+]
+
+
+@pytest.mark.parametrize(("disposal", "custody", "discharge", "under_18", "months"), PERIOD_TABLE)
+def test_notification_period(
+    disposal: Disposal, custody: int | None, discharge: int | None, under_18: bool, months: int | None
+) -> None:
+    period = notification_period(
+        disposal, custody_months=custody, discharge_months=discharge, under_18=under_18
+    )
+    assert period.months == months
+    assert period.basis.startswith("s.82")
+
+
+def test_a_conditional_discharge_needs_its_length() -> None:
+    with pytest.raises(ValueError, match="length"):
+        notification_period(
+            "conditional-discharge", custody_months=None, discharge_months=None, under_18=False
+        )
+
+
+def _requirement(
+    months: int | None, relevant: date = date(2026, 3, 10), under_18: bool = False
+) -> Requirement:
+    return Requirement(relevant_date=relevant, period=NotificationPeriod(months, "s.82"), under_18=under_18)
+
+
+@pytest.mark.parametrize(
+    ("months", "relevant", "ends"),
+    [
+        (120, date(2026, 3, 10), date(2036, 3, 9)),  # the period begins with the relevant date
+        (42, date(2026, 3, 10), date(2029, 9, 9)),
+        (24, date(2024, 3, 1), date(2026, 2, 28)),
+        (INDEFINITE, date(2026, 3, 10), None),
+    ],
+)
+def test_the_requirement_ends_with_its_period(months: int | None, relevant: date, ends: date | None) -> None:
+    assert _requirement(months, relevant).ends_on == ends
+
+
+def test_initial_notification_is_due_within_3_days_beginning_with_the_relevant_date() -> None:
+    requirement = _requirement(120, date(2026, 3, 10))
+    assert requirement.initial_deadline(released_on=None, in_custody=False) == date(2026, 3, 12)
+
+
+def test_custody_postpones_the_initial_notification_until_release() -> None:
+    requirement = _requirement(120, date(2026, 3, 10))
+    assert requirement.initial_deadline(released_on=None, in_custody=True) is None
+    assert requirement.initial_deadline(released_on=date(2027, 1, 30), in_custody=False) == date(2027, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("changed", "deadline"),
+    [(date(2026, 5, 1), date(2026, 5, 3)), (date(2026, 12, 31), date(2027, 1, 2))],
+)
+def test_a_change_is_notified_within_3_days(changed: date, deadline: date) -> None:
+    assert change_deadline(changed) == deadline
+
+
+def test_periodic_notification_is_due_within_a_year_of_the_last() -> None:
+    assert periodic_deadline(date(2026, 4, 15), no_fixed_abode=False) == date(2027, 4, 14)
+
+
+def test_without_a_fixed_abode_notification_is_weekly() -> None:
+    assert periodic_deadline(date(2026, 4, 15), no_fixed_abode=True) == date(2026, 4, 21)
+
+
+def test_foreign_travel_is_notified_at_least_7_days_before_departure() -> None:
+    assert foreign_travel_deadline(date(2026, 8, 20)) == date(2026, 8, 13)
+
+
+@pytest.mark.parametrize(
+    ("under_18", "eligible"),
+    [(False, date(2041, 3, 12)), (True, date(2034, 3, 12))],
+)
+def test_an_indefinite_requirement_may_be_reviewed_after_15_years_or_8_if_under_18(
+    under_18: bool, eligible: date
+) -> None:
+    assert _requirement(INDEFINITE, under_18=under_18).review_eligible_from(date(2026, 3, 12)) == eligible
+
+
+def test_a_fixed_requirement_has_no_review() -> None:
+    assert _requirement(120).review_eligible_from(date(2026, 3, 12)) is None
+
+
+@pytest.mark.parametrize(
+    ("today", "status"),
+    [
+        (date(2026, 6, 1), "compliant"),
+        (date(2026, 6, 17), "compliant"),  # 14 days before: not yet "due soon"
+        (date(2026, 6, 18), "due-soon"),
+        (date(2026, 7, 1), "due-soon"),  # the deadline itself is still in time
+        (date(2026, 7, 2), "overdue"),
+    ],
+)
+def test_compliance_against_the_next_deadline(today: date, status: str) -> None:
+    assert compliance(date(2026, 7, 1), today, due_soon_days=14) == status
