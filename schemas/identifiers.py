@@ -9,9 +9,11 @@
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
+
+Scheme = Literal["pnc", "cro", "prison-number", "crn"]
 
 CHECK_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
 
@@ -47,6 +49,17 @@ def is_valid_cro(value: str) -> bool:
     if not re.fullmatch(CRO_PATTERN, value):
         return False
     return value[-1] == cro_check_letter(int(value[:6]), int(value[7:9]))
+
+
+def is_valid(scheme: Scheme, value: str) -> bool:
+    """Whether ``value`` is a well-formed identifier of ``scheme``, check character included."""
+    if scheme == "pnc":
+        return is_valid_pnc(value)
+    if scheme == "cro":
+        return is_valid_cro(value)
+    if scheme == "prison-number":
+        return re.fullmatch(PRISON_NUMBER_PATTERN, value) is not None
+    return re.fullmatch(CRN_PATTERN, value) is not None
 
 
 def _require(valid: bool, message: str) -> None:

@@ -6,12 +6,11 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from schemas.contract import Contract
-
-IdentifierScheme = Literal["pnc", "cro", "prison-number", "crn"]
+from schemas.identifiers import Scheme
 
 
 class AgencyIdentifier(Contract):
-    scheme: IdentifierScheme
+    scheme: Scheme
     value: str = Field(min_length=1, max_length=32)
 
 

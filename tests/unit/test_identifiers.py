@@ -4,8 +4,10 @@ from eventkit.synthetic import Synthetic
 from schemas.identifiers import (
     CRN_PATTERN,
     PRISON_NUMBER_PATTERN,
+    Scheme,
     format_cro,
     format_pnc,
+    is_valid,
     is_valid_cro,
     is_valid_pnc,
 )
@@ -46,3 +48,19 @@ def test_synthetic_identifiers_are_well_formed() -> None:
         assert is_valid_cro(synthetic.cro_number())
         assert re.fullmatch(PRISON_NUMBER_PATTERN, synthetic.prison_number())
         assert re.fullmatch(CRN_PATTERN, synthetic.crn())
+
+
+@pytest.mark.parametrize(
+    ("scheme", "value", "valid"),
+    [
+        ("pnc", "2003/0012345N", True),
+        ("pnc", "2003/0012345X", False),
+        ("cro", format_cro(4521, 2001), True),
+        ("prison-number", "A1234BC", True),
+        ("prison-number", "A1234B", False),
+        ("crn", "X123456", True),
+        ("crn", "123456X", False),
+    ],
+)
+def test_each_scheme_is_validated(scheme: Scheme, value: str, valid: bool) -> None:
+    assert is_valid(scheme, value) is valid
