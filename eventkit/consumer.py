@@ -25,7 +25,7 @@ from eventkit.codec import Incoming, decode
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
-from schemas.catalogue import TOPIC_OF_EVENT, event_type
+from schemas.catalogue import EVENT_MODELS, HOME_TOPIC
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent, new_event
 
@@ -53,9 +53,9 @@ class UnitOfWork:
 
     async def emit(self, data: Contract, *, key: str) -> CloudEvent:
         """Queue an event in this transaction; it is published after commit."""
-        kind = event_type(type(data))
-        event = new_event(kind, data, source=self._source, subject=key)
-        await outbox.add(self.session, topic=TOPIC_OF_EVENT[kind].name, key=key, event=event)
+        topic = HOME_TOPIC[type(data)]
+        event = new_event(topic.type_of(type(data)), data, source=self._source, subject=key)
+        await outbox.add(self.session, topic=topic.name, key=key, event=event)
         self.emitted += 1
         return event
 
@@ -80,7 +80,10 @@ class Handlers:
                 assert isinstance(incoming.data, model)
                 await fn(incoming.data, work)
 
-            self.by_type[event_type(model)] = handle
+            # The same payload may arrive from several agencies: one type each.
+            for kind, carried in EVENT_MODELS.items():
+                if carried is model:
+                    self.by_type[kind] = handle
             return fn
 
         return register

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from faker import Faker
 
+from schemas.catalogue import AGENCY_POLICE
 from schemas.envelope import CloudEvent, new_event
 from schemas.events.police import ConvictionRecorded, Disposal, Offence, PersonDetails
 from schemas.identifiers import format_cro, format_pnc
@@ -89,7 +90,7 @@ class Synthetic:
     def conviction_event(self, conviction: ConvictionRecorded | None = None) -> CloudEvent:
         conviction = conviction or self.conviction()
         return new_event(
-            ConvictionRecorded.EVENT_TYPE,
+            AGENCY_POLICE.type_of(ConvictionRecorded),
             conviction,
             source=f"/agencies/police/forces/{conviction.recording_force}",
         )

@@ -1,7 +1,9 @@
 """The topic catalogue: which topic carries which events, keyed how, for whom.
 
-This is the single source for topic names; services, the JSON Schema
-generator and the docs all read it.
+This is the single source for topic names and event types; services, the
+JSON Schema generator and the docs all read it. An event type is
+``uk.mappa.<producer>.<event name>.v<version>``, so the same payload sent
+by two agencies is two types, each allowed only on its agency's topic.
 """
 
 from dataclasses import dataclass
@@ -9,7 +11,17 @@ from typing import Any, Union
 
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent, typed_event
-from schemas.events import levels, meetings, notifications, police, registry
+from schemas.events import (
+    common,
+    health,
+    levels,
+    meetings,
+    notifications,
+    police,
+    prison,
+    probation,
+    registry,
+)
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -18,90 +30,107 @@ DEAD_LETTER_SUFFIX = ".dlt"
 class Topic:
     name: str
     key: str
-    events: tuple[type[Contract], ...]
     producer: str
     consumers: tuple[str, ...]
+    events: tuple[type[Contract], ...]
 
     @property
     def dead_letter(self) -> str:
         return self.name + DEAD_LETTER_SUFFIX
 
+    def type_of(self, model: type[Contract]) -> str:
+        if model not in self.events:
+            raise ValueError(f"{model.__name__} is not carried on {self.name}")
+        return f"uk.mappa.{self.producer}.{model.EVENT_NAME}.v{model.EVENT_VERSION}"  # type: ignore[attr-defined]
+
     @property
-    def event_types(self) -> tuple[str, ...]:
-        return tuple(event_type(model) for model in self.events)
+    def event_types(self) -> dict[str, type[Contract]]:
+        return {self.type_of(model): model for model in self.events}
 
     @property
     def envelopes(self) -> Any:
         """The messages this topic carries, as one type for AsyncAPI documents."""
-        typed = tuple(typed_event(event_type(model), model) for model in self.events)
+        typed = tuple(typed_event(t, m) for t, m in self.event_types.items())
         return Union[typed] if len(typed) > 1 else (typed[0] if typed else CloudEvent)  # noqa: UP007
 
 
-def event_type(model: type[Contract]) -> str:
-    value = getattr(model, "EVENT_TYPE", None)
-    if not isinstance(value, str):
-        raise TypeError(f"{model.__name__} has no EVENT_TYPE")
-    return value
-
-
-def _agency(agency: str, events: tuple[type[Contract], ...] = ()) -> Topic:
+def _agency(agency: str, *events: type[Contract]) -> Topic:
     return Topic(
         name=f"agency.{agency}.v1",
         key=f"the {agency} service's own person identifier",
-        events=events,
-        producer=f"{agency} systems",
+        producer=agency,
         consumers=("registry", "levels"),
+        events=events,
     )
 
 
-AGENCY_POLICE = _agency("police", (police.ConvictionRecorded,))
-AGENCY_PRISON = _agency("prison")
-AGENCY_PROBATION = _agency("probation")
-AGENCY_HEALTH = _agency("health")
-AGENCY_YOT = _agency("yot")
+_SHARED = (common.RiskAssessmentCompleted, common.LeadAgencySet, common.CategoryReferralAccepted)
+
+AGENCY_POLICE = _agency(
+    "police",
+    police.ConvictionRecorded,
+    police.CautionRecorded,
+    police.AddressNotified,
+    police.NameNotified,
+    police.PeriodicNotificationMade,
+    police.ForeignTravelNotified,
+    common.AreaTransferred,
+    *_SHARED,
+)
+AGENCY_PRISON = _agency("prison", prison.CustodyStarted, prison.ReleaseDateSet, prison.Released, *_SHARED)
+AGENCY_PROBATION = _agency(
+    "probation",
+    probation.LicenceEnded,
+    common.OffenderManagerAllocated,
+    common.AreaTransferred,
+    *_SHARED,
+)
+AGENCY_HEALTH = _agency(
+    "health", health.HospitalOrderMade, health.HospitalOrderEnded, common.RiskAssessmentCompleted
+)
+AGENCY_YOT = _agency("yot", common.OffenderManagerAllocated, common.RiskAssessmentCompleted)
 AGENCY_TOPICS = (AGENCY_POLICE, AGENCY_PRISON, AGENCY_PROBATION, AGENCY_HEALTH, AGENCY_YOT)
 
 REGISTRY_OFFENDERS = Topic(
     name="registry.offenders.v1",
     key="platform person id",
-    events=(registry.NominalRegistered, registry.CategoryAssigned),
     producer="registry",
     consumers=("levels", "meetings", "notifications", "dashboards"),
+    events=(registry.NominalRegistered, registry.CategoryAssigned),
 )
 LEVELS_DECISIONS = Topic(
     name="levels.decisions.v1",
     key="platform person id",
-    events=(levels.ScreeningDue,),
     producer="levels",
     consumers=("meetings", "notifications", "registry"),
+    events=(levels.ScreeningDue,),
 )
 MEETINGS_SCHEDULE = Topic(
     name="meetings.schedule.v1",
     key="platform person id",
-    events=(meetings.MeetingNotRequired,),
     producer="meetings",
     consumers=("notifications", "levels"),
+    events=(meetings.MeetingNotRequired,),
 )
 NOTIFICATIONS_DELIVERIES = Topic(
     name="notifications.deliveries.v1",
     key="platform person id",
-    events=(notifications.NotificationRecorded,),
     producer="notifications",
     consumers=("dashboards",),
+    events=(notifications.NotificationRecorded,),
 )
+PLATFORM_TOPICS = (REGISTRY_OFFENDERS, LEVELS_DECISIONS, MEETINGS_SCHEDULE, NOTIFICATIONS_DELIVERIES)
+TOPICS: tuple[Topic, ...] = (*AGENCY_TOPICS, *PLATFORM_TOPICS)
 
-TOPICS: tuple[Topic, ...] = (
-    *AGENCY_TOPICS,
-    REGISTRY_OFFENDERS,
-    LEVELS_DECISIONS,
-    MEETINGS_SCHEDULE,
-    NOTIFICATIONS_DELIVERIES,
-)
+EVENT_MODELS: dict[str, type[Contract]] = {t: m for topic in TOPICS for t, m in topic.event_types.items()}
+TOPIC_OF_EVENT: dict[str, Topic] = {t: topic for topic in TOPICS for t in topic.event_types}
+# Each platform event is produced on exactly one topic, by one service.
+HOME_TOPIC: dict[type[Contract], Topic] = {m: topic for topic in PLATFORM_TOPICS for m in topic.events}
 
-EVENT_MODELS: dict[str, type[Contract]] = {
-    event_type(model): model for topic in TOPICS for model in topic.events
-}
-TOPIC_OF_EVENT: dict[str, Topic] = {event_type(model): topic for topic in TOPICS for model in topic.events}
+
+def type_of(model: type[Contract]) -> str:
+    """The event type of a platform event (one the services themselves emit)."""
+    return HOME_TOPIC[model].type_of(model)
 
 
 def all_topic_names() -> list[str]:

@@ -6,7 +6,7 @@ version does not know, at every nesting level, so an additive change by a
 producer never breaks a consumer.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
@@ -14,7 +14,11 @@ TOLERANT: dict[str, Any] = {"tolerant": True}
 
 
 class Contract(BaseModel):
+    """A payload. Event payloads name themselves: the producer's topic supplies
+    the rest of the type, ``uk.mappa.<producer>.<EVENT_NAME>.v<EVENT_VERSION>``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    EVENT_VERSION: ClassVar[int] = 1
 
     @model_validator(mode="before")
     @classmethod

@@ -53,7 +53,7 @@ def catalogue() -> dict[str, Any]:
                 "key": topic.key,
                 "producer": topic.producer,
                 "consumers": list(topic.consumers),
-                "event_types": list(topic.event_types),
+                "event_types": sorted(topic.event_types),
                 "dead_letter_topic": topic.dead_letter,
             }
             for topic in TOPICS

@@ -11,7 +11,7 @@ from schemas.contract import Contract
 class ScreeningDue(Contract):
     """A case awaits MAPPA level screening; it sits at level 1 until then."""
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.levels.screening-due.v1"
+    EVENT_NAME: ClassVar[str] = "screening-due"
 
     platform_id: str = Field(min_length=1, max_length=64)
     category: Literal[1, 2, 3, 4]

@@ -10,7 +10,7 @@ from schemas.contract import Contract
 class MeetingNotRequired(Contract):
     """No MAPPA meeting is needed: the lead agency manages the case alone."""
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.meetings.meeting-not-required.v1"
+    EVENT_NAME: ClassVar[str] = "meeting-not-required"
 
     platform_id: str = Field(min_length=1, max_length=64)
     level: Literal[1, 2, 3]

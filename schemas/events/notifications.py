@@ -13,7 +13,7 @@ class NotificationRecorded(Contract):
     It carries a reference and what to do, never offence details.
     """
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.notifications.notification-recorded.v1"
+    EVENT_NAME: ClassVar[str] = "notification-recorded"
 
     notification_id: str = Field(min_length=1, max_length=64)
     platform_id: str = Field(min_length=1, max_length=64)

@@ -3,9 +3,10 @@
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from schemas.contract import Contract
+from schemas.events.common import PersonRef
 from schemas.identifiers import CroNumber, PncId
 
 DisposalType = Literal[
@@ -52,7 +53,7 @@ class Disposal(Contract):
 class ConvictionRecorded(Contract):
     """A court convicted a person; the police record it."""
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.police.conviction-recorded.v1"
+    EVENT_NAME: ClassVar[str] = "conviction-recorded"
 
     person: PersonDetails
     offence: Offence
@@ -60,3 +61,85 @@ class ConvictionRecorded(Contract):
     age_at_conviction: int = Field(ge=10, le=120)
     disposal: Disposal
     recording_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
+
+
+class CautionRecorded(Contract):
+    """A person accepted a caution (or reprimand/warning) for an offence."""
+
+    EVENT_NAME: ClassVar[str] = "caution-recorded"
+
+    person: PersonDetails
+    offence: Offence
+    caution_date: date
+    age_at_caution: int = Field(ge=10, le=120)
+    recording_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
+
+
+class Address(Contract):
+    line1: str = Field(min_length=1, max_length=100)
+    town: str = Field(min_length=1, max_length=60)
+    postcode: str = Field(pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+
+
+class AddressNotified(Contract):
+    """The person notified the police of their home address (SOA 2003 s.83, s.84)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["address"],
+                    "properties": {"address": {"type": "object"}, "no_fixed_abode": {"const": False}},
+                },
+                {
+                    "required": ["no_fixed_abode"],
+                    "properties": {"address": {"type": "null"}, "no_fixed_abode": {"const": True}},
+                },
+            ]
+        }
+    )
+    EVENT_NAME: ClassVar[str] = "address-notified"
+
+    person: PersonRef
+    notified_on: date
+    notification: Literal["initial", "change"]
+    address: Address | None = Field(default=None, description="Absent when no_fixed_abode")
+    no_fixed_abode: bool = False
+
+    @model_validator(mode="after")
+    def _address_or_none(self) -> "AddressNotified":
+        if (self.address is None) != self.no_fixed_abode:
+            raise ValueError("give an address, or no_fixed_abode, not both")
+        return self
+
+
+class NameNotified(Contract):
+    """The person notified a change of name (SOA 2003 s.84(1)(a))."""
+
+    EVENT_NAME: ClassVar[str] = "name-notified"
+
+    person: PersonRef
+    notified_on: date
+    family_name: str = Field(min_length=1, max_length=100)
+    given_names: list[str] = Field(min_length=1, max_length=5)
+
+
+class PeriodicNotificationMade(Contract):
+    """The person made their periodic re-notification (SOA 2003 s.85)."""
+
+    EVENT_NAME: ClassVar[str] = "periodic-notification-made"
+
+    person: PersonRef
+    notified_on: date
+
+
+class ForeignTravelNotified(Contract):
+    """The person notified travel abroad (SI 2004/1220 as amended)."""
+
+    EVENT_NAME: ClassVar[str] = "foreign-travel-notified"
+
+    person: PersonRef
+    notified_on: date
+    departure_date: date
+    return_date: date | None = None
+    destination_country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")

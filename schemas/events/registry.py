@@ -17,7 +17,7 @@ class AgencyIdentifier(Contract):
 class NominalRegistered(Contract):
     """A person entered the register under a new platform id."""
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.registry.nominal-registered.v1"
+    EVENT_NAME: ClassVar[str] = "nominal-registered"
 
     platform_id: str = Field(min_length=1, max_length=64)
     identifiers: list[AgencyIdentifier]
@@ -26,7 +26,7 @@ class NominalRegistered(Contract):
 class CategoryAssigned(Contract):
     """The register derived a MAPPA category for a nominal."""
 
-    EVENT_TYPE: ClassVar[str] = "uk.mappa.registry.category-assigned.v1"
+    EVENT_NAME: ClassVar[str] = "category-assigned"
 
     platform_id: str = Field(min_length=1, max_length=64)
     category: Literal[1, 2, 3, 4]

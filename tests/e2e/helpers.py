@@ -5,6 +5,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from schemas.catalogue import type_of
 from schemas.events.registry import NominalRegistered
 from tests.support.kafka import event_of
 
@@ -19,7 +20,7 @@ def registered(pnc: str) -> Callable[[ConsumerRecord], bool]:
     def match(record: ConsumerRecord) -> bool:
         event = event_of(record)
         return (
-            event["type"] == NominalRegistered.EVENT_TYPE
+            event["type"] == type_of(NominalRegistered)
             and {
                 "scheme": "pnc",
                 "value": pnc,

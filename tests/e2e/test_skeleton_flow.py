@@ -13,7 +13,7 @@ import pytest
 from deploy.local import SERVICES, LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas import generate
-from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, REGISTRY_OFFENDERS
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, REGISTRY_OFFENDERS, type_of
 from schemas.events.notifications import NotificationRecorded
 from tests.e2e.helpers import query, registered
 from tests.support.kafka import event_of, headers_of, publish, read_until
@@ -55,7 +55,7 @@ async def test_a_police_conviction_reaches_the_offender_manager(
     )
 
     event = event_of(notification)
-    assert event["type"] == NotificationRecorded.EVENT_TYPE
+    assert event["type"] == type_of(NotificationRecorded)
     assert event["data"]["recipient_role"] == "offender-manager"
     assert notification.key == platform_id.encode()
     assert person.family_name not in notification.value.decode()

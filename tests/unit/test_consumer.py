@@ -14,6 +14,7 @@ from eventkit.db import Database
 from eventkit.deadletter import ATTEMPTS, ERROR_CLASS
 from eventkit.errors import PermanentError
 from eventkit.synthetic import Synthetic
+from schemas.catalogue import AGENCY_POLICE
 from schemas.events.police import ConvictionRecorded
 from schemas.events.registry import NominalRegistered
 
@@ -49,7 +50,12 @@ def _consumer(db: Database, handler: Handler, sink: Sink) -> Consumer:
         retry_backoff_seconds=0, max_message_bytes=100_000,
     )  # fmt: skip
     return Consumer(
-        config, db, {ConvictionRecorded.EVENT_TYPE: handler}, sink, lambda: None, CollectorRegistry()
+        config,
+        db,
+        {AGENCY_POLICE.type_of(ConvictionRecorded): handler},
+        sink,
+        lambda: None,
+        CollectorRegistry(),
     )
 
 

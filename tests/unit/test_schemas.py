@@ -93,3 +93,41 @@ def test_envelope_keeps_extension_attributes() -> None:
         }
     )
     assert event.model_extra == {"partitionkey": "x"}
+
+
+ADDRESS = {"line1": "1 High Street", "town": "Leeds", "postcode": "LS1 1AA"}
+PERSON = {"identifiers": {"pnc_id": "2003/0012345N"}}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("uk.mappa.police.address-notified.v1", {"address": ADDRESS}),
+        ("uk.mappa.police.address-notified.v1", {"no_fixed_abode": True}),
+        ("uk.mappa.police.address-notified.v1", {"address": ADDRESS, "no_fixed_abode": True}),
+        ("uk.mappa.police.address-notified.v1", {}),
+        ("uk.mappa.prison.released.v1", {"person": {"identifiers": {}}, "released_on": "2026-01-01"}),
+        ("uk.mappa.prison.released.v1", {"person": {"identifiers": {"prison_number": "A1234BC"}}}),
+        ("uk.mappa.prison.released.v1", {"person": {"identifiers": {"prison_number": "1234ABC"}}}),
+    ],
+)
+def test_the_published_schema_and_the_model_agree(event_type: str, data: dict[str, Any]) -> None:
+    base: dict[str, Any] = {
+        "person": PERSON,
+        "notified_on": "2026-01-01",
+        "notification": "initial",
+        "released_on": "2026-01-01",
+        "on_licence": True,
+    }
+    model = EVENT_MODELS[event_type]
+    payload = {k: v for k, v in (base | data).items() if k in model.model_fields}
+    schema = json.loads((generate.OUT_DIR / f"{event_type}.json").read_text())
+    envelope = {"specversion": "1.0", "id": "1", "source": "/t", "type": event_type}
+    message = envelope | {"time": "2026-01-01T00:00:00Z", "data": payload}
+    try:
+        model.model_validate(payload)
+        model_accepts = True
+    except ValidationError:
+        model_accepts = False
+    schema_accepts = jsonschema.Draft202012Validator(schema).is_valid(message)
+    assert schema_accepts == model_accepts
