@@ -11,7 +11,8 @@ from datetime import date, timedelta
 
 from faker import Faker
 
-from schemas.catalogue import AGENCY_POLICE
+from schemas.catalogue import AGENCY_POLICE, Topic
+from schemas.contract import Contract
 from schemas.envelope import CloudEvent, new_event
 from schemas.events.police import ConvictionRecorded, Disposal, Offence, PersonDetails
 from schemas.identifiers import format_cro, format_pnc
@@ -86,6 +87,10 @@ class Synthetic:
             disposal=Disposal(type="custody", custody_months=custody_months),
             recording_force=f"{self.random.randint(1, 50):02d}",
         )
+
+    def agency_event(self, topic: Topic, data: Contract) -> CloudEvent:
+        """An agency's event as its own systems would publish it on ``topic``."""
+        return new_event(topic.type_of(type(data)), data, source=f"/agencies/{topic.producer}")
 
     def conviction_event(self, conviction: ConvictionRecorded | None = None) -> CloudEvent:
         conviction = conviction or self.conviction()

@@ -96,7 +96,15 @@ REGISTRY_OFFENDERS = Topic(
     key="platform person id",
     producer="registry",
     consumers=("levels", "meetings", "notifications", "dashboards"),
-    events=(registry.NominalRegistered, registry.CategoryAssigned),
+    events=(
+        registry.NominalRegistered,
+        registry.IdentifiersLinked,
+        registry.CategoryAssigned,
+        registry.NotificationRequirementSet,
+        registry.RiskAssessed,
+        registry.OffenderManagerAllocated,
+        registry.Released,
+    ),
 )
 LEVELS_DECISIONS = Topic(
     name="levels.decisions.v1",

@@ -5,23 +5,10 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from schemas.agencies import Agency
 from schemas.contract import Contract
 from schemas.identifiers import Crn, CroNumber, PncId, PrisonNumber
 
-Agency = Literal[
-    "police",
-    "prison",
-    "probation",
-    "yot",
-    "dwp",
-    "local-authority",
-    "nhs",
-    "social-landlord",
-    "electronic-monitoring",
-    "ukvi",
-    "border-force",
-    "immigration-enforcement",
-]
 ResponsibleAuthority = Literal["police", "prison", "probation"]
 Rosh = Literal["low", "medium", "high", "very-high"]
 

@@ -33,3 +33,57 @@ class CategoryAssigned(Contract):
     reason: str = Field(min_length=1, max_length=300)
     legal_basis: str = Field(min_length=1, max_length=100)
     effective_date: date
+
+
+class IdentifiersLinked(Contract):
+    """Agency identifiers newly linked to a nominal by an exact match."""
+
+    EVENT_NAME: ClassVar[str] = "identifiers-linked"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    identifiers: list[AgencyIdentifier]
+
+
+class NotificationRequirementSet(Contract):
+    """The nominal is subject to notification requirements (SOA 2003 Part 2) for this period."""
+
+    EVENT_NAME: ClassVar[str] = "notification-requirement-set"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    relevant_date: date
+    indefinite: bool
+    period_months: int | None = Field(default=None, ge=1)
+    ends_on: date | None = None
+    basis: str = Field(min_length=1, max_length=200)
+
+
+class RiskAssessed(Contract):
+    """A new risk of serious harm level is on the record."""
+
+    EVENT_NAME: ClassVar[str] = "risk-assessed"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    rosh: Literal["low", "medium", "high", "very-high"]
+    completed_on: date
+    assessor_agency: str = Field(min_length=1, max_length=32)
+
+
+class OffenderManagerAllocated(Contract):
+    """The nominal's offender manager changed (an opaque staff reference, not a name)."""
+
+    EVENT_NAME: ClassVar[str] = "offender-manager-allocated"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    staff_ref: str = Field(min_length=1, max_length=64)
+    team_code: str = Field(min_length=1, max_length=16)
+    allocated_on: date
+
+
+class Released(Contract):
+    """The nominal left custody."""
+
+    EVENT_NAME: ClassVar[str] = "released"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    released_on: date
+    on_licence: bool

@@ -1,61 +1,283 @@
 """Registry handlers: parse, decide with the rules, store, emit."""
 
+import logging
+from collections.abc import Mapping
+from datetime import date
+
 from eventkit.consumer import Handlers, UnitOfWork
-from schemas.events.police import ConvictionRecorded
-from schemas.events.registry import AgencyIdentifier, CategoryAssigned, NominalRegistered
-from services.registry import rules
+from schemas.events import registry
+from schemas.events.common import LeadAgencySet, OffenderManagerAllocated, PersonRef, RiskAssessmentCompleted
+from schemas.events.police import CautionRecorded, ConvictionRecorded, Offence, PersonDetails
+from schemas.events.prison import CustodyStarted, Released, ReleaseDateSet
+from schemas.events.registry import (
+    AgencyIdentifier,
+    CategoryAssigned,
+    IdentifiersLinked,
+    NominalRegistered,
+    NotificationRequirementSet,
+)
+from schemas.identifiers import Scheme
+from services.registry import identity, rules
+from services.registry.notification_rules import Disposal, Requirement, longer, notification_period
 from services.registry.storage import RegistryStore
 
+log = logging.getLogger(__name__)
 handlers = Handlers()
 
 
-@handlers.on(ConvictionRecorded)
-async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> None:
+def _claimed(person: PersonDetails | PersonRef) -> dict[Scheme, str]:
+    ids = person.identifiers if isinstance(person, PersonRef) else person
+    pnc = ids.pnc_id
+    cro = ids.cro_number
+    prison = getattr(ids, "prison_number", None)
+    crn = getattr(ids, "crn", None)
+    found: dict[Scheme, str | None] = {"pnc": pnc, "cro": cro, "prison-number": prison, "crn": crn}
+    return {scheme: value for scheme, value in found.items() if value}
+
+
+def _listed(ids: Mapping[Scheme, str]) -> list[AgencyIdentifier]:
+    return [AgencyIdentifier(scheme=s, value=v) for s, v in ids.items()]
+
+
+async def _nominal(person: PersonDetails | PersonRef, work: UnitOfWork) -> str | None:
+    """The platform id the event is about: found, linked or newly registered.
+
+    None when the event contradicts the register: it is then held in a
+    resolution case for a person to decide, and nothing else changes.
+    """
     store = RegistryStore(work.session)
-    person = data.person
-    platform_id = await store.find_by_identifier("pnc", person.pnc_id)
-    if platform_id is None:
-        ids = {"pnc": person.pnc_id} | ({"cro": person.cro_number} if person.cro_number else {})
-        platform_id = await store.add_nominal(
-            family_name=person.family_name,
-            given_names=person.given_names,
-            date_of_birth=person.date_of_birth,
-            identifiers_=ids,
+    claimed = _claimed(person)
+    resolution = identity.resolve(
+        identity.Claim(claimed, person.date_of_birth), await store.candidates(claimed)
+    )
+    cause = work.cause
+    if isinstance(resolution, identity.Conflict):
+        await store.open_case(
+            reason=resolution.reason,
+            platform_ids=resolution.platform_ids,
+            event_id=cause.id,
+            event_type=cause.type,
+            event=cause.model_dump(mode="json"),
         )
-        await work.emit(
-            NominalRegistered(
-                platform_id=platform_id,
-                identifiers=[AgencyIdentifier(scheme=s, value=v) for s, v in ids.items()],
-            ),
-            key=platform_id,
+        log.warning("resolution case opened (%s) for event %s", resolution.reason, cause.id)
+        return None
+    if isinstance(resolution, identity.Matched):
+        if resolution.link:
+            await store.link(resolution.platform_id, resolution.link)
+            await store.record(
+                resolution.platform_id,
+                f"identifiers linked: {', '.join(sorted(resolution.link))}",
+                event_id=cause.id,
+                event_type=cause.type,
+            )
+            await work.emit(
+                IdentifiersLinked(platform_id=resolution.platform_id, identifiers=_listed(resolution.link)),
+                key=resolution.platform_id,
+            )
+        return resolution.platform_id
+    if person.date_of_birth is None or not person.family_name or not person.given_names:
+        await store.open_case(
+            reason="unknown-person",
+            platform_ids=(),
+            event_id=cause.id,
+            event_type=cause.type,
+            event=cause.model_dump(mode="json"),
         )
+        log.warning("resolution case opened (unknown-person) for event %s", cause.id)
+        return None
+    platform_id = await store.add_nominal(
+        family_name=person.family_name,
+        given_names=list(person.given_names),
+        date_of_birth=person.date_of_birth,
+        identifiers_=claimed,
+    )
+    await store.record(platform_id, "registered", event_id=cause.id, event_type=cause.type)
+    await work.emit(NominalRegistered(platform_id=platform_id, identifiers=_listed(claimed)), key=platform_id)
+    return platform_id
+
+
+async def _disposed(
+    work: UnitOfWork,
+    platform_id: str,
+    *,
+    offence: Offence,
+    on: date,
+    age: int,
+    disposal: Disposal,
+    custody_months: int | None,
+    discharge_months: int | None,
+) -> None:
+    """What a conviction or caution changes: category and notification requirement."""
+    store = RegistryStore(work.session)
+    cause = work.cause
     await store.add_conviction(
         platform_id,
-        source_event_id=work.cause.id,
-        offence_code=data.offence.code,
-        conviction_date=data.conviction_date,
-        disposal=data.disposal.type,
-        custody_months=data.disposal.custody_months,
+        source_event_id=cause.id,
+        offence_code=offence.code,
+        conviction_date=on,
+        disposal=disposal,
+        custody_months=custody_months,
+        caution=disposal == "caution",
     )
-    decision = rules.category_for(
-        rules.Conviction(
-            sexual_offences_act_schedule_3=data.offence.sexual_offences_act_schedule_3,
-            criminal_justice_act_schedule_15=data.offence.criminal_justice_act_schedule_15,
-            disposal=data.disposal.type,
-            custody_months=data.disposal.custody_months,
+    if offence.sexual_offences_act_schedule_3:
+        period = notification_period(
+            disposal, custody_months=custody_months, discharge_months=discharge_months, under_18=age < 18
         )
+        requirement = longer(await store.requirement(platform_id), Requirement(on, period, age < 18))
+        if requirement is not None:
+            await store.set_requirement(platform_id, requirement)
+            await store.record(
+                platform_id,
+                f"notification requirement: {period.basis}",
+                event_id=cause.id,
+                event_type=cause.type,
+            )
+            await work.emit(
+                NotificationRequirementSet(
+                    platform_id=platform_id,
+                    relevant_date=requirement.relevant_date,
+                    indefinite=requirement.period.indefinite,
+                    period_months=requirement.period.months,
+                    ends_on=requirement.ends_on,
+                    basis=requirement.period.basis,
+                ),
+                key=platform_id,
+            )
+    decision = rules.prevailing(
+        await store.category(platform_id),
+        rules.category_for(
+            rules.Conviction(
+                sexual_offences_act_schedule_3=offence.sexual_offences_act_schedule_3,
+                criminal_justice_act_schedule_15=offence.criminal_justice_act_schedule_15,
+                disposal=disposal,
+                custody_months=custody_months,
+            )
+        ),
     )
-    decision = rules.prevailing(await store.category(platform_id), decision)
     if decision is None:
         return
     await store.set_category(platform_id, decision.category, decision.reason)
+    await store.record(platform_id, f"category {decision.category}", event_id=cause.id, event_type=cause.type)
     await work.emit(
         CategoryAssigned(
             platform_id=platform_id,
             category=decision.category,
             reason=decision.reason,
             legal_basis=decision.legal_basis,
-            effective_date=data.conviction_date,
+            effective_date=on,
         ),
         key=platform_id,
     )
+
+
+@handlers.on(ConvictionRecorded)
+async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> None:
+    platform_id = await _nominal(data.person, work)
+    if platform_id is not None:
+        await _disposed(
+            work,
+            platform_id,
+            offence=data.offence,
+            on=data.conviction_date,
+            age=data.age_at_conviction,
+            disposal=data.disposal.type,
+            custody_months=data.disposal.custody_months,
+            discharge_months=data.disposal.discharge_months,
+        )
+
+
+@handlers.on(CautionRecorded)
+async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
+    platform_id = await _nominal(data.person, work)
+    if platform_id is not None:
+        await _disposed(
+            work,
+            platform_id,
+            offence=data.offence,
+            on=data.caution_date,
+            age=data.age_at_caution,
+            disposal="caution",
+            custody_months=None,
+            discharge_months=None,
+        )
+
+
+@handlers.on(CustodyStarted)
+async def custody_started(data: CustodyStarted, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(work, platform_id, "custody started", custody_status="in-custody")
+
+
+@handlers.on(ReleaseDateSet)
+async def release_date_set(data: ReleaseDateSet, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(work, platform_id, "release date set", release_date=data.release_date)
+
+
+@handlers.on(Released)
+async def released(data: Released, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(
+            work, platform_id, "released", custody_status="in-community", release_date=data.released_on
+        )
+        await work.emit(
+            registry.Released(
+                platform_id=platform_id, released_on=data.released_on, on_licence=data.on_licence
+            ),
+            key=platform_id,
+        )
+
+
+@handlers.on(LeadAgencySet)
+async def lead_agency_set(data: LeadAgencySet, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(work, platform_id, f"lead agency {data.lead_agency}", lead_agency=data.lead_agency)
+
+
+@handlers.on(OffenderManagerAllocated)
+async def offender_manager_allocated(data: OffenderManagerAllocated, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(
+            work,
+            platform_id,
+            "offender manager allocated",
+            offender_manager_ref=data.staff_ref,
+            offender_manager_team=data.team_code,
+        )
+        await work.emit(
+            registry.OffenderManagerAllocated(
+                platform_id=platform_id,
+                staff_ref=data.staff_ref,
+                team_code=data.team_code,
+                allocated_on=data.allocated_on,
+            ),
+            key=platform_id,
+        )
+
+
+@handlers.on(RiskAssessmentCompleted)
+async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await RegistryStore(work.session).add_risk_assessment(
+            platform_id,
+            completed_on=data.completed_on,
+            tool=data.tool,
+            rosh=data.rosh,
+            assessor_agency=data.assessor_agency,
+        )
+        await _update(work, platform_id, f"risk assessed ({data.tool}): {data.rosh}", rosh=data.rosh)
+        await work.emit(
+            registry.RiskAssessed(
+                platform_id=platform_id,
+                rosh=data.rosh,
+                completed_on=data.completed_on,
+                assessor_agency=data.assessor_agency,
+            ),
+            key=platform_id,
+        )
+
+
+async def _update(work: UnitOfWork, platform_id: str, change: str, **facts: object) -> None:
+    store = RegistryStore(work.session)
+    await store.update(platform_id, **facts)
+    await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)

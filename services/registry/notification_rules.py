@@ -133,6 +133,20 @@ class Requirement:
         return initial_notification + relativedelta(years=years)
 
 
+def longer(current: Requirement | None, new: Requirement) -> Requirement | None:
+    """The requirement to keep when another conviction brings a new one, or None to keep ``current``.
+
+    Requirements run concurrently; the one that ends last governs.
+    """
+    if current is None:
+        return new
+    if current.ends_on is None:
+        return None
+    if new.ends_on is None or new.ends_on > current.ends_on:
+        return new
+    return None
+
+
 def change_deadline(changed_on: date) -> date:
     """Last day to notify a change of name or home address, or a release (s.84)."""
     return last_day(changed_on, CHANGE_DAYS)

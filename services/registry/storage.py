@@ -1,10 +1,17 @@
-"""Registry tables and the queries its handlers need."""
+"""Registry tables and the queries its handlers need.
+
+The register holds personal data, so it lives only in the registry's own
+database; events carry platform ids, and reads over HTTP are audited.
+"""
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -14,9 +21,14 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.identifiers import Scheme
+from services.registry.identity import Nominal
+from services.registry.notification_rules import NotificationPeriod, Requirement
 
 metadata = MetaData()
 
@@ -29,7 +41,24 @@ nominals = Table(
     Column("date_of_birth", Date, nullable=False),
     Column("category", Integer),
     Column("category_reason", String(300)),
+    Column("custody_status", String(16), nullable=False, default="in-community"),
+    Column("release_date", Date),
+    Column("lead_agency", String(16)),
+    Column("offender_manager_ref", String(64)),
+    Column("offender_manager_team", String(16)),
+    Column("rosh", String(16)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+risk_assessments = Table(
+    "risk_assessments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
+    Column("completed_on", Date, nullable=False),
+    Column("tool", String(16), nullable=False),
+    Column("rosh", String(16), nullable=False),
+    Column("assessor_agency", String(32), nullable=False),
 )
 
 identifiers = Table(
@@ -37,20 +66,56 @@ identifiers = Table(
     metadata,
     Column("scheme", String(16), primary_key=True),
     Column("value", String(32), primary_key=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
 )
 
 convictions = Table(
     "convictions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
     Column("source_event_id", String(128), nullable=False),
     Column("offence_code", String(16), nullable=False),
     Column("conviction_date", Date, nullable=False),
     Column("disposal", String(64), nullable=False),
     Column("custody_months", Integer),
+    Column("caution", Boolean, nullable=False, default=False),
     UniqueConstraint("platform_id", "source_event_id"),
+)
+
+requirements = Table(
+    "notification_requirements",
+    metadata,
+    Column("platform_id", ForeignKey("nominals.platform_id"), primary_key=True),
+    Column("relevant_date", Date, nullable=False),
+    Column("period_months", Integer),  # NULL: indefinite
+    Column("under_18", Boolean, nullable=False),
+    Column("basis", String(200), nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("change", String(200), nullable=False),
+    Column("cause_event_id", String(128), nullable=False),
+    Column("cause_event_type", String(128), nullable=False),
+)
+
+resolution_cases = Table(
+    "resolution_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("platform_ids", JSON, nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(128), nullable=False),
+    # The held event, applied by hand once a person decides who it is about.
+    Column("event", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
 )
 
 
@@ -58,13 +123,28 @@ class RegistryStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def find_by_identifier(self, scheme: str, value: str) -> str | None:
-        platform_id: str | None = await self._session.scalar(
-            select(identifiers.c.platform_id).where(
-                identifiers.c.scheme == scheme, identifiers.c.value == value
+    async def candidates(self, claimed: Mapping[Scheme, str]) -> list[Nominal]:
+        """Nominals sharing at least one of the claimed identifiers, with all their identifiers."""
+        conditions = [(identifiers.c.scheme == s) & (identifiers.c.value == v) for s, v in claimed.items()]
+        if not conditions:
+            return []
+        matches = select(identifiers.c.platform_id).where(or_(*conditions))
+        rows = (
+            await self._session.execute(
+                select(
+                    nominals.c.platform_id,
+                    nominals.c.date_of_birth,
+                    identifiers.c.scheme,
+                    identifiers.c.value,
+                )
+                .join(identifiers, identifiers.c.platform_id == nominals.c.platform_id)
+                .where(nominals.c.platform_id.in_(matches))
             )
-        )
-        return platform_id
+        ).all()
+        found: dict[str, tuple[date, dict[Scheme, str]]] = {}
+        for row in rows:
+            found.setdefault(row.platform_id, (row.date_of_birth, {}))[1][row.scheme] = row.value
+        return [Nominal(pid, ids, dob) for pid, (dob, ids) in found.items()]
 
     async def add_nominal(
         self,
@@ -72,7 +152,7 @@ class RegistryStore:
         family_name: str,
         given_names: list[str],
         date_of_birth: date,
-        identifiers_: dict[str, str],
+        identifiers_: Mapping[Scheme, str],
     ) -> str:
         platform_id = str(uuid.uuid4())
         await self._session.execute(
@@ -82,14 +162,54 @@ class RegistryStore:
                 family_name=family_name,
                 given_names=given_names,
                 date_of_birth=date_of_birth,
+                custody_status="in-community",
                 created_at=datetime.now(UTC),
             ),
         )
-        for scheme, value in identifiers_.items():
-            await self._session.execute(
-                identifiers.insert(), {"scheme": scheme, "value": value, "platform_id": platform_id}
-            )
+        await self.link(platform_id, identifiers_)
         return platform_id
+
+    async def link(self, platform_id: str, identifiers_: Mapping[Scheme, str]) -> None:
+        if identifiers_:
+            await self._session.execute(
+                identifiers.insert(),
+                [{"scheme": s, "value": v, "platform_id": platform_id} for s, v in identifiers_.items()],
+            )
+
+    async def open_case(
+        self,
+        *,
+        reason: str,
+        platform_ids: tuple[str, ...],
+        event_id: str,
+        event_type: str,
+        event: dict[str, Any],
+    ) -> None:
+        await self._session.execute(
+            resolution_cases.insert(),
+            dict(
+                opened_at=datetime.now(UTC),
+                reason=reason,
+                platform_ids=list(platform_ids),
+                event_id=event_id,
+                event_type=event_type,
+                event=event,
+                status="open",
+            ),
+        )
+
+    async def record(self, platform_id: str, change: str, *, event_id: str, event_type: str) -> None:
+        """Add a line to the nominal's history, naming the event that caused it."""
+        await self._session.execute(
+            history.insert(),
+            dict(
+                platform_id=platform_id,
+                at=datetime.now(UTC),
+                change=change,
+                cause_event_id=event_id,
+                cause_event_type=event_type,
+            ),
+        )
 
     async def add_conviction(
         self,
@@ -100,6 +220,7 @@ class RegistryStore:
         conviction_date: date,
         disposal: str,
         custody_months: int | None,
+        caution: bool,
     ) -> None:
         await self._session.execute(
             convictions.insert(),
@@ -110,8 +231,30 @@ class RegistryStore:
                 conviction_date=conviction_date,
                 disposal=disposal,
                 custody_months=custody_months,
+                caution=caution,
             ),
         )
+
+    async def requirement(self, platform_id: str) -> Requirement | None:
+        row = (
+            await self._session.execute(select(requirements).where(requirements.c.platform_id == platform_id))
+        ).first()
+        if row is None:
+            return None
+        return Requirement(row.relevant_date, NotificationPeriod(row.period_months, row.basis), row.under_18)
+
+    async def set_requirement(self, platform_id: str, requirement: Requirement) -> None:
+        values = dict(
+            relevant_date=requirement.relevant_date,
+            period_months=requirement.period.months,
+            under_18=requirement.under_18,
+            basis=requirement.period.basis,
+        )
+        updated = await self._session.execute(
+            requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            await self._session.execute(requirements.insert(), dict(platform_id=platform_id, **values))
 
     async def category(self, platform_id: str) -> int | None:
         value: int | None = await self._session.scalar(
@@ -124,4 +267,24 @@ class RegistryStore:
             nominals.update()
             .where(nominals.c.platform_id == platform_id)
             .values(category=category, category_reason=reason)
+        )
+
+    async def update(self, platform_id: str, **facts: Any) -> None:
+        """Set facts held on the nominal itself (custody, release date, lead agency, manager, RoSH)."""
+        await self._session.execute(
+            nominals.update().where(nominals.c.platform_id == platform_id).values(**facts)
+        )
+
+    async def add_risk_assessment(
+        self, platform_id: str, *, completed_on: date, tool: str, rosh: str, assessor_agency: str
+    ) -> None:
+        await self._session.execute(
+            risk_assessments.insert(),
+            dict(
+                platform_id=platform_id,
+                completed_on=completed_on,
+                tool=tool,
+                rosh=rosh,
+                assessor_agency=assessor_agency,
+            ),
         )

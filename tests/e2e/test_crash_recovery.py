@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
-from schemas.events.registry import CategoryAssigned, NominalRegistered
+from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from tests.e2e.helpers import about, query, registered
 from tests.support.kafka import event_of, publish, read_all, read_until
 from tests.support.waiting import eventually
@@ -28,7 +28,7 @@ async def test_events_committed_before_a_crash_are_published_after_restart(
     async def committed() -> bool:
         claimed = query(database, "select count(*) from kit_inbox where event_id = ?", event.id)
         pending = query(database, "select count(*) from kit_outbox")
-        return bool(claimed == [(1,)] and pending[0][0] >= 2)
+        return bool(claimed == [(1,)] and pending[0][0] >= 3)
 
     await eventually(committed, what="the registry to commit the conviction")
     platform.kill("registry")
@@ -44,7 +44,7 @@ async def test_events_committed_before_a_crash_are_published_after_restart(
     await eventually(drained, what="the outbox to drain")
     published = await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=about(platform_id))
     assert sorted(event_of(r)["type"] for r in published) == sorted(
-        [type_of(NominalRegistered), type_of(CategoryAssigned)]
+        [type_of(NominalRegistered), type_of(NotificationRequirementSet), type_of(CategoryAssigned)]
     )
     assert query(database, "select count(*) from convictions where platform_id = ?", platform_id) == [(1,)]
 

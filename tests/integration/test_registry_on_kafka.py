@@ -18,7 +18,7 @@ from eventkit.deadletter import (
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
-from schemas.events.registry import CategoryAssigned, NominalRegistered
+from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from services.registry.storage import convictions, metadata
 from tests.support.kafka import committed_offset, event_of, headers_of, publish, read_all, read_until
 from tests.support.waiting import eventually
@@ -69,7 +69,7 @@ async def test_a_redelivered_event_is_applied_once(kafka_bootstrap: str, registr
     platform_id = event_of(registered)["subject"]
     published = await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=_about(platform_id))
     assert sorted(event_of(r)["type"] for r in published) == sorted(
-        [type_of(NominalRegistered), type_of(CategoryAssigned)]
+        [type_of(NominalRegistered), type_of(NotificationRequirementSet), type_of(CategoryAssigned)]
     )
     assert {r.key for r in published} == {platform_id.encode()}
     async with registry.db.transaction() as session:

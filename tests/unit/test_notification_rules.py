@@ -11,6 +11,7 @@ from services.registry.notification_rules import (
     change_deadline,
     compliance,
     foreign_travel_deadline,
+    longer,
     notification_period,
     periodic_deadline,
 )
@@ -137,3 +138,29 @@ def test_a_fixed_requirement_has_no_review() -> None:
 )
 def test_compliance_against_the_next_deadline(today: date, status: str) -> None:
     assert compliance(date(2026, 7, 1), today, due_soon_days=14) == status
+
+
+NO_REQUIREMENT = "none"
+KEEP_CURRENT = "keep"
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "outcome"),
+    [
+        (NO_REQUIREMENT, 84, 84),  # the first requirement
+        (84, 120, 120),  # a later, longer requirement governs
+        (120, 84, KEEP_CURRENT),  # a shorter one changes nothing
+        (120, INDEFINITE, INDEFINITE),
+        (INDEFINITE, 120, KEEP_CURRENT),  # nothing outlasts an indefinite requirement
+    ],
+)
+def test_the_requirement_that_ends_last_governs(
+    current: int | str | None, new: int | None, outcome: int | str | None
+) -> None:
+    existing = None if current == NO_REQUIREMENT else _requirement(current)  # type: ignore[arg-type]
+    result = longer(existing, _requirement(new))
+    if outcome == KEEP_CURRENT:
+        assert result is None
+    else:
+        assert result is not None
+        assert result.period.months == outcome

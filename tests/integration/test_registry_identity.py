@@ -1,0 +1,111 @@
+"""One person, three agencies, one nominal; contradictions open a case instead of merging."""
+
+from collections.abc import Callable
+from datetime import date
+
+from aiokafka import ConsumerRecord
+from sqlalchemy import select
+
+from eventkit.service import Service
+from eventkit.synthetic import Synthetic
+from schemas.catalogue import (
+    AGENCY_POLICE,
+    AGENCY_PRISON,
+    AGENCY_PROBATION,
+    REGISTRY_OFFENDERS,
+    Topic,
+    type_of,
+)
+from schemas.contract import Contract
+from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
+from schemas.events.prison import CustodyStarted
+from schemas.events.registry import IdentifiersLinked, NominalRegistered
+from services.registry.storage import identifiers, nominals, resolution_cases
+from tests.support.kafka import event_of, publish, read_until
+from tests.support.waiting import eventually
+
+
+async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+    conviction = synthetic.conviction()
+    person = conviction.person
+    prison_number, crn = synthetic.prison_number(), synthetic.crn()
+
+    async def send(topic: Topic, data: Contract, key: str) -> None:
+        await publish(kafka_bootstrap, topic.name, synthetic.agency_event(topic, data).to_json(), key=key)
+
+    def registered(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        pnc = {"scheme": "pnc", "value": person.pnc_id}
+        return event["type"] == type_of(NominalRegistered) and pnc in event["data"]["identifiers"]
+
+    await send(AGENCY_POLICE, conviction, person.pnc_id)
+    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered)
+    platform_id = event_of(nominal)["subject"]
+
+    def linked(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        return bool(event["type"] == type_of(IdentifiersLinked) and event["subject"] == platform_id)
+
+    def at_least(count: int) -> Callable[[list[ConsumerRecord]], bool]:
+        return lambda found: len(found) >= count
+
+    # Agencies' topics are not ordered with each other: each step waits for the last.
+    custody = CustodyStarted(
+        person=PersonRef(
+            identifiers=PersonIdentifiers(pnc_id=person.pnc_id, prison_number=prison_number),
+            date_of_birth=person.date_of_birth,
+        ),
+        started_on=date(2026, 11, 1),
+        establishment="LEI",
+    )
+    await send(AGENCY_PRISON, custody, prison_number)
+    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, at_least(1), match=linked)
+    allocated = OffenderManagerAllocated(
+        person=PersonRef(identifiers=PersonIdentifiers(prison_number=prison_number, crn=crn)),
+        allocated_on=date(2026, 11, 2),
+        staff_ref="staff-0042",
+        team_code="N01T1",
+    )
+    await send(AGENCY_PROBATION, allocated, crn)
+    links = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, at_least(2), match=linked)
+    assert {i["scheme"] for r in links for i in event_of(r)["data"]["identifiers"]} == {
+        "prison-number",
+        "crn",
+    }
+
+    # The same PNC with another date of birth must not merge into this nominal.
+    contradiction = CustodyStarted(
+        person=PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id), date_of_birth=date(1901, 1, 1)),
+        started_on=date(2026, 11, 3),
+        establishment="MAN",
+    )
+    await send(AGENCY_PRISON, contradiction, person.pnc_id)
+
+    async def case_opened() -> bool:
+        async with registry.db.transaction() as session:
+            rows = (
+                await session.execute(select(resolution_cases.c.reason, resolution_cases.c.platform_ids))
+            ).all()
+        return ("date-of-birth-differs", [platform_id]) in [(r.reason, r.platform_ids) for r in rows]
+
+    await eventually(case_opened, what="a resolution case for the contradiction")
+    async with registry.db.transaction() as session:
+        schemes = (
+            await session.execute(
+                select(identifiers.c.scheme).where(identifiers.c.platform_id == platform_id)
+            )
+        ).scalars()
+        held = (
+            await session.execute(
+                select(
+                    nominals.c.custody_status, nominals.c.offender_manager_ref, nominals.c.date_of_birth
+                ).where(nominals.c.platform_id == platform_id)
+            )
+        ).one()
+    assert set(schemes) == {"pnc", "cro", "prison-number", "crn"}
+    assert held.custody_status == "in-custody"
+    assert held.offender_manager_ref == "staff-0042"
+    assert held.date_of_birth == person.date_of_birth  # the contradicting fact changed nothing
