@@ -1,18 +1,31 @@
 """The HTTP face of a service: health, Prometheus metrics and its AsyncAPI document."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from eventkit.db import Database
+
+
+def database(request: Request) -> Database:
+    """The service's database, for read endpoints that open their own transaction."""
+    db: Database = request.app.state.db
+    return db
+
+
+Db = Annotated[Database, Depends(database)]
 
 
 def build_http_app(
     *,
     title: str,
+    db: Database,
+    routers: Sequence[APIRouter] = (),
     registry: CollectorRegistry,
     asyncapi: AsyncAPI,
     checks: dict[str, Callable[[], Awaitable[bool]]],
@@ -28,6 +41,9 @@ def build_http_app(
             await stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.state.db = db
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health() -> JSONResponse:

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 from aiokafka import ConsumerRecord
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.specification import AsyncAPI
@@ -46,10 +46,12 @@ class Service:
         consumes: Sequence[Topic],
         produces: Sequence[Topic],
         handlers: Mapping[str, Handler],
+        api: Sequence[APIRouter] = (),
         settings: Settings | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.name = name
+        self._api = api
         self.settings = settings or Settings(name)
         platform = self.settings.platform
         self._metadata = metadata
@@ -167,6 +169,8 @@ class Service:
     def http_app(self) -> FastAPI:
         return build_http_app(
             title=f"MAPPA {self.name}",
+            db=self.db,
+            routers=self._api,
             registry=self.registry,
             asyncapi=self.asyncapi,
             checks={"broker": self._broker_ok, "database": self._database_ok},

@@ -4,6 +4,7 @@ from functools import partial
 
 from eventkit.service import Service
 from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
+from services.registry.api import router
 from services.registry.handlers import handlers
 from services.registry.storage import metadata
 
@@ -14,4 +15,5 @@ create = partial(
     consumes=AGENCY_TOPICS,
     produces=(REGISTRY_OFFENDERS,),
     handlers=handlers.by_type,
+    api=(router,),
 )

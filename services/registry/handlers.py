@@ -39,7 +39,9 @@ def _listed(ids: Mapping[Scheme, str]) -> list[AgencyIdentifier]:
     return [AgencyIdentifier(scheme=s, value=v) for s, v in ids.items()]
 
 
-async def _nominal(person: PersonDetails | PersonRef, work: UnitOfWork) -> str | None:
+async def _nominal(
+    person: PersonDetails | PersonRef, work: UnitOfWork, *, area: str | None = None
+) -> str | None:
     """The platform id the event is about: found, linked or newly registered.
 
     None when the event contradicts the register: it is then held in a
@@ -90,6 +92,7 @@ async def _nominal(person: PersonDetails | PersonRef, work: UnitOfWork) -> str |
         given_names=list(person.given_names),
         date_of_birth=person.date_of_birth,
         identifiers_=claimed,
+        area=area,
     )
     await store.record(platform_id, "registered", event_id=cause.id, event_type=cause.type)
     await work.emit(NominalRegistered(platform_id=platform_id, identifiers=_listed(claimed)), key=platform_id)
@@ -172,7 +175,8 @@ async def _disposed(
 
 @handlers.on(ConvictionRecorded)
 async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> None:
-    platform_id = await _nominal(data.person, work)
+    # MAPPA areas follow police force areas: the recording force's area manages a new case.
+    platform_id = await _nominal(data.person, work, area=data.recording_force)
     if platform_id is not None:
         await _disposed(
             work,
@@ -188,7 +192,7 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
 
 @handlers.on(CautionRecorded)
 async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
-    platform_id = await _nominal(data.person, work)
+    platform_id = await _nominal(data.person, work, area=data.recording_force)
     if platform_id is not None:
         await _disposed(
             work,

@@ -47,6 +47,8 @@ nominals = Table(
     Column("offender_manager_ref", String(64)),
     Column("offender_manager_team", String(16)),
     Column("rosh", String(16)),
+    # The MAPPA area managing the case (police force area code): need-to-know keys on it.
+    Column("area", String(8), index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -153,6 +155,7 @@ class RegistryStore:
         given_names: list[str],
         date_of_birth: date,
         identifiers_: Mapping[Scheme, str],
+        area: str | None,
     ) -> str:
         platform_id = str(uuid.uuid4())
         await self._session.execute(
@@ -163,6 +166,7 @@ class RegistryStore:
                 given_names=given_names,
                 date_of_birth=date_of_birth,
                 custody_status="in-community",
+                area=area,
                 created_at=datetime.now(UTC),
             ),
         )
@@ -288,3 +292,93 @@ class RegistryStore:
                 assessor_agency=assessor_agency,
             ),
         )
+
+
+class RegistryReads:
+    """Queries behind the read API; each returns plain rows for the API to shape."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def nominal(self, platform_id: str) -> dict[str, Any] | None:
+        row = (
+            await self._session.execute(select(nominals).where(nominals.c.platform_id == platform_id))
+        ).first()
+        if row is None:
+            return None
+        found = dict(row._mapping)
+        ids = await self._session.execute(
+            select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.platform_id == platform_id)
+        )
+        found["identifiers"] = [{"scheme": r.scheme, "value": r.value} for r in ids]
+        convicted = await self._session.execute(
+            select(convictions)
+            .where(convictions.c.platform_id == platform_id)
+            .order_by(convictions.c.conviction_date)
+        )
+        found["convictions"] = [dict(r._mapping) for r in convicted]
+        assessed = await self._session.execute(
+            select(risk_assessments)
+            .where(risk_assessments.c.platform_id == platform_id)
+            .order_by(risk_assessments.c.completed_on)
+        )
+        found["risk_assessments"] = [dict(r._mapping) for r in assessed]
+        required = (
+            await self._session.execute(select(requirements).where(requirements.c.platform_id == platform_id))
+        ).first()
+        found["requirement"] = None if required is None else dict(required._mapping)
+        return found
+
+    async def by_identifier(self, scheme: str, value: str) -> str | None:
+        platform_id: str | None = await self._session.scalar(
+            select(identifiers.c.platform_id).where(
+                identifiers.c.scheme == scheme, identifiers.c.value == value
+            )
+        )
+        return platform_id
+
+    async def search(self, family_name: str, date_of_birth: date, *, limit: int, offset: int) -> list[str]:
+        rows = await self._session.execute(
+            select(nominals.c.platform_id)
+            .where(
+                nominals.c.family_name.ilike(family_name),
+                nominals.c.date_of_birth == date_of_birth,
+            )
+            .order_by(nominals.c.platform_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.scalars())
+
+    async def area(self, platform_id: str) -> str | None:
+        value: str | None = await self._session.scalar(
+            select(nominals.c.area).where(nominals.c.platform_id == platform_id)
+        )
+        return value
+
+    async def history(self, platform_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(history.c.at, history.c.change, history.c.cause_event_id, history.c.cause_event_type)
+            .where(history.c.platform_id == platform_id)
+            .order_by(history.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def open_cases(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(
+                resolution_cases.c.id,
+                resolution_cases.c.opened_at,
+                resolution_cases.c.reason,
+                resolution_cases.c.platform_ids,
+                resolution_cases.c.event_id,
+                resolution_cases.c.event_type,
+            )
+            .where(resolution_cases.c.status == "open")
+            .order_by(resolution_cases.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [dict(r._mapping) for r in rows]

@@ -1,0 +1,238 @@
+"""The registry's read API for people and dashboards.
+
+Every request is authenticated (bearer token) and states its purpose
+(X-Purpose). Need-to-know is applied before anything is returned; a record
+the caller may not see is answered exactly as a missing one, so a refusal
+never confirms that a person is on the register. Every read of a nominal
+is audited in the same transaction as the read: if the audit write fails,
+the read fails.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+
+from eventkit import access, audit
+from eventkit.auth import Authenticated, Principal, Purpose, Role
+from eventkit.http import Db
+from schemas.identifiers import Scheme
+from services.registry.storage import RegistryReads
+
+router = APIRouter(tags=["register"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0)]
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "no such nominal")
+
+
+class Identifier(BaseModel):
+    scheme: str
+    value: str
+
+
+class Conviction(BaseModel):
+    offence_code: str
+    conviction_date: date
+    disposal: str
+    custody_months: int | None
+    caution: bool
+
+
+class RiskAssessment(BaseModel):
+    completed_on: date
+    tool: str
+    rosh: str
+    assessor_agency: str
+
+
+class NotificationRequirement(BaseModel):
+    relevant_date: date
+    indefinite: bool
+    period_months: int | None
+    basis: str
+
+
+class NominalView(BaseModel):
+    platform_id: str
+    family_name: str
+    given_names: list[str]
+    date_of_birth: date
+    area: str | None
+    category: int | None
+    category_reason: str | None
+    custody_status: str
+    release_date: date | None
+    lead_agency: str | None
+    offender_manager_ref: str | None
+    rosh: str | None
+    identifiers: list[Identifier]
+    convictions: list[Conviction]
+    risk_assessments: list[RiskAssessment]
+    notification_requirement: NotificationRequirement | None
+
+
+class HistoryLine(BaseModel):
+    at: datetime
+    change: str
+    cause_event_id: str
+    cause_event_type: str
+
+
+class ReadRecord(BaseModel):
+    at: datetime
+    user: str
+    agency: str
+    role: str
+    purpose: str
+
+
+class ResolutionCase(BaseModel):
+    id: int
+    opened_at: datetime
+    reason: str
+    platform_ids: list[str]
+    event_id: str
+    event_type: str
+
+
+def _view(found: dict[str, Any]) -> NominalView:
+    required = found["requirement"]
+    return NominalView(
+        **{k: v for k, v in found.items() if k in NominalView.model_fields},
+        notification_requirement=None
+        if required is None
+        else NotificationRequirement(
+            relevant_date=required["relevant_date"],
+            indefinite=required["period_months"] is None,
+            period_months=required["period_months"],
+            basis=required["basis"],
+        ),
+    )
+
+
+def _caseworker(principal: Principal) -> None:
+    if not access.may_read_personal_records(principal):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this role does not read personal records")
+
+
+async def _readable(reads: RegistryReads, principal: Principal, platform_id: str) -> dict[str, Any]:
+    found = await reads.nominal(platform_id)
+    # Invitations to meetings arrive with the meetings service; until then only
+    # the Responsible Authority of the nominal's area can read it.
+    if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
+        raise NOT_FOUND
+    return found
+
+
+@router.get("/nominals/{platform_id}", response_model=NominalView)
+async def nominal(platform_id: str, principal: Authenticated, purpose: Purpose, db: Db) -> NominalView:
+    _caseworker(principal)
+    async with db.transaction() as session:
+        found = await _readable(RegistryReads(session), principal, platform_id)
+        await audit.record_read(
+            session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
+        )
+    return _view(found)
+
+
+@router.get("/nominals", response_model=NominalView)
+async def by_identifier(
+    scheme: Scheme,
+    value: Annotated[str, Query(max_length=32)],
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+) -> NominalView:
+    """Look a nominal up by an agency identifier (PNC ID, CRO number, prison number, CRN)."""
+    _caseworker(principal)
+    async with db.transaction() as session:
+        reads = RegistryReads(session)
+        platform_id = await reads.by_identifier(scheme, value)
+        if platform_id is None:
+            raise NOT_FOUND
+        found = await _readable(reads, principal, platform_id)
+        await audit.record_read(
+            session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
+        )
+    return _view(found)
+
+
+@router.get("/nominals-search", response_model=list[NominalView])
+async def search(
+    family_name: Annotated[str, Query(min_length=1, max_length=100)],
+    date_of_birth: date,
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> list[NominalView]:
+    """Nominals with this family name (any case) and date of birth that the caller may read."""
+    _caseworker(principal)
+    views: list[NominalView] = []
+    async with db.transaction() as session:
+        reads = RegistryReads(session)
+        for platform_id in await reads.search(family_name, date_of_birth, limit=limit, offset=offset):
+            found = await reads.nominal(platform_id)
+            if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
+                continue
+            await audit.record_read(
+                session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
+            )
+            views.append(_view(found))
+    return views
+
+
+@router.get("/nominals/{platform_id}/history", response_model=list[HistoryLine])
+async def nominal_history(
+    platform_id: str,
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[HistoryLine]:
+    """Every change to the nominal, oldest first, with the event that caused it."""
+    _caseworker(principal)
+    async with db.transaction() as session:
+        reads = RegistryReads(session)
+        await _readable(reads, principal, platform_id)
+        lines = await reads.history(platform_id, limit=limit, offset=offset)
+        await audit.record_read(
+            session, principal, purpose=purpose, record_type="nominal-history", record_id=platform_id
+        )
+    return [HistoryLine(**line) for line in lines]
+
+
+@router.get("/nominals/{platform_id}/reads", response_model=list[ReadRecord])
+async def nominal_reads(
+    platform_id: str,
+    principal: Authenticated,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ReadRecord]:
+    """Who read the nominal, when and why: for auditors of the nominal's area."""
+    async with db.transaction() as session:
+        area = await RegistryReads(session).area(platform_id)
+        if area is None or not access.may_read_audit(principal, area):
+            raise NOT_FOUND
+        rows = await audit.reads_of(session, "nominal", platform_id, limit=limit, offset=offset)
+    return [ReadRecord(at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose) for r in rows]
+
+
+@router.get("/resolution-cases", response_model=list[ResolutionCase])
+async def resolution_cases(
+    principal: Authenticated,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ResolutionCase]:
+    """Open identity resolution cases, for MAPPA co-ordinators to decide."""
+    if principal.role is not Role.MAPPA_COORDINATOR or not principal.responsible_authority:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "resolution cases are for MAPPA co-ordinators")
+    async with db.transaction() as session:
+        cases = await RegistryReads(session).open_cases(limit=limit, offset=offset)
+    return [ResolutionCase(**case) for case in cases]
