@@ -20,14 +20,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import inbox, outbox
+from eventkit import inbox
 from eventkit.codec import Incoming, decode
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
-from schemas.catalogue import EVENT_MODELS, HOME_TOPIC
+from eventkit.outbox import Emitter
+from schemas.catalogue import EVENT_MODELS
 from schemas.contract import Contract
-from schemas.envelope import CloudEvent, new_event
+from schemas.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +43,12 @@ class PlatformUnavailable(Exception):
     """A dependency kept failing; the message must be delivered again later."""
 
 
-class UnitOfWork:
-    """What a handler may touch: its transaction, and the events it emits."""
+class UnitOfWork(Emitter):
+    """What a handler may touch: its transaction, the event it handles, and the events it emits."""
 
     def __init__(self, session: AsyncSession, source: str, cause: CloudEvent) -> None:
-        self.session = session
+        super().__init__(session, source)
         self.cause = cause
-        self._source = source
-        self.emitted = 0
-
-    async def emit(self, data: Contract, *, key: str) -> CloudEvent:
-        """Queue an event in this transaction; it is published after commit."""
-        topic = HOME_TOPIC[type(data)]
-        event = new_event(topic.type_of(type(data)), data, source=self._source, subject=key)
-        await outbox.add(self.session, topic=topic.name, key=key, event=event)
-        self.emitted += 1
-        return event
 
 
 Handler = Callable[[Incoming, UnitOfWork], Awaitable[None]]

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import Database, kit_metadata
 from eventkit.tasks import Loop
-from schemas.envelope import CloudEvent
+from schemas.catalogue import HOME_TOPIC
+from schemas.contract import Contract
+from schemas.envelope import CloudEvent, new_event
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,22 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
             created_at=datetime.now(UTC),
         ),
     )
+
+
+class Emitter:
+    """Emits platform events inside a transaction; they are published after it commits."""
+
+    def __init__(self, session: AsyncSession, source: str) -> None:
+        self.session = session
+        self._source = source
+        self.emitted = 0
+
+    async def emit(self, data: Contract, *, key: str) -> CloudEvent:
+        topic = HOME_TOPIC[type(data)]
+        event = new_event(topic.type_of(type(data)), data, source=self._source, subject=key)
+        await add(self.session, topic=topic.name, key=key, event=event)
+        self.emitted += 1
+        return event
 
 
 async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:

@@ -25,6 +25,7 @@ from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
 from eventkit.outbox import OutboxRecord, OutboxRelay
+from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import Subscription
 from eventkit.telemetry import setup_tracing
@@ -47,6 +48,7 @@ class Service:
         produces: Sequence[Topic],
         handlers: Mapping[str, Handler],
         api: Sequence[APIRouter] = (),
+        jobs: Sequence[Job] = (),
         settings: Settings | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
@@ -96,6 +98,16 @@ class Service:
             self.relay.wake,
             self.registry,
         )
+        self.schedulers = [
+            Scheduler(
+                self.db,
+                job,
+                source=f"/mappa/{name}",
+                interval_seconds=self.settings.own.schedule_seconds,
+                on_emitted=self.relay.wake,
+            )
+            for job in jobs
+        ]
         self.subscription = (
             Subscription(
                 self.broker,
@@ -145,11 +157,15 @@ class Service:
             self.subscription.start()
         if self.settings.own.outbox_relay:
             self.relay.start()
+        for scheduler in self.schedulers:
+            scheduler.start()
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
         # Finish the message in hand and commit, publish what it emitted,
         # and only then close the consumer and producer.
+        for scheduler in self.schedulers:
+            await scheduler.stop()
         if self.subscription:
             await self.subscription.drain(SHUTDOWN_GRACE_SECONDS)
         await self.relay.stop()

@@ -48,6 +48,7 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
+    schedule_seconds: float = Field(default=60.0, gt=0)
 
 
 class Settings:

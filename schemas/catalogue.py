@@ -101,6 +101,7 @@ REGISTRY_OFFENDERS = Topic(
         registry.IdentifiersLinked,
         registry.CategoryAssigned,
         registry.NotificationRequirementSet,
+        registry.NotificationOverdue,
         registry.RiskAssessed,
         registry.OffenderManagerAllocated,
         registry.Released,

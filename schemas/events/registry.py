@@ -87,3 +87,13 @@ class Released(Contract):
     platform_id: str = Field(min_length=1, max_length=64)
     released_on: date
     on_licence: bool
+
+
+class NotificationOverdue(Contract):
+    """A registered sex offender's notification deadline passed without a notification (a breach)."""
+
+    EVENT_NAME: ClassVar[str] = "notification-overdue"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    notification: Literal["initial", "release", "periodic", "weekly"]
+    deadline: date

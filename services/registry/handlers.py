@@ -7,7 +7,16 @@ from datetime import date
 from eventkit.consumer import Handlers, UnitOfWork
 from schemas.events import registry
 from schemas.events.common import LeadAgencySet, OffenderManagerAllocated, PersonRef, RiskAssessmentCompleted
-from schemas.events.police import CautionRecorded, ConvictionRecorded, Offence, PersonDetails
+from schemas.events.police import (
+    AddressNotified,
+    CautionRecorded,
+    ConvictionRecorded,
+    ForeignTravelNotified,
+    NameNotified,
+    Offence,
+    PeriodicNotificationMade,
+    PersonDetails,
+)
 from schemas.events.prison import CustodyStarted, Released, ReleaseDateSet
 from schemas.events.registry import (
     AgencyIdentifier,
@@ -18,7 +27,13 @@ from schemas.events.registry import (
 )
 from schemas.identifiers import Scheme
 from services.registry import identity, rules
-from services.registry.notification_rules import Disposal, Requirement, longer, notification_period
+from services.registry.notification_rules import (
+    Disposal,
+    Requirement,
+    foreign_travel_deadline,
+    longer,
+    notification_period,
+)
 from services.registry.storage import RegistryStore
 
 log = logging.getLogger(__name__)
@@ -285,3 +300,60 @@ async def _update(work: UnitOfWork, platform_id: str, change: str, **facts: obje
     store = RegistryStore(work.session)
     await store.update(platform_id, **facts)
     await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)
+
+
+@handlers.on(AddressNotified)
+async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        store = RegistryStore(work.session)
+        await store.notified(
+            platform_id,
+            data.notified_on,
+            initial=data.notification == "initial",
+            no_fixed_abode=data.no_fixed_abode,
+        )
+        where = "no fixed abode" if data.no_fixed_abode else "home address"
+        await store.record(
+            platform_id,
+            f"{data.notification} notification: {where}",
+            event_id=work.cause.id,
+            event_type=work.cause.type,
+        )
+
+
+@handlers.on(NameNotified)
+async def name_notified(data: NameNotified, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        store = RegistryStore(work.session)
+        await store.rename(platform_id, data.family_name, data.given_names, data.notified_on)
+        await store.notified(platform_id, data.notified_on, initial=False, no_fixed_abode=None)
+        await store.record(
+            platform_id, "name change notified", event_id=work.cause.id, event_type=work.cause.type
+        )
+
+
+@handlers.on(PeriodicNotificationMade)
+async def periodic_notification_made(data: PeriodicNotificationMade, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        store = RegistryStore(work.session)
+        await store.notified(platform_id, data.notified_on, initial=False, no_fixed_abode=None)
+        await store.record(
+            platform_id, "periodic notification", event_id=work.cause.id, event_type=work.cause.type
+        )
+
+
+@handlers.on(ForeignTravelNotified)
+async def foreign_travel_notified(data: ForeignTravelNotified, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        store = RegistryStore(work.session)
+        in_time = data.notified_on <= foreign_travel_deadline(data.departure_date)
+        await store.add_travel(
+            platform_id,
+            notified_on=data.notified_on,
+            departure_date=data.departure_date,
+            return_date=data.return_date,
+            destination_country=data.destination_country,
+            notified_in_time=in_time,
+        )
+        change = "foreign travel notified" + ("" if in_time else " late: less than 7 days before departure")
+        await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)

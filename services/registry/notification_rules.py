@@ -164,6 +164,41 @@ def foreign_travel_deadline(departure: date) -> date:
     return departure - timedelta(days=FOREIGN_TRAVEL_NOTICE_DAYS)
 
 
+@dataclass(frozen=True)
+class NotificationState:
+    """What the register knows of a person's notifications under a requirement."""
+
+    requirement: Requirement
+    in_custody: bool
+    released_on: date | None
+    initial_notified_on: date | None
+    last_notified_on: date | None
+    no_fixed_abode: bool
+
+
+Deadline = tuple[Literal["initial", "release", "periodic", "weekly"], date]
+
+
+def next_deadline(state: NotificationState, today: date) -> Deadline | None:
+    """The next notification the person must make, and its last day; None if none is due.
+
+    Nothing is due while in custody (s.83(6), s.85(4)) or once the
+    requirement has ended.
+    """
+    ends = state.requirement.ends_on
+    if state.in_custody or (ends is not None and today > ends):
+        return None
+    if state.initial_notified_on is None:
+        initial = state.requirement.initial_deadline(state.released_on, in_custody=False)
+        return None if initial is None else ("initial", initial)
+    last = state.last_notified_on or state.initial_notified_on
+    if state.released_on is not None and state.released_on >= last:
+        return "release", change_deadline(state.released_on)
+    if state.no_fixed_abode:
+        return "weekly", periodic_deadline(last, no_fixed_abode=True)
+    return "periodic", periodic_deadline(last, no_fixed_abode=False)
+
+
 Compliance = Literal["compliant", "due-soon", "overdue"]
 
 

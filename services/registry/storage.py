@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.identifiers import Scheme
 from services.registry.identity import Nominal
-from services.registry.notification_rules import NotificationPeriod, Requirement
+from services.registry.notification_rules import NotificationPeriod, NotificationState, Requirement
 
 metadata = MetaData()
 
@@ -43,6 +43,7 @@ nominals = Table(
     Column("category_reason", String(300)),
     Column("custody_status", String(16), nullable=False, default="in-community"),
     Column("release_date", Date),
+    Column("released_on", Date),
     Column("lead_agency", String(16)),
     Column("offender_manager_ref", String(64)),
     Column("offender_manager_team", String(16)),
@@ -93,6 +94,31 @@ requirements = Table(
     Column("period_months", Integer),  # NULL: indefinite
     Column("under_18", Boolean, nullable=False),
     Column("basis", String(200), nullable=False),
+    Column("initial_notified_on", Date),
+    Column("last_notified_on", Date),
+    Column("no_fixed_abode", Boolean, nullable=False, default=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
+    Column("family_name", String(100), nullable=False),
+    Column("given_names", JSON, nullable=False),
+    Column("until", Date, nullable=False),
+)
+
+foreign_travel = Table(
+    "foreign_travel",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
+    Column("notified_on", Date, nullable=False),
+    Column("departure_date", Date, nullable=False),
+    Column("return_date", Date),
+    Column("destination_country", String(2), nullable=False),
+    Column("notified_in_time", Boolean, nullable=False),
 )
 
 history = Table(
@@ -258,7 +284,91 @@ class RegistryStore:
             requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
         )
         if updated.rowcount == 0:  # type: ignore[attr-defined]
-            await self._session.execute(requirements.insert(), dict(platform_id=platform_id, **values))
+            await self._session.execute(
+                requirements.insert(), dict(platform_id=platform_id, no_fixed_abode=False, **values)
+            )
+
+    async def notified(
+        self, platform_id: str, on: date, *, initial: bool, no_fixed_abode: bool | None
+    ) -> None:
+        """A notification under SOA 2003 ss.83-85 was made on ``on``."""
+        values: dict[str, Any] = {"last_notified_on": on}
+        if no_fixed_abode is not None:
+            values["no_fixed_abode"] = no_fixed_abode
+        await self._session.execute(
+            requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
+        )
+        if initial:
+            await self._session.execute(
+                requirements.update()
+                .where(
+                    requirements.c.platform_id == platform_id, requirements.c.initial_notified_on.is_(None)
+                )
+                .values(initial_notified_on=on)
+            )
+
+    async def rename(self, platform_id: str, family_name: str, given_names: list[str], on: date) -> None:
+        """The new name becomes the nominal's; the old one is kept as an alias."""
+        old = (
+            await self._session.execute(
+                select(nominals.c.family_name, nominals.c.given_names).where(
+                    nominals.c.platform_id == platform_id
+                )
+            )
+        ).one()
+        await self._session.execute(
+            aliases.insert(),
+            dict(platform_id=platform_id, family_name=old.family_name, given_names=old.given_names, until=on),
+        )
+        await self.update(platform_id, family_name=family_name, given_names=given_names)
+
+    async def add_travel(
+        self,
+        platform_id: str,
+        *,
+        notified_on: date,
+        departure_date: date,
+        return_date: date | None,
+        destination_country: str,
+        notified_in_time: bool,
+    ) -> None:
+        await self._session.execute(
+            foreign_travel.insert(),
+            dict(
+                platform_id=platform_id,
+                notified_on=notified_on,
+                departure_date=departure_date,
+                return_date=return_date,
+                destination_country=destination_country,
+                notified_in_time=notified_in_time,
+            ),
+        )
+
+    async def notification_states(self) -> list[tuple[str, NotificationState]]:
+        """Every nominal under a notification requirement, with what is known of their notifications."""
+        rows = await self._session.execute(
+            select(
+                requirements,
+                nominals.c.custody_status,
+                nominals.c.released_on,
+            ).join(nominals, nominals.c.platform_id == requirements.c.platform_id)
+        )
+        return [
+            (
+                row.platform_id,
+                NotificationState(
+                    requirement=Requirement(
+                        row.relevant_date, NotificationPeriod(row.period_months, row.basis), row.under_18
+                    ),
+                    in_custody=row.custody_status == "in-custody",
+                    released_on=row.released_on,
+                    initial_notified_on=row.initial_notified_on,
+                    last_notified_on=row.last_notified_on,
+                    no_fixed_abode=row.no_fixed_abode,
+                ),
+            )
+            for row in rows
+        ]
 
     async def category(self, platform_id: str) -> int | None:
         value: int | None = await self._session.scalar(

@@ -7,11 +7,13 @@ import pytest
 from services.registry.notification_rules import (
     Disposal,
     NotificationPeriod,
+    NotificationState,
     Requirement,
     change_deadline,
     compliance,
     foreign_travel_deadline,
     longer,
+    next_deadline,
     notification_period,
     periodic_deadline,
 )
@@ -164,3 +166,62 @@ def test_the_requirement_that_ends_last_governs(
     else:
         assert result is not None
         assert result.period.months == outcome
+
+
+def _state(**changes: object) -> NotificationState:
+    base: dict[str, object] = {
+        "requirement": _requirement(120, date(2026, 3, 10)),
+        "in_custody": False,
+        "released_on": None,
+        "initial_notified_on": None,
+        "last_notified_on": None,
+        "no_fixed_abode": False,
+    }
+    return NotificationState(**(base | changes))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "today", "deadline"),
+    [
+        ({}, date(2026, 3, 11), ("initial", date(2026, 3, 12))),
+        ({"in_custody": True}, date(2026, 3, 11), None),  # nothing is due in custody
+        ({"released_on": date(2027, 1, 30)}, date(2027, 1, 30), ("initial", date(2027, 2, 1))),
+        (
+            {"initial_notified_on": date(2026, 3, 11), "last_notified_on": date(2026, 3, 11)},
+            date(2026, 6, 1),
+            ("periodic", date(2027, 3, 10)),
+        ),
+        (  # a change notification resets the year
+            {"initial_notified_on": date(2026, 3, 11), "last_notified_on": date(2026, 9, 1)},
+            date(2026, 10, 1),
+            ("periodic", date(2027, 8, 31)),
+        ),
+        (
+            {
+                "initial_notified_on": date(2026, 3, 11),
+                "last_notified_on": date(2026, 3, 11),
+                "no_fixed_abode": True,
+            },
+            date(2026, 3, 12),
+            ("weekly", date(2026, 3, 17)),
+        ),
+        (  # released after the last notification: notify within 3 days
+            {
+                "initial_notified_on": date(2026, 3, 11),
+                "last_notified_on": date(2026, 3, 11),
+                "released_on": date(2026, 7, 1),
+            },
+            date(2026, 7, 1),
+            ("release", date(2026, 7, 3)),
+        ),
+        (  # the requirement has ended
+            {"requirement": _requirement(24, date(2020, 1, 1)), "initial_notified_on": date(2020, 1, 2)},
+            date(2026, 1, 1),
+            None,
+        ),
+    ],
+)
+def test_the_next_notification_deadline(
+    changes: dict[str, object], today: date, deadline: tuple[str, date] | None
+) -> None:
+    assert next_deadline(_state(**changes), today) == deadline

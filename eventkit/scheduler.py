@@ -1,0 +1,91 @@
+"""Time-driven rules: a job run on a schedule, against an injectable clock, never twice for one thing.
+
+A job runs in one transaction with an Emitter, so what it records and the
+events it emits commit together. ``once`` claims a (job, key) pair in that
+transaction: a key already claimed, before a restart or on another
+instance, is skipped, so an overdue notice is published once however
+often the job runs.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit.db import Database, kit_metadata
+from eventkit.outbox import Emitter
+from eventkit.tasks import Loop
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Job = Callable[[Emitter, datetime], Awaitable[None]]
+
+schedule_marks = Table(
+    "kit_schedule_marks",
+    kit_metadata,
+    Column("job", String(64), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def once(session: AsyncSession, *, job: str, key: str, now: datetime) -> bool:
+    """Claim ``key`` for ``job`` in this transaction; False if it was claimed before."""
+    seen = await session.scalar(
+        select(schedule_marks.c.key).where(schedule_marks.c.job == job, schedule_marks.c.key == key)
+    )
+    if seen is not None:
+        return False
+    await session.execute(schedule_marks.insert(), {"job": job, "key": key, "at": now})
+    return True
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        job: Job,
+        *,
+        source: str,
+        clock: Clock = system_clock,
+        interval_seconds: float = 60.0,
+        on_emitted: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._job = job
+        self._source = source
+        self._clock = clock
+        self._interval = interval_seconds
+        self._on_emitted = on_emitted
+        self._loop = Loop(self._run, f"scheduler-{getattr(job, '__name__', 'job')}")
+
+    async def tick(self) -> int:
+        """Run the job once at the clock's time; returns how many events it emitted."""
+        async with self._db.transaction() as session:
+            work = Emitter(session, self._source)
+            await self._job(work, self._clock())
+        if work.emitted:
+            self._on_emitted()
+        return work.emitted
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception as error:
+                log.warning("scheduled job failed (%s); will run again", type(error).__name__)
+            await asyncio.sleep(self._interval)  # the schedule's cadence

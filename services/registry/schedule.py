@@ -1,0 +1,33 @@
+"""The registry's time-driven rule: a notification deadline passing is published, once."""
+
+from datetime import datetime
+
+from eventkit.outbox import Emitter
+from eventkit.scheduler import once
+from schemas.events.registry import NotificationOverdue
+from services.registry.notification_rules import next_deadline
+from services.registry.storage import RegistryStore
+
+JOB = "notification-overdue"
+
+
+async def overdue_notifications(work: Emitter, now: datetime) -> None:
+    """Publish each deadline that has passed without a notification, the first time it is seen."""
+    store = RegistryStore(work.session)
+    today = now.date()
+    for platform_id, state in await store.notification_states():
+        due = next_deadline(state, today)
+        if due is None or today <= due[1]:
+            continue
+        kind, deadline = due
+        if await once(work.session, job=JOB, key=f"{platform_id}/{kind}/{deadline.isoformat()}", now=now):
+            await store.record(
+                platform_id,
+                f"{kind} notification overdue since {deadline.isoformat()}",
+                event_id="-",
+                event_type=JOB,
+            )
+            await work.emit(
+                NotificationOverdue(platform_id=platform_id, notification=kind, deadline=deadline),
+                key=platform_id,
+            )

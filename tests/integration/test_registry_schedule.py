@@ -1,0 +1,93 @@
+"""Overdue notifications with a fake clock: published once, at the moment they become overdue, and
+never again, even after a restart."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from eventkit import outbox
+from eventkit.db import Database
+from eventkit.scheduler import Scheduler
+from schemas.envelope import CloudEvent
+from services.registry.notification_rules import NotificationPeriod, Requirement
+from services.registry.schedule import overdue_notifications
+from services.registry.storage import RegistryStore, history, metadata
+
+CONVICTED = date(2026, 3, 10)  # initial notification due by 12 March (s.83: 3 days beginning with)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, day: date) -> None:
+        self.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    await database.create_schema(metadata)
+    async with database.transaction() as session:
+        store = RegistryStore(session)
+        platform_id = await store.add_nominal(
+            family_name="Example",
+            given_names=["Synthetic"],
+            date_of_birth=date(1980, 1, 1),
+            identifiers_={"pnc": "2003/0012345N"},
+            area="01",
+        )
+        await store.set_requirement(
+            platform_id, Requirement(CONVICTED, NotificationPeriod(120, "s.82"), False)
+        )
+    yield database
+    await database.dispose()
+
+
+async def _overdue(db: Database) -> list[CloudEvent]:
+    async with db.transaction() as session:
+        pending = await outbox.pending(session, 100)
+    return [CloudEvent.model_validate_json(r.payload) for r in pending]
+
+
+async def test_an_overdue_notification_is_published_once_and_not_after_a_restart(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 12, 23, 59, tzinfo=UTC))
+    scheduler = Scheduler(db, overdue_notifications, source="/mappa/registry", clock=clock)
+    assert await scheduler.tick() == 0  # the last day is still in time
+
+    clock.set(date(2026, 3, 13))
+    assert await scheduler.tick() == 1
+    assert await scheduler.tick() == 0  # seen already
+    restarted = Scheduler(db, overdue_notifications, source="/mappa/registry", clock=clock)
+    clock.now += timedelta(days=2)
+    assert await restarted.tick() == 0  # a restart does not repeat it
+
+    [event] = await _overdue(db)
+    assert event.type == "uk.mappa.registry.notification-overdue.v1"
+    assert event.data["notification"] == "initial"
+    assert event.data["deadline"] == "2026-03-12"
+    async with db.transaction() as session:
+        lines = (await session.execute(select(history.c.change))).scalars().all()
+    assert "initial notification overdue since 2026-03-12" in lines
+
+
+async def test_a_notification_moves_the_deadline_and_a_new_breach_is_published(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 11, 9, 0, tzinfo=UTC))
+    scheduler = Scheduler(db, overdue_notifications, source="/mappa/registry", clock=clock)
+    async with db.transaction() as session:
+        [(platform_id, _)] = await RegistryStore(session).notification_states()
+        await RegistryStore(session).notified(
+            platform_id, date(2026, 3, 11), initial=True, no_fixed_abode=False
+        )
+    clock.set(date(2027, 3, 10))
+    assert await scheduler.tick() == 0  # the year beginning 11 March 2026 ends on 10 March 2027
+    clock.set(date(2027, 3, 11))
+    assert await scheduler.tick() == 1
+    [event] = await _overdue(db)
+    assert (event.data["notification"], event.data["deadline"]) == ("periodic", "2027-03-10")
