@@ -137,6 +137,11 @@ async def _disposed(
         custody_months=custody_months,
         caution=disposal == "caution",
     )
+    if detained := rules.detention_from(disposal):
+        await store.update(platform_id, custody_status=detained)
+        await store.record(
+            platform_id, f"{detained} (from the sentence)", event_id=cause.id, event_type=cause.type
+        )
     if offence.sexual_offences_act_schedule_3:
         period = notification_period(
             disposal, custody_months=custody_months, discharge_months=discharge_months, under_18=age < 18

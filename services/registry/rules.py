@@ -78,3 +78,23 @@ def prevailing(current: int | None, decision: CategoryDecision | None) -> Catego
     if current is None or decision.category < current:
         return decision
     return None
+
+
+DETAINING = {
+    "custody": "in-custody",
+    "detention-and-training-order": "in-custody",
+    "life-sentence": "in-custody",
+    "imprisonment-for-public-protection": "in-custody",
+    "hospital-order": "detained-in-hospital",
+    "hospital-order-with-restriction": "detained-in-hospital",
+}
+
+
+def detention_from(disposal: str) -> str | None:
+    """Where an immediate custodial or hospital disposal places the person, until told otherwise.
+
+    A suspended sentence detains no one. Notification deadlines do not run
+    while a person is detained (SOA 2003 s.83(6)), so knowing this avoids
+    reporting a breach by someone who could not have notified.
+    """
+    return DETAINING.get(disposal)

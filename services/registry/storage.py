@@ -360,7 +360,7 @@ class RegistryStore:
                     requirement=Requirement(
                         row.relevant_date, NotificationPeriod(row.period_months, row.basis), row.under_18
                     ),
-                    in_custody=row.custody_status == "in-custody",
+                    in_custody=row.custody_status != "in-community",
                     released_on=row.released_on,
                     initial_notified_on=row.initial_notified_on,
                     last_notified_on=row.last_notified_on,

@@ -5,7 +5,7 @@ import pytest
 from services.levels.rules import CaseLevel, on_categorised
 from services.meetings.rules import meeting_decision
 from services.notifications.rules import no_meeting_notice
-from services.registry.rules import CategoryDecision, Conviction, category_for, prevailing
+from services.registry.rules import CategoryDecision, Conviction, category_for, detention_from, prevailing
 
 # CJA 2003 s.325, s.327: (Sch 3 sexual, Sch 15 specified, disposal, custody months) -> category
 CATEGORY_TABLE = [
@@ -81,3 +81,19 @@ def test_the_lowest_numbered_category_prevails(
 ) -> None:
     decision = prevailing(current, _decision(new) if new else None)
     assert (decision.category if decision else None) == recorded
+
+
+@pytest.mark.parametrize(
+    ("disposal", "detained"),
+    [
+        ("custody", "in-custody"),
+        ("life-sentence", "in-custody"),
+        ("detention-and-training-order", "in-custody"),
+        ("hospital-order-with-restriction", "detained-in-hospital"),
+        ("suspended-sentence", None),
+        ("community-order", None),
+        ("caution", None),
+    ],
+)
+def test_an_immediate_custodial_or_hospital_disposal_detains(disposal: str, detained: str | None) -> None:
+    assert detention_from(disposal) == detained
