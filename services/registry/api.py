@@ -9,16 +9,21 @@ the read fails.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
 from eventkit.http import Db
 from schemas.identifiers import Scheme
-from services.registry.storage import RegistryReads
+from services.registry.notification_rules import NotificationState, compliance, next_deadline
+from services.registry.storage import RegistryReads, RegistryStore
+
+# Policy default: a notification falls 'due soon' this many days before its deadline.
+DUE_SOON_DAYS = 14
 
 router = APIRouter(tags=["register"])
 
@@ -54,6 +59,12 @@ class NotificationRequirement(BaseModel):
     basis: str
 
 
+class Compliance(BaseModel):
+    status: Literal["compliant", "due-soon", "overdue"]
+    next_notification: str | None
+    deadline: date | None
+
+
 class NominalView(BaseModel):
     platform_id: str
     family_name: str
@@ -71,6 +82,14 @@ class NominalView(BaseModel):
     convictions: list[Conviction]
     risk_assessments: list[RiskAssessment]
     notification_requirement: NotificationRequirement | None
+    compliance: Compliance | None
+
+
+class OverdueNotification(BaseModel):
+    platform_id: str
+    notification: str
+    deadline: date
+    days_overdue: int
 
 
 class HistoryLine(BaseModel):
@@ -97,9 +116,24 @@ class ResolutionCase(BaseModel):
     event_type: str
 
 
-def _view(found: dict[str, Any]) -> NominalView:
+def _compliance(state: NotificationState | None, today: date) -> Compliance | None:
+    if state is None:
+        return None
+    due = next_deadline(state, today)
+    if due is None:
+        return Compliance(status="compliant", next_notification=None, deadline=None)
+    kind, deadline = due
+    return Compliance(
+        status=compliance(deadline, today, due_soon_days=DUE_SOON_DAYS),
+        next_notification=kind,
+        deadline=deadline,
+    )
+
+
+def _view(found: dict[str, Any], state: NotificationState | None = None) -> NominalView:
     required = found["requirement"]
     return NominalView(
+        compliance=_compliance(state, date.today()),
         **{k: v for k, v in found.items() if k in NominalView.model_fields},
         notification_requirement=None
         if required is None
@@ -124,6 +158,11 @@ async def _readable(reads: RegistryReads, principal: Principal, platform_id: str
     if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
         raise NOT_FOUND
     return found
+
+
+async def _state(session: AsyncSession, platform_id: str) -> NotificationState | None:
+    states = await RegistryStore(session).notification_states(platform_id=platform_id)
+    return states[0][1] if states else None
 
 
 @router.get("/nominals/{platform_id}", response_model=NominalView)
@@ -181,7 +220,7 @@ async def search(
             await audit.record_read(
                 session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
             )
-            views.append(_view(found))
+            views.append(_view(found, await _state(session, platform_id)))
     return views
 
 
@@ -236,3 +275,37 @@ async def resolution_cases(
     async with db.transaction() as session:
         cases = await RegistryReads(session).open_cases(limit=limit, offset=offset)
     return [ResolutionCase(**case) for case in cases]
+
+
+@router.get("/notifications/overdue", response_model=list[OverdueNotification])
+async def overdue(
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[OverdueNotification]:
+    """Registered sex offenders in the caller's area whose notification is overdue (platform ids only)."""
+    _caseworker(principal)
+    if not principal.responsible_authority:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "overdue notifications are for the Responsible Authority"
+        )
+    today = date.today()
+    async with db.transaction() as session:
+        states = await RegistryStore(session).notification_states(area=principal.area)
+        late = [
+            OverdueNotification(
+                platform_id=platform_id,
+                notification=due[0],
+                deadline=due[1],
+                days_overdue=(today - due[1]).days,
+            )
+            for platform_id, state in states
+            if (due := next_deadline(state, today)) is not None and today > due[1]
+        ]
+        await audit.record_read(
+            session, principal, purpose=purpose, record_type="overdue-notifications", record_id=principal.area
+        )
+    late.sort(key=lambda n: n.deadline)
+    return late[offset : offset + limit]

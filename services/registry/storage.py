@@ -344,15 +344,18 @@ class RegistryStore:
             ),
         )
 
-    async def notification_states(self) -> list[tuple[str, NotificationState]]:
-        """Every nominal under a notification requirement, with what is known of their notifications."""
-        rows = await self._session.execute(
-            select(
-                requirements,
-                nominals.c.custody_status,
-                nominals.c.released_on,
-            ).join(nominals, nominals.c.platform_id == requirements.c.platform_id)
+    async def notification_states(
+        self, *, area: str | None = None, platform_id: str | None = None
+    ) -> list[tuple[str, NotificationState]]:
+        """Nominals under a notification requirement (one area's, or one), with their notifications."""
+        query = select(requirements, nominals.c.custody_status, nominals.c.released_on).join(
+            nominals, nominals.c.platform_id == requirements.c.platform_id
         )
+        if area is not None:
+            query = query.where(nominals.c.area == area)
+        if platform_id is not None:
+            query = query.where(requirements.c.platform_id == platform_id)
+        rows = await self._session.execute(query.order_by(requirements.c.platform_id))
         return [
             (
                 row.platform_id,

@@ -34,7 +34,7 @@ def _headers(token: str | None, purpose: str | None = "MAPPA level 2 meeting pre
 
 @pytest.fixture
 def registry_api(platform: LocalPlatform) -> LocalPlatform:
-    platform.start("registry", MAPPA_AUTH_JWT_KEY=KEY)
+    platform.start("registry", MAPPA_AUTH_JWT_KEY=KEY, MAPPA_REGISTRY_SCHEDULE_SECONDS="0.5")
     platform.wait_healthy("registry")
     return platform
 
