@@ -105,6 +105,8 @@ REGISTRY_OFFENDERS = Topic(
         registry.RiskAssessed,
         registry.OffenderManagerAllocated,
         registry.Released,
+        registry.Transferred,
+        registry.ExitedMappa,
     ),
 )
 LEVELS_DECISIONS = Topic(

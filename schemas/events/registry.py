@@ -97,3 +97,25 @@ class NotificationOverdue(Contract):
     platform_id: str = Field(min_length=1, max_length=64)
     notification: Literal["initial", "release", "periodic", "weekly"]
     deadline: date
+
+
+class Transferred(Contract):
+    """Management of the nominal moved to another MAPPA area."""
+
+    EVENT_NAME: ClassVar[str] = "transferred"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    from_area: str = Field(min_length=2, max_length=8)
+    to_area: str = Field(min_length=2, max_length=8)
+    transferred_on: date
+
+
+class ExitedMappa(Contract):
+    """The nominal's category ended (CJA 2003 s.327): they are no longer managed under MAPPA."""
+
+    EVENT_NAME: ClassVar[str] = "exited-mappa"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    category: Literal[1, 2, 3, 4]
+    reason: str = Field(min_length=1, max_length=300)
+    exited_on: date

@@ -6,7 +6,7 @@ from eventkit.service import Service
 from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
 from services.registry.api import router
 from services.registry.handlers import handlers
-from services.registry.schedule import overdue_notifications
+from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import metadata
 
 create = partial(
@@ -17,5 +17,5 @@ create = partial(
     produces=(REGISTRY_OFFENDERS,),
     handlers=handlers.by_type,
     api=(router,),
-    jobs=(overdue_notifications,),
+    jobs=(overdue_notifications, notification_periods_ended),
 )

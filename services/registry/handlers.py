@@ -5,8 +5,17 @@ from collections.abc import Mapping
 from datetime import date
 
 from eventkit.consumer import Handlers, UnitOfWork
+from eventkit.outbox import Emitter
 from schemas.events import registry
-from schemas.events.common import LeadAgencySet, OffenderManagerAllocated, PersonRef, RiskAssessmentCompleted
+from schemas.events.common import (
+    AreaTransferred,
+    CategoryReferralAccepted,
+    LeadAgencySet,
+    OffenderManagerAllocated,
+    PersonRef,
+    RiskAssessmentCompleted,
+)
+from schemas.events.health import HospitalOrderEnded, HospitalOrderMade
 from schemas.events.police import (
     AddressNotified,
     CautionRecorded,
@@ -18,6 +27,7 @@ from schemas.events.police import (
     PersonDetails,
 )
 from schemas.events.prison import CustodyStarted, Released, ReleaseDateSet
+from schemas.events.probation import LicenceEnded
 from schemas.events.registry import (
     AgencyIdentifier,
     CategoryAssigned,
@@ -362,3 +372,99 @@ async def foreign_travel_notified(data: ForeignTravelNotified, work: UnitOfWork)
         )
         change = "foreign travel notified" + ("" if in_time else " late: less than 7 days before departure")
         await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)
+
+
+async def _exit_if_ended(work: UnitOfWork, platform_id: str, ending: rules.Ending, on: date) -> None:
+    store = RegistryStore(work.session)
+    facts = await store.facts(platform_id)
+    still = bool(facts["on_licence"] or facts["hospital_order"])
+    reason = rules.exit_reason(facts["category"], ending, still_detained_or_supervised=still)
+    if facts["mappa_status"] == "active" and reason is not None:
+        await exit_mappa(work, platform_id, facts["category"], reason, on)
+
+
+async def exit_mappa(work: Emitter, platform_id: str, category: int, reason: str, on: date) -> None:
+    """Record and publish that the nominal left MAPPA."""
+    store = RegistryStore(work.session)
+    await store.update(platform_id, mappa_status="exited")
+    cause = work.cause if isinstance(work, UnitOfWork) else None
+    await store.record(
+        platform_id,
+        f"exited MAPPA: {reason}",
+        event_id=cause.id if cause else f"schedule/{on.isoformat()}",
+        event_type=cause.type if cause else "schedule/mappa-exits",
+    )
+    await work.emit(
+        registry.ExitedMappa(platform_id=platform_id, category=category, reason=reason, exited_on=on),
+        key=platform_id,
+    )
+
+
+@handlers.on(LicenceEnded)
+async def licence_ended(data: LicenceEnded, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(work, platform_id, "licence ended", on_licence=False)
+        await _exit_if_ended(work, platform_id, "licence-ended", data.ended_on)
+
+
+@handlers.on(HospitalOrderMade)
+async def hospital_order_made(data: HospitalOrderMade, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        facts: dict[str, object] = {"hospital_order": data.order}
+        if data.order == "hospital-order":
+            facts["custody_status"] = "detained-in-hospital"
+        await _update(work, platform_id, f"{data.order} made", **facts)
+
+
+@handlers.on(HospitalOrderEnded)
+async def hospital_order_ended(data: HospitalOrderEnded, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        facts: dict[str, object] = {"hospital_order": None}
+        if (await RegistryStore(work.session).facts(platform_id))["custody_status"] == "detained-in-hospital":
+            facts["custody_status"] = "in-community"
+        await _update(work, platform_id, f"{data.order} ended", **facts)
+        await _exit_if_ended(work, platform_id, "hospital-order-ended", data.ended_on)
+
+
+@handlers.on(CategoryReferralAccepted)
+async def category_referral_accepted(data: CategoryReferralAccepted, work: UnitOfWork) -> None:
+    if not (platform_id := await _nominal(data.person, work)):
+        return
+    store = RegistryStore(work.session)
+    decision = rules.prevailing(
+        await store.category(platform_id),
+        rules.CategoryDecision(
+            category=data.category,
+            reason=f"Referral accepted: {data.reason}",
+            legal_basis="CJA 2003 s.325(2)" if data.category == 3 else "CJA 2003 s.327(4A)",
+        ),
+    )
+    if decision is None:
+        return
+    await store.set_category(platform_id, decision.category, decision.reason)
+    await _update(work, platform_id, f"category {decision.category} by referral", mappa_status="active")
+    await work.emit(
+        CategoryAssigned(
+            platform_id=platform_id,
+            category=decision.category,
+            reason=decision.reason,
+            legal_basis=decision.legal_basis,
+            effective_date=data.accepted_on,
+        ),
+        key=platform_id,
+    )
+
+
+@handlers.on(AreaTransferred)
+async def area_transferred(data: AreaTransferred, work: UnitOfWork) -> None:
+    if platform_id := await _nominal(data.person, work):
+        await _update(work, platform_id, f"transferred to area {data.to_area}", area=data.to_area)
+        await work.emit(
+            registry.Transferred(
+                platform_id=platform_id,
+                from_area=data.from_area,
+                to_area=data.to_area,
+                transferred_on=data.transferred_on,
+            ),
+            key=platform_id,
+        )

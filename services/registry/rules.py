@@ -98,3 +98,21 @@ def detention_from(disposal: str) -> str | None:
     reporting a breach by someone who could not have notified.
     """
     return DETAINING.get(disposal)
+
+
+Ending = Literal["notification-period-ended", "licence-ended", "hospital-order-ended"]
+
+# What ends each category (MAPPA Guidance, from CJA 2003 s.327); 3 and 4 end by decision.
+ENDS = {
+    "notification-period-ended": (1, "Notification requirements ended (SOA 2003 s.82)"),
+    "licence-ended": (2, "Licence ended"),
+    "hospital-order-ended": (2, "Hospital or guardianship order ended"),
+}
+
+
+def exit_reason(category: int | None, ending: Ending, *, still_detained_or_supervised: bool) -> str | None:
+    """Why the person leaves MAPPA because of ``ending``, or None if they stay."""
+    ends_category, reason = ENDS[ending]
+    if category != ends_category or still_detained_or_supervised:
+        return None
+    return reason

@@ -1,11 +1,13 @@
-"""The registry's time-driven rule: a notification deadline passing is published, once."""
+"""The registry's time-driven rules: deadlines passing and requirements ending, each published once."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from eventkit.outbox import Emitter
 from eventkit.scheduler import once
 from schemas.events.registry import NotificationOverdue
+from services.registry.handlers import exit_mappa
 from services.registry.notification_rules import next_deadline
+from services.registry.rules import ENDS
 from services.registry.storage import RegistryStore
 
 JOB = "notification-overdue"
@@ -31,3 +33,12 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
                 NotificationOverdue(platform_id=platform_id, notification=kind, deadline=deadline),
                 key=platform_id,
             )
+
+
+async def notification_periods_ended(work: Emitter, now: datetime) -> None:
+    """Category 1 ends with the notification requirement: the person leaves MAPPA the day after."""
+    today = now.date()
+    for platform_id, last_day in await RegistryStore(work.session).requirement_ends(category=1):
+        if today > last_day and await once(work.session, job="mappa-exit", key=platform_id, now=now):
+            _, reason = ENDS["notification-period-ended"]
+            await exit_mappa(work, platform_id, 1, reason, last_day + timedelta(days=1))

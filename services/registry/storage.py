@@ -44,6 +44,9 @@ nominals = Table(
     Column("custody_status", String(16), nullable=False, default="in-community"),
     Column("release_date", Date),
     Column("released_on", Date),
+    Column("on_licence", Boolean, nullable=False, default=False),
+    Column("hospital_order", String(32)),
+    Column("mappa_status", String(16), nullable=False, default="active"),
     Column("lead_agency", String(16)),
     Column("offender_manager_ref", String(64)),
     Column("offender_manager_team", String(16)),
@@ -192,6 +195,8 @@ class RegistryStore:
                 given_names=given_names,
                 date_of_birth=date_of_birth,
                 custody_status="in-community",
+                on_licence=False,
+                mappa_status="active",
                 area=area,
                 created_at=datetime.now(UTC),
             ),
@@ -372,6 +377,33 @@ class RegistryStore:
             )
             for row in rows
         ]
+
+    async def facts(self, platform_id: str) -> dict[str, Any]:
+        """The nominal's own columns, for handlers that decide on several of them."""
+        row = (
+            await self._session.execute(select(nominals).where(nominals.c.platform_id == platform_id))
+        ).one()
+        return dict(row._mapping)
+
+    async def requirement_ends(self, *, category: int) -> list[tuple[str, date]]:
+        """Active nominals of ``category`` with a fixed-length requirement, and its last day."""
+        rows = await self._session.execute(
+            select(requirements.c.platform_id, requirements.c.relevant_date, requirements.c.period_months)
+            .join(nominals, nominals.c.platform_id == requirements.c.platform_id)
+            .where(
+                nominals.c.category == category,
+                nominals.c.mappa_status == "active",
+                requirements.c.period_months.is_not(None),
+            )
+        )
+        ends = [
+            (
+                r.platform_id,
+                Requirement(r.relevant_date, NotificationPeriod(r.period_months, ""), False).ends_on,
+            )
+            for r in rows
+        ]
+        return [(platform_id, last) for platform_id, last in ends if last is not None]
 
     async def category(self, platform_id: str) -> int | None:
         value: int | None = await self._session.scalar(

@@ -13,7 +13,7 @@ from eventkit.db import Database
 from eventkit.scheduler import Scheduler
 from schemas.envelope import CloudEvent
 from services.registry.notification_rules import NotificationPeriod, Requirement
-from services.registry.schedule import overdue_notifications
+from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import RegistryStore, history, metadata
 
 CONVICTED = date(2026, 3, 10)  # initial notification due by 12 March (s.83: 3 days beginning with)
@@ -91,3 +91,34 @@ async def test_a_notification_moves_the_deadline_and_a_new_breach_is_published(d
     assert await scheduler.tick() == 1
     [event] = await _overdue(db)
     assert (event.data["notification"], event.data["deadline"]) == ("periodic", "2027-03-10")
+
+
+async def test_category_1_ends_with_the_notification_period_once(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ends.db'}")
+    await database.create_schema(metadata)
+    async with database.transaction() as session:
+        store = RegistryStore(session)
+        platform_id = await store.add_nominal(
+            family_name="Example",
+            given_names=["Synthetic"],
+            date_of_birth=date(1990, 1, 1),
+            identifiers_={"pnc": "2010/0000001B"},
+            area="01",
+        )
+        await store.set_category(platform_id, 1, "Schedule 3")
+        await store.set_requirement(
+            platform_id, Requirement(date(2024, 1, 1), NotificationPeriod(24, "s.82"), False)
+        )
+    clock = FakeClock(datetime(2025, 12, 31, 12, 0, tzinfo=UTC))
+    scheduler = Scheduler(database, notification_periods_ended, source="/mappa/registry", clock=clock)
+    assert await scheduler.tick() == 0  # the last day of the period
+    clock.set(date(2026, 1, 1))
+    assert await scheduler.tick() == 1
+    assert (
+        await Scheduler(database, notification_periods_ended, source="/mappa/registry", clock=clock).tick()
+        == 0
+    )
+    [event] = await _overdue(database)
+    assert event.type == "uk.mappa.registry.exited-mappa.v1"
+    assert (event.data["category"], event.data["exited_on"]) == (1, "2026-01-01")
+    await database.dispose()

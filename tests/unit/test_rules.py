@@ -5,7 +5,15 @@ import pytest
 from services.levels.rules import CaseLevel, on_categorised
 from services.meetings.rules import meeting_decision
 from services.notifications.rules import no_meeting_notice
-from services.registry.rules import CategoryDecision, Conviction, category_for, detention_from, prevailing
+from services.registry.rules import (
+    CategoryDecision,
+    Conviction,
+    Ending,
+    category_for,
+    detention_from,
+    exit_reason,
+    prevailing,
+)
 
 # CJA 2003 s.325, s.327: (Sch 3 sexual, Sch 15 specified, disposal, custody months) -> category
 CATEGORY_TABLE = [
@@ -97,3 +105,20 @@ def test_the_lowest_numbered_category_prevails(
 )
 def test_an_immediate_custodial_or_hospital_disposal_detains(disposal: str, detained: str | None) -> None:
     assert detention_from(disposal) == detained
+
+
+@pytest.mark.parametrize(
+    ("category", "ending", "still", "exits"),
+    [
+        (1, "notification-period-ended", False, True),
+        (2, "notification-period-ended", False, False),  # category 2 does not end with registration
+        (2, "licence-ended", False, True),
+        (2, "licence-ended", True, False),  # still under a hospital order
+        (2, "hospital-order-ended", False, True),
+        (1, "licence-ended", False, False),  # a registered sex offender stays while registered
+        (3, "licence-ended", False, False),  # category 3 ends by decision
+        (None, "licence-ended", False, False),
+    ],
+)
+def test_what_ends_each_category(category: int | None, ending: Ending, still: bool, exits: bool) -> None:
+    assert (exit_reason(category, ending, still_detained_or_supervised=still) is not None) is exits

@@ -1,0 +1,87 @@
+"""A category 2 case through release, licence end and exit; a referral into category 3; a transfer."""
+
+from datetime import date
+
+from aiokafka import ConsumerRecord
+
+from eventkit.service import Service
+from eventkit.synthetic import OTHER_OFFENCE, VIOLENT_OFFENCE, Synthetic
+from schemas.catalogue import (
+    AGENCY_POLICE,
+    AGENCY_PRISON,
+    AGENCY_PROBATION,
+    REGISTRY_OFFENDERS,
+    Topic,
+    type_of,
+)
+from schemas.contract import Contract
+from schemas.events.common import AreaTransferred, CategoryReferralAccepted, PersonIdentifiers, PersonRef
+from schemas.events.prison import Released
+from schemas.events.probation import LicenceEnded
+from schemas.events.registry import CategoryAssigned, ExitedMappa, NominalRegistered, Transferred
+from tests.support.kafka import event_of, publish, read_until
+
+
+async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_transfers_are_published(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+
+    async def send(topic: Topic, data: Contract, key: str) -> None:
+        await publish(kafka_bootstrap, topic.name, synthetic.agency_event(topic, data).to_json(), key=key)
+
+    async def published(model: type[Contract], platform_id: str) -> dict[str, object]:
+        def match(record: ConsumerRecord) -> bool:
+            event = event_of(record)
+            return bool(event["type"] == type_of(model) and event["subject"] == platform_id)
+
+        [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=match)
+        data: dict[str, object] = event_of(record)["data"]
+        return data
+
+    async def registered(pnc: str) -> str:
+        def match(record: ConsumerRecord) -> bool:
+            event = event_of(record)
+            pnc_id = {"scheme": "pnc", "value": pnc}
+            return bool(
+                event["type"] == type_of(NominalRegistered) and pnc_id in event["data"]["identifiers"]
+            )
+
+        [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=match)
+        platform_id: str = event_of(record)["subject"]
+        return platform_id
+
+    violent = synthetic.conviction(VIOLENT_OFFENCE, custody_months=18)
+    pnc = violent.person.pnc_id
+    await send(AGENCY_POLICE, violent, pnc)
+    platform_id = await registered(pnc)
+    assert (await published(CategoryAssigned, platform_id))["category"] == 2
+    ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
+    await send(AGENCY_PRISON, Released(person=ref, released_on=date(2026, 5, 1), on_licence=True), pnc)
+    await send(AGENCY_PROBATION, LicenceEnded(person=ref, ended_on=date(2027, 5, 1)), pnc)
+    exited = await published(ExitedMappa, platform_id)
+    assert exited == {
+        "platform_id": platform_id,
+        "category": 2,
+        "reason": "Licence ended",
+        "exited_on": "2027-05-01",
+    }
+
+    theft = synthetic.conviction(OTHER_OFFENCE, custody_months=3)
+    other_pnc = theft.person.pnc_id
+    await send(AGENCY_POLICE, theft, other_pnc)
+    other = await registered(other_pnc)
+    other_ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=other_pnc))
+    referral = CategoryReferralAccepted(
+        person=other_ref,
+        category=3,
+        accepted_on=date(2026, 6, 1),
+        reason="Serious harm risk to a former partner",
+    )
+    await send(AGENCY_PROBATION, referral, other_pnc)
+    assert (await published(CategoryAssigned, other))["category"] == 3
+    transfer = AreaTransferred(
+        person=other_ref, from_area=theft.recording_force, to_area="N01", transferred_on=date(2026, 7, 1)
+    )
+    await send(AGENCY_POLICE, transfer, other_pnc)
+    assert (await published(Transferred, other))["to_area"] == "N01"
