@@ -65,12 +65,29 @@ class Compliance(BaseModel):
     deadline: date | None
 
 
+class Alias(BaseModel):
+    family_name: str
+    given_names: list[str]
+    until: date
+
+
+class Address(BaseModel):
+    notified_on: date
+    line1: str | None
+    town: str | None
+    postcode: str | None
+    no_fixed_abode: bool
+
+
 class NominalView(BaseModel):
     platform_id: str
     family_name: str
     given_names: list[str]
+    aliases: list[Alias]
     date_of_birth: date
+    addresses: list[Address]
     area: str | None
+    mappa_status: str
     category: int | None
     category_reason: str | None
     custody_status: str
@@ -130,7 +147,7 @@ def _compliance(state: NotificationState | None, today: date) -> Compliance | No
     )
 
 
-def _view(found: dict[str, Any], state: NotificationState | None = None) -> NominalView:
+def _view(found: dict[str, Any], state: NotificationState | None) -> NominalView:
     required = found["requirement"]
     return NominalView(
         compliance=_compliance(state, date.today()),
@@ -170,10 +187,11 @@ async def nominal(platform_id: str, principal: Authenticated, purpose: Purpose, 
     _caseworker(principal)
     async with db.transaction() as session:
         found = await _readable(RegistryReads(session), principal, platform_id)
+        view = _view(found, await _state(session, platform_id))
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
-    return _view(found)
+    return view
 
 
 @router.get("/nominals", response_model=NominalView)
@@ -192,10 +210,11 @@ async def by_identifier(
         if platform_id is None:
             raise NOT_FOUND
         found = await _readable(reads, principal, platform_id)
+        view = _view(found, await _state(session, platform_id))
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
-    return _view(found)
+    return view
 
 
 @router.get("/nominals-search", response_model=list[NominalView])

@@ -252,7 +252,12 @@ async def release_date_set(data: ReleaseDateSet, work: UnitOfWork) -> None:
 async def released(data: Released, work: UnitOfWork) -> None:
     if platform_id := await _nominal(data.person, work):
         await _update(
-            work, platform_id, "released", custody_status="in-community", release_date=data.released_on
+            work,
+            platform_id,
+            "released",
+            custody_status="in-community",
+            released_on=data.released_on,
+            on_licence=data.on_licence,
         )
         await work.emit(
             registry.Released(
@@ -325,6 +330,12 @@ async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
             platform_id,
             data.notified_on,
             initial=data.notification == "initial",
+            no_fixed_abode=data.no_fixed_abode,
+        )
+        await store.add_address(
+            platform_id,
+            notified_on=data.notified_on,
+            address=data.address.model_dump() if data.address else None,
             no_fixed_abode=data.no_fixed_abode,
         )
         where = "no fixed abode" if data.no_fixed_abode else "home address"

@@ -22,12 +22,13 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
         if due is None or today <= due[1]:
             continue
         kind, deadline = due
-        if await once(work.session, job=JOB, key=f"{platform_id}/{kind}/{deadline.isoformat()}", now=now):
+        key = f"{platform_id}/{kind}/{deadline.isoformat()}"
+        if await once(work.session, job=JOB, key=key, now=now):
             await store.record(
                 platform_id,
                 f"{kind} notification overdue since {deadline.isoformat()}",
-                event_id="-",
-                event_type=JOB,
+                event_id=key,
+                event_type=f"schedule/{JOB}",
             )
             await work.emit(
                 NotificationOverdue(platform_id=platform_id, notification=kind, deadline=deadline),

@@ -112,6 +112,18 @@ aliases = Table(
     Column("until", Date, nullable=False),
 )
 
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
+    Column("notified_on", Date, nullable=False),
+    Column("line1", String(100)),
+    Column("town", String(60)),
+    Column("postcode", String(8)),
+    Column("no_fixed_abode", Boolean, nullable=False),
+)
+
 foreign_travel = Table(
     "foreign_travel",
     metadata,
@@ -312,6 +324,19 @@ class RegistryStore:
                 .values(initial_notified_on=on)
             )
 
+    async def add_address(
+        self, platform_id: str, *, notified_on: date, address: Mapping[str, str] | None, no_fixed_abode: bool
+    ) -> None:
+        await self._session.execute(
+            addresses.insert(),
+            dict(
+                platform_id=platform_id,
+                notified_on=notified_on,
+                no_fixed_abode=no_fixed_abode,
+                **(address or {}),
+            ),
+        )
+
     async def rename(self, platform_id: str, family_name: str, given_names: list[str], on: date) -> None:
         """The new name becomes the nominal's; the old one is kept as an alias."""
         old = (
@@ -468,6 +493,28 @@ class RegistryReads:
             .order_by(risk_assessments.c.completed_on)
         )
         found["risk_assessments"] = [dict(r._mapping) for r in assessed]
+        found["aliases"] = [
+            dict(r._mapping)
+            for r in await self._session.execute(
+                select(aliases.c.family_name, aliases.c.given_names, aliases.c.until)
+                .where(aliases.c.platform_id == platform_id)
+                .order_by(aliases.c.id)
+            )
+        ]
+        found["addresses"] = [
+            dict(r._mapping)
+            for r in await self._session.execute(
+                select(
+                    addresses.c.notified_on,
+                    addresses.c.line1,
+                    addresses.c.town,
+                    addresses.c.postcode,
+                    addresses.c.no_fixed_abode,
+                )
+                .where(addresses.c.platform_id == platform_id)
+                .order_by(addresses.c.id)
+            )
+        ]
         required = (
             await self._session.execute(select(requirements).where(requirements.c.platform_id == platform_id))
         ).first()

@@ -1,19 +1,26 @@
 """The registry's read API on a running service: tokens, need-to-know and audited reads."""
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 
 from deploy.local import LocalPlatform
 from eventkit.auth import Principal, Role
 from eventkit.synthetic import Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency
-from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS
+from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
+from schemas.contract import Contract
+from schemas.events.common import PersonIdentifiers, PersonRef
+from schemas.events.police import Address, AddressNotified, CautionRecorded, NameNotified
+from schemas.events.registry import NotificationOverdue
 from tests.e2e.helpers import query, registered
 from tests.support.kafka import event_of, publish, read_until
+from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
 
@@ -60,6 +67,9 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         record = seen.json()
         assert record["category"] == 1
         assert record["notification_requirement"]["basis"].startswith("s.82")
+        # Sentenced to custody: no notification is due until release.
+        assert record["custody_status"] == "in-custody"
+        assert record["compliance"] == {"status": "compliant", "next_notification": None, "deadline": None}
         assert {"scheme": "pnc", "value": person.pnc_id} in record["identifiers"]
 
         # Tokens: missing, forged, expired, for another audience, unsigned.
@@ -117,11 +127,67 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         assert changes[0] == "registered"
         assert "category 1" in changes
 
+        # Notifications to the police: an address, then a new name (the old one kept as an alias).
+        ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id))
+        notes: list[Contract] = [
+            AddressNotified(
+                person=ref,
+                notified_on=date.today(),
+                notification="initial",
+                address=Address(line1="1 Example Street", town="Exampleton", postcode="EX1 1AA"),
+            ),
+            NameNotified(
+                person=ref, notified_on=date.today(), family_name="Renamed", given_names=["Synthetic"]
+            ),
+        ]
+        for note in notes:
+            sent = Synthetic().agency_event(AGENCY_POLICE, note)
+            await publish(kafka_bootstrap, AGENCY_POLICE.name, sent.to_json(), key=person.pnc_id)
+
+        async def renamed() -> dict[str, Any] | None:
+            current: dict[str, Any] = (await http.get(url, headers=_headers(offender_manager))).json()
+            return current if current["family_name"] == "Renamed" else None
+
+        record = await eventually(renamed, what="the name change to be applied")
+        assert record["aliases"][0]["family_name"] == person.family_name
+        assert record["addresses"][0]["postcode"] == "EX1 1AA"
+
+        # Cautioned ten days ago and never notified: the initial notification is overdue.
+        synthetic = Synthetic()
+        cautioned = CautionRecorded(
+            person=synthetic.person(age=30),
+            offence=conviction.offence,
+            caution_date=date.today() - timedelta(days=10),
+            age_at_caution=30,
+            recording_force=area,
+        )
+        pnc = cautioned.person.pnc_id
+        sent = synthetic.agency_event(AGENCY_POLICE, cautioned)
+        await publish(kafka_bootstrap, AGENCY_POLICE.name, sent.to_json(), key=pnc)
+        [second] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(pnc))
+        late_id = event_of(second)["subject"]
+
+        def breach_of(record: ConsumerRecord) -> bool:
+            event = event_of(record)
+            return bool(event["type"] == type_of(NotificationOverdue) and event["subject"] == late_id)
+
+        [breach] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=breach_of)
+        assert (
+            event_of(breach)["data"]["deadline"] == (cautioned.caution_date + timedelta(days=2)).isoformat()
+        )
+        overdue = await http.get(
+            registry_api.url("registry", "/notifications/overdue"), headers=_headers(offender_manager)
+        )
+        listed = {n["platform_id"]: n for n in overdue.json()}
+        assert platform_id not in listed  # in custody: nothing is due
+        assert listed[late_id]["notification"] == "initial"
+        assert listed[late_id]["days_overdue"] == 8
+
         # The auditor sees every read of the nominal, with its stated purpose.
         auditor = _token(Agency.POLICE, Role.AUDITOR, area)
         reads = await http.get(f"{url}/reads", headers=_headers(auditor))
         assert reads.status_code == 200
-        assert len(reads.json()) == 3  # by id, by identifier, by search
+        assert len(reads.json()) >= 4  # by id, by identifier, by search, and while waiting for the rename
         assert {r["purpose"] for r in reads.json()} == {"MAPPA level 2 meeting preparation"}
         assert (await http.get(url, headers=_headers(auditor))).status_code == 403
 

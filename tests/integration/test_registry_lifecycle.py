@@ -15,10 +15,12 @@ from schemas.catalogue import (
     type_of,
 )
 from schemas.contract import Contract
+from schemas.events import registry as registry_events
 from schemas.events.common import AreaTransferred, CategoryReferralAccepted, PersonIdentifiers, PersonRef
 from schemas.events.prison import Released
 from schemas.events.probation import LicenceEnded
 from schemas.events.registry import CategoryAssigned, ExitedMappa, NominalRegistered, Transferred
+from services.registry.storage import RegistryStore
 from tests.support.kafka import event_of, publish, read_until
 
 
@@ -58,6 +60,14 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
     assert (await published(CategoryAssigned, platform_id))["category"] == 2
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
     await send(AGENCY_PRISON, Released(person=ref, released_on=date(2026, 5, 1), on_licence=True), pnc)
+    assert (await published(registry_events.Released, platform_id))["on_licence"] is True
+    async with registry.db.transaction() as session:
+        facts = await RegistryStore(session).facts(platform_id)
+    assert (facts["custody_status"], facts["released_on"], facts["on_licence"]) == (
+        "in-community",
+        date(2026, 5, 1),
+        True,
+    )
     await send(AGENCY_PROBATION, LicenceEnded(person=ref, ended_on=date(2027, 5, 1)), pnc)
     exited = await published(ExitedMappa, platform_id)
     assert exited == {
