@@ -107,6 +107,8 @@ REGISTRY_OFFENDERS = Topic(
         registry.Released,
         registry.Transferred,
         registry.ExitedMappa,
+        registry.NominalsMerged,
+        registry.NominalsUnmerged,
     ),
 )
 LEVELS_DECISIONS = Topic(

@@ -119,3 +119,25 @@ class ExitedMappa(Contract):
     category: Literal[1, 2, 3, 4]
     reason: str = Field(min_length=1, max_length=300)
     exited_on: date
+
+
+class NominalsMerged(Contract):
+    """A co-ordinator decided two nominals are one person: ``absorbed`` now lives on as ``survivor``."""
+
+    EVENT_NAME: ClassVar[str] = "nominals-merged"
+
+    platform_id: str = Field(min_length=1, max_length=64, description="The survivor")
+    absorbed_platform_id: str = Field(min_length=1, max_length=64)
+    merge_id: int
+    identifiers: list[AgencyIdentifier]
+
+
+class NominalsUnmerged(Contract):
+    """A merge was undone: ``restored`` is a nominal of its own again, with its identifiers."""
+
+    EVENT_NAME: ClassVar[str] = "nominals-unmerged"
+
+    platform_id: str = Field(min_length=1, max_length=64, description="The former survivor")
+    restored_platform_id: str = Field(min_length=1, max_length=64)
+    merge_id: int
+    identifiers: list[AgencyIdentifier]

@@ -88,6 +88,7 @@ class NominalView(BaseModel):
     addresses: list[Address]
     area: str | None
     mappa_status: str
+    merged_into: str | None
     category: int | None
     category_reason: str | None
     custody_status: str

@@ -4,6 +4,7 @@ from functools import partial
 
 from eventkit.service import Service
 from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
+from services.registry import actions
 from services.registry.api import router
 from services.registry.handlers import handlers
 from services.registry.schedule import notification_periods_ended, overdue_notifications
@@ -16,6 +17,6 @@ create = partial(
     consumes=AGENCY_TOPICS,
     produces=(REGISTRY_OFFENDERS,),
     handlers=handlers.by_type,
-    api=(router,),
+    api=(router, actions.router),
     jobs=(overdue_notifications, notification_periods_ended),
 )

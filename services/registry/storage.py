@@ -47,6 +47,7 @@ nominals = Table(
     Column("on_licence", Boolean, nullable=False, default=False),
     Column("hospital_order", String(32)),
     Column("mappa_status", String(16), nullable=False, default="active"),
+    Column("merged_into", String(64)),
     Column("lead_agency", String(16)),
     Column("offender_manager_ref", String(64)),
     Column("offender_manager_team", String(16)),
@@ -160,6 +161,29 @@ resolution_cases = Table(
     Column("event", JSON, nullable=False),
     Column("status", String(16), nullable=False, default="open"),
 )
+
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survivor", ForeignKey("nominals.platform_id"), nullable=False),
+    Column("absorbed", ForeignKey("nominals.platform_id"), nullable=False),
+    # What moved, row by row, so that an unmerge moves exactly that back.
+    Column("moved", JSON, nullable=False),
+    Column("decided_by", String(64), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+)
+
+# The person-owned rows a merge moves from the absorbed nominal to the survivor.
+_MOVABLE = {
+    "convictions": convictions,
+    "risk_assessments": risk_assessments,
+    "addresses": addresses,
+    "aliases": aliases,
+    "foreign_travel": foreign_travel,
+}
 
 
 class RegistryStore:
@@ -462,6 +486,74 @@ class RegistryStore:
                 assessor_agency=assessor_agency,
             ),
         )
+
+    async def merge(self, survivor: str, absorbed: str, *, decided_by: str) -> tuple[int, dict[Scheme, str]]:
+        """Move the absorbed nominal's identifiers and records to the survivor; returns the merge id."""
+        moved: dict[str, Any] = {}
+        ids = await self._session.execute(
+            select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.platform_id == absorbed)
+        )
+        moved_ids: dict[Scheme, str] = {r.scheme: r.value for r in ids}
+        moved["identifiers"] = moved_ids
+        await self._session.execute(
+            identifiers.update().where(identifiers.c.platform_id == absorbed).values(platform_id=survivor)
+        )
+        for name, table in _MOVABLE.items():
+            rows = await self._session.execute(select(table.c.id).where(table.c.platform_id == absorbed))
+            moved[name] = list(rows.scalars())
+            await self._session.execute(
+                table.update().where(table.c.platform_id == absorbed).values(platform_id=survivor)
+            )
+        await self.update(absorbed, mappa_status="merged", merged_into=survivor)
+        result = await self._session.execute(
+            merges.insert().returning(merges.c.id),
+            dict(
+                survivor=survivor,
+                absorbed=absorbed,
+                moved=moved,
+                decided_by=decided_by,
+                decided_at=datetime.now(UTC),
+            ),
+        )
+        return int(result.scalar_one()), moved_ids
+
+    async def unmerge(self, merge_id: int) -> tuple[str, str, dict[Scheme, str]] | None:
+        """Move back exactly what the merge moved; None if there is no such merge still in force."""
+        row = (
+            await self._session.execute(
+                select(merges).where(merges.c.id == merge_id, merges.c.undone_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            return None
+        moved = row.moved
+        restored: dict[Scheme, str] = moved["identifiers"]
+        for scheme, value in restored.items():
+            await self._session.execute(
+                identifiers.update()
+                .where(identifiers.c.scheme == scheme, identifiers.c.value == value)
+                .values(platform_id=row.absorbed)
+            )
+        for name, table in _MOVABLE.items():
+            if moved[name]:
+                await self._session.execute(
+                    table.update().where(table.c.id.in_(moved[name])).values(platform_id=row.absorbed)
+                )
+        await self.update(row.absorbed, mappa_status="active", merged_into=None)
+        await self._session.execute(
+            merges.update().where(merges.c.id == merge_id).values(undone_at=datetime.now(UTC))
+        )
+        return row.survivor, row.absorbed, restored
+
+    async def merge_parties(self, merge_id: int) -> tuple[str, str] | None:
+        row = (
+            await self._session.execute(
+                select(merges.c.survivor, merges.c.absorbed).where(
+                    merges.c.id == merge_id, merges.c.undone_at.is_(None)
+                )
+            )
+        ).first()
+        return None if row is None else (row.survivor, row.absorbed)
 
 
 class RegistryReads:
