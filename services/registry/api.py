@@ -56,7 +56,12 @@ class NotificationRequirement(BaseModel):
     relevant_date: date
     indefinite: bool
     period_months: int | None
+    ends_on: date | None
     basis: str
+    initial_notified_on: date | None
+    last_notified_on: date | None
+    no_fixed_abode: bool
+    review_eligible_from: date | None
 
 
 class Compliance(BaseModel):
@@ -149,18 +154,26 @@ def _compliance(state: NotificationState | None, today: date) -> Compliance | No
 
 
 def _view(found: dict[str, Any], state: NotificationState | None) -> NominalView:
-    required = found["requirement"]
     return NominalView(
         compliance=_compliance(state, date.today()),
         **{k: v for k, v in found.items() if k in NominalView.model_fields},
-        notification_requirement=None
-        if required is None
-        else NotificationRequirement(
-            relevant_date=required["relevant_date"],
-            indefinite=required["period_months"] is None,
-            period_months=required["period_months"],
-            basis=required["basis"],
-        ),
+        notification_requirement=None if state is None else _requirement_view(state),
+    )
+
+
+def _requirement_view(state: NotificationState) -> NotificationRequirement:
+    requirement = state.requirement
+    initial = state.initial_notified_on
+    return NotificationRequirement(
+        relevant_date=requirement.relevant_date,
+        indefinite=requirement.period.indefinite,
+        period_months=requirement.period.months,
+        ends_on=requirement.ends_on,
+        basis=requirement.period.basis,
+        initial_notified_on=initial,
+        last_notified_on=state.last_notified_on,
+        no_fixed_abode=state.no_fixed_abode,
+        review_eligible_from=requirement.review_eligible_from(initial) if initial else None,
     )
 
 

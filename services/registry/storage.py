@@ -607,10 +607,6 @@ class RegistryReads:
                 .order_by(addresses.c.id)
             )
         ]
-        required = (
-            await self._session.execute(select(requirements).where(requirements.c.platform_id == platform_id))
-        ).first()
-        found["requirement"] = None if required is None else dict(required._mapping)
         return found
 
     async def by_identifier(self, scheme: str, value: str) -> str | None:

@@ -151,6 +151,11 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         record = await eventually(renamed, what="the name change to be applied")
         assert record["aliases"][0]["family_name"] == person.family_name
         assert record["addresses"][0]["postcode"] == "EX1 1AA"
+        requirement = record["notification_requirement"]
+        assert requirement["initial_notified_on"] == date.today().isoformat()
+        # Custody of 18 months: a 10-year requirement, ending the day before the tenth anniversary.
+        assert (requirement["indefinite"], requirement["period_months"]) == (False, 120)
+        assert requirement["review_eligible_from"] is None
 
         # Cautioned ten days ago and never notified: the initial notification is overdue.
         synthetic = Synthetic()
