@@ -50,6 +50,10 @@ class UnitOfWork(Emitter):
         super().__init__(session, source)
         self.cause = cause
 
+    def for_cause(self, cause: CloudEvent) -> "UnitOfWork":
+        """The same transaction, handling another event (one that was held back)."""
+        return UnitOfWork(self.session, self._source, cause)
+
 
 Handler = Callable[[Incoming, UnitOfWork], Awaitable[None]]
 C = TypeVar("C", bound=Contract)

@@ -1,11 +1,14 @@
 """Registry handlers: parse, decide with the rules, store, emit."""
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import date
 
+from eventkit.codec import decode
 from eventkit.consumer import Handlers, UnitOfWork
 from eventkit.outbox import Emitter
+from schemas.catalogue import TOPIC_OF_EVENT
 from schemas.events import registry
 from schemas.events.common import (
     AreaTransferred,
@@ -47,6 +50,8 @@ from services.registry.notification_rules import (
 from services.registry.storage import RegistryStore
 
 log = logging.getLogger(__name__)
+# A held event was accepted once already; its size was checked then.
+HELD_MAX_BYTES = 16 * 1024 * 1024
 handlers = Handlers()
 
 
@@ -85,6 +90,7 @@ async def _nominal(
             event_id=cause.id,
             event_type=cause.type,
             event=cause.model_dump(mode="json"),
+            claimed=claimed,
         )
         log.warning("resolution case opened (%s) for event %s", resolution.reason, cause.id)
         return None
@@ -101,6 +107,7 @@ async def _nominal(
                 IdentifiersLinked(platform_id=resolution.platform_id, identifiers=_listed(resolution.link)),
                 key=resolution.platform_id,
             )
+            await _release_held(work, resolution.link)
         return resolution.platform_id
     if person.date_of_birth is None or not person.family_name or not person.given_names:
         await store.open_case(
@@ -109,6 +116,7 @@ async def _nominal(
             event_id=cause.id,
             event_type=cause.type,
             event=cause.model_dump(mode="json"),
+            claimed=claimed,
         )
         log.warning("resolution case opened (unknown-person) for event %s", cause.id)
         return None
@@ -121,7 +129,24 @@ async def _nominal(
     )
     await store.record(platform_id, "registered", event_id=cause.id, event_type=cause.type)
     await work.emit(NominalRegistered(platform_id=platform_id, identifiers=_listed(claimed)), key=platform_id)
+    await _release_held(work, claimed)
     return platform_id
+
+
+async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
+    """Apply events held because their person was unknown, now that an identifier of theirs is known.
+
+    Agencies' topics are not ordered with each other, so a prison's event
+    can arrive before the police conviction that registers the person.
+    """
+    for held in await RegistryStore(work.session).take_held(known):
+        event_type = held["type"]
+        incoming = decode(
+            TOPIC_OF_EVENT[event_type].name, json.dumps(held).encode(), max_bytes=HELD_MAX_BYTES
+        )
+        replay = work.for_cause(incoming.event)
+        await handlers.by_type[event_type](incoming, replay)
+        work.emitted += replay.emitted
 
 
 async def _disposed(

@@ -157,8 +157,10 @@ resolution_cases = Table(
     Column("platform_ids", JSON, nullable=False),
     Column("event_id", String(128), nullable=False),
     Column("event_type", String(128), nullable=False),
-    # The held event, applied by hand once a person decides who it is about.
+    # The held event, applied once it is known whom it is about.
     Column("event", JSON, nullable=False),
+    # The identifiers it claims, as "scheme:value", to find it when a nominal gains one.
+    Column("claimed", JSON, nullable=False),
     Column("status", String(16), nullable=False, default="open"),
 )
 
@@ -255,6 +257,7 @@ class RegistryStore:
         event_id: str,
         event_type: str,
         event: dict[str, Any],
+        claimed: Mapping[Scheme, str],
     ) -> None:
         await self._session.execute(
             resolution_cases.insert(),
@@ -265,9 +268,28 @@ class RegistryStore:
                 event_id=event_id,
                 event_type=event_type,
                 event=event,
+                claimed=[f"{s}:{v}" for s, v in claimed.items()],
                 status="open",
             ),
         )
+
+    async def take_held(self, known: Mapping[Scheme, str]) -> list[dict[str, Any]]:
+        """Close and return the events held only because their person was unknown, now known by ``known``."""
+        wanted = {f"{s}:{v}" for s, v in known.items()}
+        rows = await self._session.execute(
+            select(resolution_cases.c.id, resolution_cases.c.claimed, resolution_cases.c.event)
+            .where(resolution_cases.c.status == "open", resolution_cases.c.reason == "unknown-person")
+            .order_by(resolution_cases.c.id)
+        )
+        held = [row for row in rows if wanted & set(row.claimed)]
+        if held:
+            await self._session.execute(
+                resolution_cases.update()
+                .where(resolution_cases.c.id.in_([row.id for row in held]))
+                .values(status="applied")
+            )
+        event: list[dict[str, Any]] = [row.event for row in held]
+        return event
 
     async def record(self, platform_id: str, change: str, *, event_id: str, event_type: str) -> None:
         """Add a line to the nominal's history, naming the event that caused it."""

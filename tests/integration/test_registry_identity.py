@@ -20,7 +20,7 @@ from schemas.contract import Contract
 from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
 from schemas.events.prison import CustodyStarted
 from schemas.events.registry import IdentifiersLinked, NominalRegistered
-from services.registry.storage import identifiers, nominals, resolution_cases
+from services.registry.storage import history, identifiers, nominals, resolution_cases
 from tests.support.kafka import event_of, publish, read_until
 from tests.support.waiting import eventually
 
@@ -109,3 +109,51 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     assert held.custody_status == "in-custody"
     assert held.offender_manager_ref == "staff-0042"
     assert held.date_of_birth == person.date_of_birth  # the contradicting fact changed nothing
+
+
+async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_applied(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+    conviction = synthetic.conviction()
+    person = conviction.person
+    prison_number = synthetic.prison_number()
+    early = CustodyStarted(
+        person=PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id, prison_number=prison_number)),
+        started_on=date(2026, 11, 1),
+        establishment="LEI",
+    )
+    sent = synthetic.agency_event(AGENCY_PRISON, early)
+    await publish(kafka_bootstrap, AGENCY_PRISON.name, sent.to_json(), key=prison_number)
+
+    async def held() -> bool:
+        async with registry.db.transaction() as session:
+            rows = await session.execute(
+                select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
+            )
+            return list(rows.scalars()) == ["open"]
+
+    await eventually(held, what="the prison's event to be held")
+    await publish(
+        kafka_bootstrap,
+        AGENCY_POLICE.name,
+        synthetic.agency_event(AGENCY_POLICE, conviction).to_json(),
+        key=person.pnc_id,
+    )
+
+    def linked(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        prison = {"scheme": "prison-number", "value": prison_number}
+        return bool(event["type"] == type_of(IdentifiersLinked) and prison in event["data"]["identifiers"])
+
+    [link] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=linked)
+    platform_id = event_of(link)["subject"]
+    async with registry.db.transaction() as session:
+        status = await session.scalar(
+            select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
+        )
+        changes = (
+            await session.execute(select(history.c.change).where(history.c.platform_id == platform_id))
+        ).scalars()
+    assert status == "applied"
+    assert "custody started" in list(changes)
