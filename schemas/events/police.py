@@ -22,6 +22,7 @@ DisposalType = Literal[
     "life-sentence",
     "imprisonment-for-public-protection",
     "detention-and-training-order",
+    "detention-at-his-majestys-pleasure",
 ]
 
 
@@ -41,6 +42,9 @@ class Offence(Contract):
     )
     criminal_justice_act_schedule_15: bool = Field(
         description="Listed in Criminal Justice Act 2003 Schedule 15 (specified offences)"
+    )
+    murder: bool = Field(
+        default=False, description="Murder: category 2 under CJA 2003 s.327, though not in Schedule 15"
     )
 
 

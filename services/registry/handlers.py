@@ -209,6 +209,7 @@ async def _disposed(
                 criminal_justice_act_schedule_15=offence.criminal_justice_act_schedule_15,
                 disposal=disposal,
                 custody_months=custody_months,
+                murder=offence.murder,
             )
         ),
     )

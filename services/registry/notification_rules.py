@@ -27,6 +27,7 @@ Disposal = Literal[
     "detention-and-training-order",
     "life-sentence",
     "imprisonment-for-public-protection",
+    "detention-at-his-majestys-pleasure",
     "hospital-order",
     "hospital-order-with-restriction",
     "guardianship-order",
@@ -40,7 +41,12 @@ Disposal = Literal[
 # Sentences of imprisonment or detention for a term (s.82(1), s.131).
 TERM_OF_CUSTODY = frozenset({"custody", "suspended-sentence", "detention-and-training-order"})
 ALWAYS_INDEFINITE = frozenset(
-    {"life-sentence", "imprisonment-for-public-protection", "hospital-order-with-restriction"}
+    {
+        "life-sentence",
+        "imprisonment-for-public-protection",
+        "detention-at-his-majestys-pleasure",
+        "hospital-order-with-restriction",
+    }
 )
 
 INITIAL_DAYS = 3

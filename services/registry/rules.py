@@ -19,6 +19,7 @@ ALWAYS_CATEGORY_2 = frozenset(
     {
         "life-sentence",
         "imprisonment-for-public-protection",
+        "detention-at-his-majestys-pleasure",
         "hospital-order",
         "hospital-order-with-restriction",
         "guardianship-order",
@@ -32,6 +33,7 @@ class Conviction:
     criminal_justice_act_schedule_15: bool
     disposal: str
     custody_months: int | None
+    murder: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,20 +49,22 @@ def category_for(conviction: Conviction) -> CategoryDecision | None:
         return CategoryDecision(
             category=1,
             reason="Subject to notification requirements for a Schedule 3 sexual offence",
-            legal_basis="CJA 2003 s.327(2); SOA 2003 Part 2",
+            legal_basis="CJA 2003 s.327; SOA 2003 Part 2",
         )
+    if conviction.murder:
+        return CategoryDecision(category=2, reason="Convicted of murder", legal_basis="CJA 2003 s.327")
     if conviction.criminal_justice_act_schedule_15:
         if conviction.disposal in ALWAYS_CATEGORY_2:
             return CategoryDecision(
                 category=2,
                 reason=f"Schedule 15 offence with a {conviction.disposal} disposal",
-                legal_basis="CJA 2003 s.327(3)-(4)",
+                legal_basis="CJA 2003 s.327",
             )
         if conviction.disposal in CUSTODIAL and (conviction.custody_months or 0) >= 12:
             return CategoryDecision(
                 category=2,
                 reason="Schedule 15 offence with 12 months' or more custody",
-                legal_basis="CJA 2003 s.327(3)",
+                legal_basis="CJA 2003 s.327",
             )
     return None
 
@@ -85,6 +89,7 @@ DETAINING = {
     "detention-and-training-order": "in-custody",
     "life-sentence": "in-custody",
     "imprisonment-for-public-protection": "in-custody",
+    "detention-at-his-majestys-pleasure": "in-custody",
     "hospital-order": "detained-in-hospital",
     "hospital-order-with-restriction": "detained-in-hospital",
 }

@@ -31,6 +31,7 @@ CATEGORY_TABLE = [
     (False, True, "life-sentence", None, 2),
     (False, True, "hospital-order", None, 2),
     (False, True, "guardianship-order", None, 2),
+    (False, True, "detention-at-his-majestys-pleasure", None, 2),
     # Neither schedule: not MAPPA by conviction alone (category 3 needs a referral).
     (False, False, "custody", 60, None),
 ]
@@ -122,3 +123,9 @@ def test_an_immediate_custodial_or_hospital_disposal_detains(disposal: str, deta
 )
 def test_what_ends_each_category(category: int | None, ending: Ending, still: bool, exits: bool) -> None:
     assert (exit_reason(category, ending, still_detained_or_supervised=still) is not None) is exits
+
+
+def test_murder_is_category_2_though_not_in_schedule_15() -> None:
+    decision = category_for(Conviction(False, False, "life-sentence", None, murder=True))
+    assert decision is not None
+    assert (decision.category, decision.legal_basis) == (2, "CJA 2003 s.327")
