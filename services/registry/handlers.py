@@ -149,6 +149,12 @@ async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
         work.emitted += replay.emitted
 
 
+async def _area_if_unknown(work: UnitOfWork, platform_id: str, area: str) -> None:
+    """A nominal first registered by another agency takes the recording force's area."""
+    if (await RegistryStore(work.session).facts(platform_id))["area"] is None:
+        await _update(work, platform_id, f"area {area} (from the recording force)", area=area)
+
+
 async def _disposed(
     work: UnitOfWork,
     platform_id: str,
@@ -172,7 +178,9 @@ async def _disposed(
         custody_months=custody_months,
         caution=disposal == "caution",
     )
-    if detained := rules.detention_from(disposal):
+    released_on = (await store.facts(platform_id))["released_on"]
+    # A release already on record after this sentence (events arrive out of order) wins.
+    if (detained := rules.detention_from(disposal)) and (released_on is None or released_on < on):
         await store.update(platform_id, custody_status=detained)
         await store.record(
             platform_id, f"{detained} (from the sentence)", event_id=cause.id, event_type=cause.type
@@ -234,6 +242,7 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
     # MAPPA areas follow police force areas: the recording force's area manages a new case.
     platform_id = await _nominal(data.person, work, area=data.recording_force)
     if platform_id is not None:
+        await _area_if_unknown(work, platform_id, data.recording_force)
         await _disposed(
             work,
             platform_id,
@@ -250,6 +259,7 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
 async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
     platform_id = await _nominal(data.person, work, area=data.recording_force)
     if platform_id is not None:
+        await _area_if_unknown(work, platform_id, data.recording_force)
         await _disposed(
             work,
             platform_id,
@@ -472,14 +482,20 @@ async def category_referral_accepted(data: CategoryReferralAccepted, work: UnitO
         await store.category(platform_id),
         rules.CategoryDecision(
             category=data.category,
-            reason=f"Referral accepted: {data.reason}",
+            reason=f"Category {data.category} referral accepted",
             legal_basis="CJA 2003 s.325(2)" if data.category == 3 else "CJA 2003 s.327(4A)",
         ),
     )
     if decision is None:
         return
     await store.set_category(platform_id, decision.category, decision.reason)
-    await _update(work, platform_id, f"category {decision.category} by referral", mappa_status="active")
+    # The referral's own words stay in the register's history, not in published events.
+    await _update(
+        work,
+        platform_id,
+        f"category {decision.category} by referral: {data.reason}"[:200],
+        mappa_status="active",
+    )
     await work.emit(
         CategoryAssigned(
             platform_id=platform_id,

@@ -104,6 +104,16 @@ def _fixed(years: int, why: str, under_18: bool) -> NotificationPeriod:
     return NotificationPeriod(years * 12, f"s.82(1): {why}")
 
 
+def _period_end(beginning: date, *, months: int) -> date:
+    """The last day of a period of ``months`` months beginning with ``beginning``.
+
+    Counted from the day before, so a period beginning on 31 August ends on
+    the last day of February, and a year beginning on 29 February ends on
+    28 February.
+    """
+    return beginning - timedelta(days=1) + relativedelta(months=months)
+
+
 def last_day(beginning: date, days: int) -> date:
     """The last day of a period of ``days`` days beginning with ``beginning``."""
     return beginning + timedelta(days=days - 1)
@@ -122,7 +132,7 @@ class Requirement:
         """The last day the requirements apply, or None while indefinite."""
         if self.period.months is None:
             return None
-        return self.relevant_date + relativedelta(months=self.period.months) - timedelta(days=1)
+        return _period_end(self.relevant_date, months=self.period.months)
 
     def initial_deadline(self, released_on: date | None, in_custody: bool) -> date | None:
         """Last day for the initial notification (s.83); None while still in custody."""
@@ -162,7 +172,7 @@ def periodic_deadline(last_notification: date, *, no_fixed_abode: bool) -> date:
     """Last day for the next periodic notification (s.85, weekly without a fixed abode)."""
     if no_fixed_abode:
         return last_day(last_notification, NO_FIXED_ABODE_DAYS)
-    return last_notification + relativedelta(years=1) - timedelta(days=1)
+    return _period_end(last_notification, months=12)
 
 
 def foreign_travel_deadline(departure: date) -> date:
@@ -198,7 +208,8 @@ def next_deadline(state: NotificationState, today: date) -> Deadline | None:
         initial = state.requirement.initial_deadline(state.released_on, in_custody=False)
         return None if initial is None else ("initial", initial)
     last = state.last_notified_on or state.initial_notified_on
-    if state.released_on is not None and state.released_on >= last:
+    # Notifying on the day of release satisfies s.84(1)(c) for that release.
+    if state.released_on is not None and state.released_on > last:
         return "release", change_deadline(state.released_on)
     if state.no_fixed_abode:
         return "weekly", periodic_deadline(last, no_fixed_abode=True)

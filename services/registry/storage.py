@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
     or_,
     select,
 )
@@ -354,9 +355,16 @@ class RegistryStore:
     async def notified(
         self, platform_id: str, on: date, *, initial: bool, no_fixed_abode: bool | None
     ) -> None:
-        """A notification under SOA 2003 ss.83-85 was made on ``on``."""
-        values: dict[str, Any] = {"last_notified_on": on}
-        if no_fixed_abode is not None:
+        """A notification under SOA 2003 ss.83-85 was made on ``on``.
+
+        Events may arrive out of order: an older notification never moves
+        the last notification date back.
+        """
+        last = await self._session.scalar(
+            select(requirements.c.last_notified_on).where(requirements.c.platform_id == platform_id)
+        )
+        values: dict[str, Any] = {"last_notified_on": max(on, last) if last else on}
+        if no_fixed_abode is not None and (last is None or on >= last):
             values["no_fixed_abode"] = no_fixed_abode
         await self._session.execute(
             requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
@@ -427,6 +435,7 @@ class RegistryStore:
         query = select(requirements, nominals.c.custody_status, nominals.c.released_on).join(
             nominals, nominals.c.platform_id == requirements.c.platform_id
         )
+        query = query.where(nominals.c.mappa_status != "merged")  # a merged nominal lives on as its survivor
         if area is not None:
             query = query.where(nominals.c.area == area)
         if platform_id is not None:
@@ -643,7 +652,8 @@ class RegistryReads:
         rows = await self._session.execute(
             select(nominals.c.platform_id)
             .where(
-                nominals.c.family_name.ilike(family_name),
+                # Exact, ignoring case: no wildcards from the caller.
+                func.lower(nominals.c.family_name) == family_name.lower(),
                 nominals.c.date_of_birth == date_of_birth,
             )
             .order_by(nominals.c.platform_id)

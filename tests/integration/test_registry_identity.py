@@ -18,7 +18,7 @@ from schemas.catalogue import (
 )
 from schemas.contract import Contract
 from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
-from schemas.events.prison import CustodyStarted
+from schemas.events.prison import CustodyStarted, Released
 from schemas.events.registry import IdentifiersLinked, NominalRegistered
 from services.registry.storage import history, identifiers, nominals, resolution_cases
 from tests.support.kafka import event_of, publish, read_until
@@ -108,7 +108,11 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     assert set(schemes) == {"pnc", "cro", "prison-number", "crn"}
     assert held.custody_status == "in-custody"
     assert held.offender_manager_ref == "staff-0042"
-    assert held.date_of_birth == person.date_of_birth  # the contradicting fact changed nothing
+    async with registry.db.transaction() as session:
+        changes = (
+            await session.execute(select(history.c.change).where(history.c.platform_id == platform_id))
+        ).scalars()
+    assert list(changes).count("custody started") == 1  # the contradicting event changed nothing
 
 
 async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_applied(
@@ -157,3 +161,47 @@ async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_appl
         ).scalars()
     assert status == "applied"
     assert "custody started" in list(changes)
+
+
+async def test_a_release_that_arrived_first_is_not_undone_by_the_sentence(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+    conviction = synthetic.conviction()  # custody, convicted 1 to 30 days ago
+    person = conviction.person
+    released = Released(
+        person=PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id)),
+        released_on=date.today(),
+        on_licence=True,
+    )
+    sent = synthetic.agency_event(AGENCY_PRISON, released)
+    await publish(kafka_bootstrap, AGENCY_PRISON.name, sent.to_json(), key=person.pnc_id)
+
+    async def held() -> bool:
+        async with registry.db.transaction() as session:
+            rows = await session.execute(
+                select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
+            )
+            return list(rows.scalars()) == ["open"]
+
+    await eventually(held, what="the release to be held")
+    await publish(
+        kafka_bootstrap,
+        AGENCY_POLICE.name,
+        synthetic.agency_event(AGENCY_POLICE, conviction).to_json(),
+        key=person.pnc_id,
+    )
+
+    def registered(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        return bool(
+            event["type"] == type_of(NominalRegistered)
+            and {"scheme": "pnc", "value": person.pnc_id} in event["data"]["identifiers"]
+        )
+
+    [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered)
+    async with registry.db.transaction() as session:
+        status = await session.scalar(
+            select(nominals.c.custody_status).where(nominals.c.platform_id == event_of(record)["subject"])
+        )
+    assert status == "in-community"

@@ -76,6 +76,7 @@ def _requirement(
         (120, date(2026, 3, 10), date(2036, 3, 9)),  # the period begins with the relevant date
         (42, date(2026, 3, 10), date(2029, 9, 9)),
         (24, date(2024, 3, 1), date(2026, 2, 28)),
+        (6, date(2023, 8, 31), date(2024, 2, 29)),  # no 31 February: the month's last day
         (INDEFINITE, date(2026, 3, 10), None),
     ],
 )
@@ -104,6 +105,10 @@ def test_a_change_is_notified_within_3_days(changed: date, deadline: date) -> No
 
 def test_periodic_notification_is_due_within_a_year_of_the_last() -> None:
     assert periodic_deadline(date(2026, 4, 15), no_fixed_abode=False) == date(2027, 4, 14)
+
+
+def test_a_year_beginning_on_29_february_ends_on_28_february() -> None:
+    assert periodic_deadline(date(2024, 2, 29), no_fixed_abode=False) == date(2025, 2, 28)
 
 
 def test_without_a_fixed_abode_notification_is_weekly() -> None:
@@ -213,6 +218,15 @@ def _state(**changes: object) -> NotificationState:
             },
             date(2026, 7, 1),
             ("release", date(2026, 7, 3)),
+        ),
+        (  # notified on the day of release: that release is notified
+            {
+                "initial_notified_on": date(2026, 3, 11),
+                "last_notified_on": date(2026, 7, 1),
+                "released_on": date(2026, 7, 1),
+            },
+            date(2026, 7, 4),
+            ("periodic", date(2027, 6, 30)),
         ),
         (  # the requirement has ended
             {"requirement": _requirement(24, date(2020, 1, 1)), "initial_notified_on": date(2020, 1, 2)},
