@@ -224,6 +224,7 @@ async def _disposed(
     if decision is None:
         return
     await store.set_category(platform_id, decision.category, decision.reason)
+    await store.update(platform_id, mappa_status="active")
     await store.record(platform_id, f"category {decision.category}", event_id=cause.id, event_type=cause.type)
     await work.emit(
         CategoryAssigned(
@@ -433,7 +434,8 @@ async def _exit_if_ended(work: UnitOfWork, platform_id: str, ending: rules.Endin
 async def exit_mappa(work: Emitter, platform_id: str, category: int, reason: str, on: date) -> None:
     """Record and publish that the nominal left MAPPA."""
     store = RegistryStore(work.session)
-    await store.update(platform_id, mappa_status="exited")
+    # The category ends with the exit, so a later qualifying fact brings them back in.
+    await store.update(platform_id, mappa_status="exited", category=None, category_reason=None)
     cause = work.cause if isinstance(work, UnitOfWork) else None
     await store.record(
         platform_id,

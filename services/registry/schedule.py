@@ -40,6 +40,7 @@ async def notification_periods_ended(work: Emitter, now: datetime) -> None:
     """Category 1 ends with the notification requirement: the person leaves MAPPA the day after."""
     today = now.date()
     for platform_id, last_day in await RegistryStore(work.session).requirement_ends(category=1):
-        if today > last_day and await once(work.session, job="mappa-exit", key=platform_id, now=now):
+        key = f"{platform_id}/{last_day.isoformat()}"
+        if today > last_day and await once(work.session, job="mappa-exit", key=key, now=now):
             _, reason = ENDS["notification-period-ended"]
             await exit_mappa(work, platform_id, 1, reason, last_day + timedelta(days=1))

@@ -535,6 +535,18 @@ class RegistryStore:
             await self._session.execute(
                 table.update().where(table.c.platform_id == absorbed).values(platform_id=survivor)
             )
+        # The survivor takes the absorbed nominal's requirement if it has none of its own.
+        has_own = await self._session.scalar(
+            select(requirements.c.platform_id).where(requirements.c.platform_id == survivor)
+        )
+        moved["requirement"] = False
+        if has_own is None:
+            taken: Any = await self._session.execute(
+                requirements.update()
+                .where(requirements.c.platform_id == absorbed)
+                .values(platform_id=survivor)
+            )
+            moved["requirement"] = taken.rowcount == 1
         await self.update(absorbed, mappa_status="merged", merged_into=survivor)
         result = await self._session.execute(
             merges.insert().returning(merges.c.id),
@@ -570,6 +582,12 @@ class RegistryStore:
                 await self._session.execute(
                     table.update().where(table.c.id.in_(moved[name])).values(platform_id=row.absorbed)
                 )
+        if moved.get("requirement"):
+            await self._session.execute(
+                requirements.update()
+                .where(requirements.c.platform_id == row.survivor)
+                .values(platform_id=row.absorbed)
+            )
         await self.update(row.absorbed, mappa_status="active", merged_into=None)
         await self._session.execute(
             merges.update().where(merges.c.id == merge_id).values(undone_at=datetime.now(UTC))

@@ -77,6 +77,22 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
         "exited_on": "2027-05-01",
     }
 
+    # A new qualifying conviction brings them back into MAPPA.
+    await send(
+        AGENCY_POLICE, synthetic.conviction(VIOLENT_OFFENCE, person=violent.person, custody_months=24), pnc
+    )
+
+    def assigned(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        return bool(event["type"] == type_of(CategoryAssigned) and event["subject"] == platform_id)
+
+    again = await read_until(
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, lambda found: len(found) >= 2, match=assigned
+    )
+    assert [event_of(r)["data"]["category"] for r in again] == [2, 2]
+    async with registry.db.transaction() as session:
+        assert (await RegistryStore(session).facts(platform_id))["mappa_status"] == "active"
+
     theft = synthetic.conviction(OTHER_OFFENCE, custody_months=3)
     other_pnc = theft.person.pnc_id
     await send(AGENCY_POLICE, theft, other_pnc)
