@@ -302,12 +302,18 @@ async def resolution_cases(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[ResolutionCase]:
-    """Open identity resolution cases, for MAPPA co-ordinators to decide."""
+    """Open identity resolution cases about the co-ordinator's area's nominals, or about no nominal yet."""
     if principal.role is not Role.MAPPA_COORDINATOR or not principal.responsible_authority:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "resolution cases are for MAPPA co-ordinators")
     async with db.transaction() as session:
-        cases = await RegistryReads(session).open_cases(limit=limit, offset=offset)
-    return [ResolutionCase(**case) for case in cases]
+        reads = RegistryReads(session)
+        mine = [
+            case
+            for case in await reads.open_cases()
+            if not case["platform_ids"]
+            or principal.area in {await reads.area(platform_id) for platform_id in case["platform_ids"]}
+        ]
+    return [ResolutionCase(**case) for case in mine[offset : offset + limit]]
 
 
 @router.get("/notifications/overdue", response_model=list[OverdueNotification])

@@ -696,7 +696,7 @@ class RegistryReads:
         )
         return [dict(r._mapping) for r in rows]
 
-    async def open_cases(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def open_cases(self) -> list[dict[str, Any]]:
         rows = await self._session.execute(
             select(
                 resolution_cases.c.id,
@@ -708,7 +708,5 @@ class RegistryReads:
             )
             .where(resolution_cases.c.status == "open")
             .order_by(resolution_cases.c.id)
-            .limit(limit)
-            .offset(offset)
         )
         return [dict(r._mapping) for r in rows]
