@@ -35,7 +35,9 @@ class PersonDetails(Contract):
 
 
 class Offence(Contract):
-    code: str = Field(pattern=r"^[A-Z]{2}[0-9]{5}[A-Z0-9]?$", description="CJS offence code")
+    code: str = Field(
+        pattern=r"^[A-Z]{2,4}[0-9]{3,5}[A-Z0-9]?$", description="CJS offence code, e.g. SX03005 or COML025"
+    )
     description: str = Field(min_length=1, max_length=200)
     sexual_offences_act_schedule_3: bool = Field(
         description="Listed in Sexual Offences Act 2003 Schedule 3 (notification requirements)"
