@@ -97,11 +97,8 @@ async def _nominal(
     if isinstance(resolution, identity.Matched):
         if resolution.link:
             await store.link(resolution.platform_id, resolution.link)
-            await store.record(
-                resolution.platform_id,
-                f"identifiers linked: {', '.join(sorted(resolution.link))}",
-                event_id=cause.id,
-                event_type=cause.type,
+            await _note(
+                work, resolution.platform_id, f"identifiers linked: {', '.join(sorted(resolution.link))}"
             )
             await work.emit(
                 IdentifiersLinked(platform_id=resolution.platform_id, identifiers=_listed(resolution.link)),
@@ -127,7 +124,7 @@ async def _nominal(
         identifiers_=claimed,
         area=area,
     )
-    await store.record(platform_id, "registered", event_id=cause.id, event_type=cause.type)
+    await _note(work, platform_id, "registered")
     await work.emit(NominalRegistered(platform_id=platform_id, identifiers=_listed(claimed)), key=platform_id)
     await _release_held(work, claimed)
     return platform_id
@@ -182,9 +179,7 @@ async def _disposed(
     # A release already on record after this sentence (events arrive out of order) wins.
     if (detained := rules.detention_from(disposal)) and (released_on is None or released_on < on):
         await store.update(platform_id, custody_status=detained)
-        await store.record(
-            platform_id, f"{detained} (from the sentence)", event_id=cause.id, event_type=cause.type
-        )
+        await _note(work, platform_id, f"{detained} (from the sentence)")
     if offence.sexual_offences_act_schedule_3:
         period = notification_period(
             disposal, custody_months=custody_months, discharge_months=discharge_months, under_18=age < 18
@@ -192,12 +187,7 @@ async def _disposed(
         requirement = longer(await store.requirement(platform_id), Requirement(on, period, age < 18))
         if requirement is not None:
             await store.set_requirement(platform_id, requirement)
-            await store.record(
-                platform_id,
-                f"notification requirement: {period.basis}",
-                event_id=cause.id,
-                event_type=cause.type,
-            )
+            await _note(work, platform_id, f"notification requirement: {period.basis}")
             await work.emit(
                 NotificationRequirementSet(
                     platform_id=platform_id,
@@ -225,7 +215,7 @@ async def _disposed(
         return
     await store.set_category(platform_id, decision.category, decision.reason)
     await store.update(platform_id, mappa_status="active")
-    await store.record(platform_id, f"category {decision.category}", event_id=cause.id, event_type=cause.type)
+    await _note(work, platform_id, f"category {decision.category}")
     await work.emit(
         CategoryAssigned(
             platform_id=platform_id,
@@ -354,9 +344,15 @@ async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfW
 
 
 async def _update(work: UnitOfWork, platform_id: str, change: str, **facts: object) -> None:
-    store = RegistryStore(work.session)
-    await store.update(platform_id, **facts)
-    await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)
+    await RegistryStore(work.session).update(platform_id, **facts)
+    await _note(work, platform_id, change)
+
+
+async def _note(work: UnitOfWork, platform_id: str, change: str) -> None:
+    """A line in the nominal's history, naming the event that caused it."""
+    await RegistryStore(work.session).record(
+        platform_id, change, event_id=work.cause.id, event_type=work.cause.type
+    )
 
 
 @handlers.on(AddressNotified)
@@ -376,12 +372,7 @@ async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
             no_fixed_abode=data.no_fixed_abode,
         )
         where = "no fixed abode" if data.no_fixed_abode else "home address"
-        await store.record(
-            platform_id,
-            f"{data.notification} notification: {where}",
-            event_id=work.cause.id,
-            event_type=work.cause.type,
-        )
+        await _note(work, platform_id, f"{data.notification} notification: {where}")
 
 
 @handlers.on(NameNotified)
@@ -390,9 +381,7 @@ async def name_notified(data: NameNotified, work: UnitOfWork) -> None:
         store = RegistryStore(work.session)
         await store.rename(platform_id, data.family_name, data.given_names, data.notified_on)
         await store.notified(platform_id, data.notified_on, initial=False, no_fixed_abode=None)
-        await store.record(
-            platform_id, "name change notified", event_id=work.cause.id, event_type=work.cause.type
-        )
+        await _note(work, platform_id, "name change notified")
 
 
 @handlers.on(PeriodicNotificationMade)
@@ -400,9 +389,7 @@ async def periodic_notification_made(data: PeriodicNotificationMade, work: UnitO
     if platform_id := await _nominal(data.person, work):
         store = RegistryStore(work.session)
         await store.notified(platform_id, data.notified_on, initial=False, no_fixed_abode=None)
-        await store.record(
-            platform_id, "periodic notification", event_id=work.cause.id, event_type=work.cause.type
-        )
+        await _note(work, platform_id, "periodic notification")
 
 
 @handlers.on(ForeignTravelNotified)
@@ -419,7 +406,7 @@ async def foreign_travel_notified(data: ForeignTravelNotified, work: UnitOfWork)
             notified_in_time=in_time,
         )
         change = "foreign travel notified" + ("" if in_time else " late: less than 7 days before departure")
-        await store.record(platform_id, change, event_id=work.cause.id, event_type=work.cause.type)
+        await _note(work, platform_id, change)
 
 
 async def _exit_if_ended(work: UnitOfWork, platform_id: str, ending: rules.Ending, on: date) -> None:
