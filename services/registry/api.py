@@ -246,7 +246,10 @@ async def search(
     views: list[NominalView] = []
     async with db.transaction() as session:
         reads = RegistryReads(session)
-        for platform_id in await reads.search(family_name, date_of_birth, limit=limit, offset=offset):
+        matches = await reads.search(
+            family_name, date_of_birth, area=principal.area, limit=limit, offset=offset
+        )
+        for platform_id in matches:
             found = await reads.nominal(platform_id)
             if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
                 continue

@@ -666,13 +666,17 @@ class RegistryReads:
         )
         return platform_id
 
-    async def search(self, family_name: str, date_of_birth: date, *, limit: int, offset: int) -> list[str]:
+    async def search(
+        self, family_name: str, date_of_birth: date, *, area: str, limit: int, offset: int
+    ) -> list[str]:
+        """Nominals of ``area`` with this family name and date of birth; paged after the area filter."""
         rows = await self._session.execute(
             select(nominals.c.platform_id)
             .where(
                 # Exact, ignoring case: no wildcards from the caller.
                 func.lower(nominals.c.family_name) == family_name.lower(),
                 nominals.c.date_of_birth == date_of_birth,
+                nominals.c.area == area,
             )
             .order_by(nominals.c.platform_id)
             .limit(limit)

@@ -73,6 +73,13 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
             await http.post(f"/nominals/{survivor}/merge", json=body, headers=elsewhere)
         ).status_code == 404
 
+        cases = await http.get("/resolution-cases", headers=coordinator)
+        assert cases.status_code == 200
+        assert isinstance(cases.json(), list)
+        assert (
+            await http.get("/resolution-cases", headers=headers(Role.OFFENDER_MANAGER))
+        ).status_code == 403
+
         merged = await http.post(f"/nominals/{survivor}/merge", json=body, headers=coordinator)
         assert merged.status_code == 200
         merge_id = merged.json()["merge_id"]
