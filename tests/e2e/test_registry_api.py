@@ -193,7 +193,11 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         reads = await http.get(f"{url}/reads", headers=_headers(auditor))
         assert reads.status_code == 200
         assert len(reads.json()) >= 4  # by id, by identifier, by search, and while waiting for the rename
-        assert {r["purpose"] for r in reads.json()} == {"MAPPA level 2 meeting preparation"}
+        # Only the reads that returned the record, all by the one offender manager; refusals read nothing.
+        who = {(r["user"], r["agency"], r["role"], r["purpose"]) for r in reads.json()}
+        assert [(agency, role, purpose) for _, agency, role, purpose in who] == [
+            ("probation", "offender-manager", "MAPPA level 2 meeting preparation")
+        ]
         assert (await http.get(url, headers=_headers(auditor))).status_code == 403
 
         # If the audit cannot be written, the record is not read.

@@ -25,6 +25,15 @@ from tests.support.kafka import event_of, publish, read_until
 from tests.support.waiting import eventually
 
 
+async def _held(registry: Service, event_id: str) -> bool:
+    """Whether the event waits, open, in a resolution case."""
+    async with registry.db.transaction() as session:
+        rows = await session.execute(
+            select(resolution_cases.c.status).where(resolution_cases.c.event_id == event_id)
+        )
+        return list(rows.scalars()) == ["open"]
+
+
 async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     kafka_bootstrap: str, registry: Service
 ) -> None:
@@ -130,14 +139,7 @@ async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_appl
     sent = synthetic.agency_event(AGENCY_PRISON, early)
     await publish(kafka_bootstrap, AGENCY_PRISON.name, sent.to_json(), key=prison_number)
 
-    async def held() -> bool:
-        async with registry.db.transaction() as session:
-            rows = await session.execute(
-                select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
-            )
-            return list(rows.scalars()) == ["open"]
-
-    await eventually(held, what="the prison's event to be held")
+    await eventually(lambda: _held(registry, sent.id), what="the prison's event to be held")
     await publish(
         kafka_bootstrap,
         AGENCY_POLICE.name,
@@ -177,14 +179,7 @@ async def test_a_release_that_arrived_first_is_not_undone_by_the_sentence(
     sent = synthetic.agency_event(AGENCY_PRISON, released)
     await publish(kafka_bootstrap, AGENCY_PRISON.name, sent.to_json(), key=person.pnc_id)
 
-    async def held() -> bool:
-        async with registry.db.transaction() as session:
-            rows = await session.execute(
-                select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
-            )
-            return list(rows.scalars()) == ["open"]
-
-    await eventually(held, what="the release to be held")
+    await eventually(lambda: _held(registry, sent.id), what="the release to be held")
     await publish(
         kafka_bootstrap,
         AGENCY_POLICE.name,

@@ -30,10 +30,8 @@ class FakeClock:
         self.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
-    await database.create_schema(metadata)
+async def _subject_to(database: Database, requirement: Requirement, *, category: int | None = None) -> str:
+    """A synthetic nominal on the register under ``requirement``."""
     async with database.transaction() as session:
         store = RegistryStore(session)
         platform_id = await store.add_nominal(
@@ -43,9 +41,17 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
             identifiers_={"pnc": "2003/0012345N"},
             area="01",
         )
-        await store.set_requirement(
-            platform_id, Requirement(CONVICTED, NotificationPeriod(120, "s.82"), False)
-        )
+        if category is not None:
+            await store.set_category(platform_id, category, "Schedule 3")
+        await store.set_requirement(platform_id, requirement)
+    return platform_id
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    await database.create_schema(metadata)
+    await _subject_to(database, Requirement(CONVICTED, NotificationPeriod(120, "s.82"), False))
     yield database
     await database.dispose()
 
@@ -96,19 +102,9 @@ async def test_a_notification_moves_the_deadline_and_a_new_breach_is_published(d
 async def test_category_1_ends_with_the_notification_period_once(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ends.db'}")
     await database.create_schema(metadata)
-    async with database.transaction() as session:
-        store = RegistryStore(session)
-        platform_id = await store.add_nominal(
-            family_name="Example",
-            given_names=["Synthetic"],
-            date_of_birth=date(1990, 1, 1),
-            identifiers_={"pnc": "2010/0000001B"},
-            area="01",
-        )
-        await store.set_category(platform_id, 1, "Schedule 3")
-        await store.set_requirement(
-            platform_id, Requirement(date(2024, 1, 1), NotificationPeriod(24, "s.82"), False)
-        )
+    await _subject_to(
+        database, Requirement(date(2024, 1, 1), NotificationPeriod(24, "s.82"), False), category=1
+    )
     clock = FakeClock(datetime(2025, 12, 31, 12, 0, tzinfo=UTC))
     scheduler = Scheduler(database, notification_periods_ended, source="/mappa/registry", clock=clock)
     assert await scheduler.tick() == 0  # the last day of the period
