@@ -47,7 +47,7 @@ class UnitOfWork(Emitter):
     """What a handler may touch: its transaction, the event it handles, and the events it emits."""
 
     def __init__(self, session: AsyncSession, source: str, cause: CloudEvent) -> None:
-        super().__init__(session, source)
+        super().__init__(session, source, causation_id=cause.id)
         self.cause = cause
 
     def for_cause(self, cause: CloudEvent) -> "UnitOfWork":

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -9,7 +10,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from eventkit.clock import Clock, local_date
 from eventkit.db import Database
+from eventkit.policy import AreaPolicies
 
 
 def database(request: Request) -> Database:
@@ -21,10 +24,27 @@ def database(request: Request) -> Database:
 Db = Annotated[Database, Depends(database)]
 
 
+def today(request: Request) -> date:
+    """Today in England and Wales, by the service's clock (the one its schedulers use)."""
+    clock: Clock = request.app.state.clock
+    return local_date(clock())
+
+
+def policies(request: Request) -> AreaPolicies[Any]:
+    found: AreaPolicies[Any] = request.app.state.policies
+    return found
+
+
+Today = Annotated[date, Depends(today)]
+Policies = Annotated[AreaPolicies[Any], Depends(policies)]
+
+
 def build_http_app(
     *,
     title: str,
     db: Database,
+    clock: Clock,
+    policies: AreaPolicies[Any] | None = None,
     routers: Sequence[APIRouter] = (),
     registry: CollectorRegistry,
     asyncapi: AsyncAPI,
@@ -42,6 +62,8 @@ def build_http_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.db = db
+    app.state.clock = clock
+    app.state.policies = policies
     for router in routers:
         app.include_router(router)
 

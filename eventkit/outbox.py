@@ -74,14 +74,17 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
 class Emitter:
     """Emits platform events inside a transaction; they are published after it commits."""
 
-    def __init__(self, session: AsyncSession, source: str) -> None:
+    def __init__(self, session: AsyncSession, source: str, causation_id: str | None = None) -> None:
         self.session = session
         self._source = source
+        self._causation_id = causation_id
         self.emitted = 0
 
     async def emit(self, data: Contract, *, key: str) -> CloudEvent:
         topic = HOME_TOPIC[type(data)]
-        event = new_event(topic.type_of(type(data)), data, source=self._source, subject=key)
+        event = new_event(
+            topic.type_of(type(data)), data, source=self._source, subject=key, causation_id=self._causation_id
+        )
         await add(self.session, topic=topic.name, key=key, event=event)
         self.emitted += 1
         return event

@@ -10,18 +10,18 @@ often the job runs.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, DateTime, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.clock import Clock, system_clock
 from eventkit.db import Database, kit_metadata
 from eventkit.outbox import Emitter
 from eventkit.tasks import Loop
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Job = Callable[[Emitter, datetime], Awaitable[None]]
 
 schedule_marks = Table(
@@ -31,10 +31,6 @@ schedule_marks = Table(
     Column("key", String(256), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
 )
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 async def once(session: AsyncSession, *, job: str, key: str, now: datetime) -> bool:

@@ -7,6 +7,7 @@ telemetry and HTTP around them.
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -17,14 +18,17 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
 from sqlalchemy import MetaData
 
 from eventkit.broker import ensure_topics, make_broker
+from eventkit.clock import Clock, system_clock
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
 from eventkit.outbox import OutboxRecord, OutboxRelay
+from eventkit.policy import AreaPolicies, load_policies
 from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import Subscription
@@ -49,6 +53,8 @@ class Service:
         handlers: Mapping[str, Handler],
         api: Sequence[APIRouter] = (),
         jobs: Sequence[Job] = (),
+        policy: tuple[type[BaseModel], Path] | None = None,
+        clock: Clock = system_clock,
         settings: Settings | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
@@ -57,6 +63,11 @@ class Service:
         self.settings = settings or Settings(name)
         platform = self.settings.platform
         self._metadata = metadata
+        self.clock = clock
+        # The policy model, and the file of defaults shipped with the service.
+        self.policies: AreaPolicies[Any] | None = (
+            load_policies(self.settings.own.policy_file or policy[1], policy[0]) if policy else None
+        )
         self.registry = CollectorRegistry()
         self.tracer_provider = tracer_provider or setup_tracing(
             name, platform.agency, platform.otel_traces_exporter
@@ -103,6 +114,7 @@ class Service:
                 self.db,
                 job,
                 source=f"/mappa/{name}",
+                clock=clock,
                 interval_seconds=self.settings.own.schedule_seconds,
                 on_emitted=self.relay.wake,
             )
@@ -186,6 +198,8 @@ class Service:
         return build_http_app(
             title=f"MAPPA {self.name}",
             db=self.db,
+            clock=self.clock,
+            policies=self.policies,
             routers=self._api,
             registry=self.registry,
             asyncapi=self.asyncapi,

@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
     schedule_seconds: float = Field(default=60.0, gt=0)
+    # The area policy file; the service's own policy.toml when unset.
+    policy_file: Path | None = None
 
 
 class Settings:

@@ -34,6 +34,9 @@ class CloudEvent(BaseModel):
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
+    # Extension attribute: the id of the event this one was caused by, so an agency can see
+    # what became of its event (which nominal it registered) without any personal data.
+    causationid: str | None = Field(default=None, max_length=128)
     data: dict[str, Any]
 
     def to_json(self) -> bytes:
@@ -63,6 +66,7 @@ def new_event(
     subject: str | None = None,
     event_id: str | None = None,
     time: datetime | None = None,
+    causation_id: str | None = None,
 ) -> CloudEvent:
     return CloudEvent(
         id=event_id or str(uuid.uuid4()),
@@ -71,5 +75,6 @@ def new_event(
         subject=subject,
         time=time or datetime.now(UTC),
         dataschema=schema_uri(event_type),
+        causationid=causation_id,
         data=data.model_dump(mode="json"),
     )

@@ -50,10 +50,33 @@ class Offence(Contract):
     )
 
 
+class LinkedTerm(Contract):
+    """A term of custody for another Schedule 3 offence, imposed consecutively or partly concurrently."""
+
+    custody_months: int = Field(ge=1, le=1200)
+    overlap_months: int = Field(
+        default=0,
+        ge=0,
+        le=1200,
+        description="Months of it served concurrently with this sentence; 0 if consecutive",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_within_term(self) -> "LinkedTerm":
+        if self.overlap_months > self.custody_months:
+            raise ValueError("the overlap cannot be longer than the term")
+        return self
+
+
 class Disposal(Contract):
     type: DisposalType
     custody_months: int | None = Field(default=None, ge=0, le=1200)
     discharge_months: int | None = Field(default=None, ge=0, le=36)
+    linked_terms: list[LinkedTerm] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Other Schedule 3 offences' terms sentenced with this one (SOA 2003 s.82(3)-(4))",
+    )
 
 
 class ConvictionRecorded(Contract):

@@ -1,17 +1,16 @@
 """Events published by the registry on ``registry.offenders.v1``."""
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from schemas.contract import Contract
 from schemas.identifiers import Scheme
 
-
-class AgencyIdentifier(Contract):
-    scheme: Scheme
-    value: str = Field(min_length=1, max_length=32)
+# Published events name which kinds of identifier a nominal has, never their values: an
+# identifier is personal data, and its holder looks the nominal up through the audited API.
+Schemes = Annotated[list[Scheme], Field(max_length=4, description="Identifier schemes, without values")]
 
 
 class NominalRegistered(Contract):
@@ -20,7 +19,7 @@ class NominalRegistered(Contract):
     EVENT_NAME: ClassVar[str] = "nominal-registered"
 
     platform_id: str = Field(min_length=1, max_length=64)
-    identifiers: list[AgencyIdentifier]
+    schemes: Schemes
 
 
 class CategoryAssigned(Contract):
@@ -41,7 +40,7 @@ class IdentifiersLinked(Contract):
     EVENT_NAME: ClassVar[str] = "identifiers-linked"
 
     platform_id: str = Field(min_length=1, max_length=64)
-    identifiers: list[AgencyIdentifier]
+    schemes: Schemes
 
 
 class NotificationRequirementSet(Contract):
@@ -95,7 +94,7 @@ class NotificationOverdue(Contract):
     EVENT_NAME: ClassVar[str] = "notification-overdue"
 
     platform_id: str = Field(min_length=1, max_length=64)
-    notification: Literal["initial", "release", "periodic", "weekly"]
+    notification: Literal["initial", "release", "periodic", "weekly", "foreign-travel"]
     deadline: date
 
 
@@ -129,7 +128,7 @@ class NominalsMerged(Contract):
     platform_id: str = Field(min_length=1, max_length=64, description="The survivor")
     absorbed_platform_id: str = Field(min_length=1, max_length=64)
     merge_id: int
-    identifiers: list[AgencyIdentifier]
+    schemes: Schemes
 
 
 class NominalsUnmerged(Contract):
@@ -140,4 +139,4 @@ class NominalsUnmerged(Contract):
     platform_id: str = Field(min_length=1, max_length=64, description="The former survivor")
     restored_platform_id: str = Field(min_length=1, max_length=64)
     merge_id: int
-    identifiers: list[AgencyIdentifier]
+    schemes: Schemes

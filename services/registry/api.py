@@ -11,19 +11,17 @@ the read fails.
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
-from eventkit.http import Db
+from eventkit.http import Db, Policies, Today
 from schemas.identifiers import Scheme
 from services.registry.notification_rules import NotificationState, compliance, next_deadline
-from services.registry.storage import RegistryReads, RegistryStore
-
-# Policy default: a notification falls 'due soon' this many days before its deadline.
-DUE_SOON_DAYS = 14
+from services.registry.reads import RegistryReads
+from services.registry.storage import RegistryStore
 
 router = APIRouter(tags=["register"])
 
@@ -64,10 +62,16 @@ class NotificationRequirement(BaseModel):
     review_eligible_from: date | None
 
 
+class Breach(BaseModel):
+    notification: str
+    deadline: date
+
+
 class Compliance(BaseModel):
     status: Literal["compliant", "due-soon", "overdue"]
     next_notification: str | None
     deadline: date | None
+    breaches: list[Breach]
 
 
 class Alias(BaseModel):
@@ -139,23 +143,37 @@ class ResolutionCase(BaseModel):
     event_type: str
 
 
-def _compliance(state: NotificationState | None, today: date) -> Compliance | None:
+class Now:
+    """What compliance is judged against: the service clock's date and the area's policy."""
+
+    def __init__(self, today: Today, policies: Policies) -> None:
+        self.today = today
+        self._policies = policies
+
+    def due_soon_days(self, area: str | None) -> int:
+        days: int = self._policies.for_area(area).due_soon_days
+        return days
+
+
+def _compliance(found: dict[str, Any], state: NotificationState | None, now: Now) -> Compliance | None:
     if state is None:
         return None
-    due = next_deadline(state, today)
+    breaches = [Breach(**b) for b in found["breaches"]]
+    due = next_deadline(state, now.today)
     if due is None:
-        return Compliance(status="compliant", next_notification=None, deadline=None)
+        return Compliance(status="compliant", next_notification=None, deadline=None, breaches=breaches)
     kind, deadline = due
     return Compliance(
-        status=compliance(deadline, today, due_soon_days=DUE_SOON_DAYS),
+        status=compliance(deadline, now.today, due_soon_days=now.due_soon_days(found["area"])),
         next_notification=kind,
         deadline=deadline,
+        breaches=breaches,
     )
 
 
-def _view(found: dict[str, Any], state: NotificationState | None) -> NominalView:
+def _view(found: dict[str, Any], state: NotificationState | None, now: Now) -> NominalView:
     return NominalView(
-        compliance=_compliance(state, date.today()),
+        compliance=_compliance(found, state, now),
         **{k: v for k, v in found.items() if k in NominalView.model_fields},
         notification_requirement=None if state is None else _requirement_view(state),
     )
@@ -197,11 +215,13 @@ async def _state(session: AsyncSession, platform_id: str) -> NotificationState |
 
 
 @router.get("/nominals/{platform_id}", response_model=NominalView)
-async def nominal(platform_id: str, principal: Authenticated, purpose: Purpose, db: Db) -> NominalView:
+async def nominal(
+    platform_id: str, principal: Authenticated, purpose: Purpose, db: Db, now: Annotated[Now, Depends()]
+) -> NominalView:
     _caseworker(principal)
     async with db.transaction() as session:
         found = await _readable(RegistryReads(session), principal, platform_id)
-        view = _view(found, await _state(session, platform_id))
+        view = _view(found, await _state(session, platform_id), now)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
@@ -215,6 +235,7 @@ async def by_identifier(
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
+    now: Annotated[Now, Depends()],
 ) -> NominalView:
     """Look a nominal up by an agency identifier (PNC ID, CRO number, prison number, CRN)."""
     _caseworker(principal)
@@ -224,7 +245,7 @@ async def by_identifier(
         if platform_id is None:
             raise NOT_FOUND
         found = await _readable(reads, principal, platform_id)
-        view = _view(found, await _state(session, platform_id))
+        view = _view(found, await _state(session, platform_id), now)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
@@ -238,6 +259,7 @@ async def search(
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
+    now: Annotated[Now, Depends()],
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> list[NominalView]:
@@ -256,7 +278,7 @@ async def search(
             await audit.record_read(
                 session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
             )
-            views.append(_view(found, await _state(session, platform_id)))
+            views.append(_view(found, await _state(session, platform_id), now))
     return views
 
 
@@ -298,6 +320,11 @@ async def nominal_reads(
     return [ReadRecord(at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose) for r in rows]
 
 
+async def case_visible(reads: RegistryReads, principal: Principal, platform_ids: list[str]) -> bool:
+    """A case is the co-ordinator's if it is about one of their area's nominals, or about no nominal yet."""
+    return not platform_ids or principal.area in {await reads.area(p) for p in platform_ids}
+
+
 @router.get("/resolution-cases", response_model=list[ResolutionCase])
 async def resolution_cases(
     principal: Authenticated,
@@ -313,8 +340,7 @@ async def resolution_cases(
         mine = [
             case
             for case in await reads.open_cases()
-            if not case["platform_ids"]
-            or principal.area in {await reads.area(platform_id) for platform_id in case["platform_ids"]}
+            if await case_visible(reads, principal, case["platform_ids"])
         ]
     return [ResolutionCase(**case) for case in mine[offset : offset + limit]]
 
@@ -324,6 +350,7 @@ async def overdue(
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
+    today: Today,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[OverdueNotification]:
@@ -333,7 +360,6 @@ async def overdue(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "overdue notifications are for the Responsible Authority"
         )
-    today = date.today()
     async with db.transaction() as session:
         states = await RegistryStore(session).notification_states(area=principal.area)
         late = [

@@ -7,8 +7,9 @@ from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
 from services.registry import actions
 from services.registry.api import router
 from services.registry.handlers import handlers
+from services.registry.policy import DEFAULTS, RegistryPolicy
 from services.registry.schedule import notification_periods_ended, overdue_notifications
-from services.registry.storage import metadata
+from services.registry.tables import metadata
 
 create = partial(
     Service,
@@ -19,4 +20,5 @@ create = partial(
     handlers=handlers.by_type,
     api=(router, actions.router),
     jobs=(overdue_notifications, notification_periods_ended),
+    policy=(RegistryPolicy, DEFAULTS),
 )

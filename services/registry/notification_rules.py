@@ -6,6 +6,7 @@ date as day one, so a 3-day period beginning on the 1st ends on the 3rd.
 | rule | value | source |
 |---|---|---|
 | notification period | indefinite, 10, 7, 5 or 2 years, or the discharge's length | s.82(1) |
+| consecutive terms; partly concurrent X and Y overlapping by Z | the aggregate; X + Y - Z | s.82(3)-(4) |
 | under 18 on the relevant date | the 10, 7, 5 and 2 year periods are halved | s.82(2) |
 | initial notification | within 3 days beginning with the relevant date (or release) | s.83(1), (6) |
 | change of name, home address, release | within 3 days beginning with the change | s.84(1) |
@@ -15,6 +16,7 @@ date as day one, so a 3-day period beginning on the 1st ends on the 3rd.
 | review of an indefinite requirement | 15 years after the initial notification (8 if under 18) | s.91B |
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -98,6 +100,16 @@ def notification_period(
     return _fixed(5, "any other disposal", under_18)
 
 
+def aggregate_term(custody_months: int, linked_terms: Iterable[tuple[int, int]]) -> int:
+    """The term s.82(1) reads for a sentence with other Schedule 3 terms imposed with it (s.82(3)-(4)).
+
+    Each linked term is (its months, the months of it that run concurrently
+    with the rest): consecutive terms add up; partly concurrent terms X and
+    Y that overlap for Z count as X + Y - Z.
+    """
+    return custody_months + sum(months - overlap for months, overlap in linked_terms)
+
+
 def _fixed(years: int, why: str, under_18: bool) -> NotificationPeriod:
     if under_18:
         return NotificationPeriod(years * 6, f"s.82(1), halved by s.82(2): {why}")
@@ -161,6 +173,12 @@ def longer(current: Requirement | None, new: Requirement) -> Requirement | None:
     if new.ends_on is None or new.ends_on > current.ends_on:
         return new
     return None
+
+
+def starts_afresh(current: Requirement | None, new: Requirement) -> bool:
+    """Whether ``new`` follows a requirement that had already ended: its notifications start again."""
+    ends = None if current is None else current.ends_on
+    return ends is not None and ends < new.relevant_date
 
 
 def change_deadline(changed_on: date) -> date:

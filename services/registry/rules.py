@@ -1,13 +1,14 @@
-"""Which MAPPA category a conviction brings a person into (CJA 2003 s.325, s.327).
+"""MAPPA categories (CJA 2003 s.325, s.327): which one a person is in, and when it ends.
 
-Pure rules, no I/O. This first cut covers what the conviction alone decides:
-category 1 for Sexual Offences Act 2003 Schedule 3 offences (notification
-requirements), category 2 for Schedule 15 offences with 12 months' or more
-custody or a hospital or guardianship order. Referral categories (3, 4) and
-the full notification rules arrive with the register itself.
+Pure rules, no I/O. A conviction decides categories 1 and 2: category 1
+for Sexual Offences Act 2003 Schedule 3 offences (notification
+requirements), category 2 for murder, or a Schedule 15 offence with 12
+months' or more custody, or a hospital or guardianship order. Categories 3
+and 4 come only by accepted referral.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Category = Literal[1, 2, 3, 4]
@@ -115,9 +116,33 @@ ENDS = {
 }
 
 
-def exit_reason(category: int | None, ending: Ending, *, still_detained_or_supervised: bool) -> str | None:
-    """Why the person leaves MAPPA because of ``ending``, or None if they stay."""
+@dataclass(frozen=True)
+class Exit:
+    reason: str
+
+
+def after_ending(
+    category: int | None,
+    ending: Ending,
+    *,
+    still_detained_or_supervised: bool,
+    convictions: Iterable[Conviction],
+) -> CategoryDecision | Exit | None:
+    """What ``ending`` means for a person in ``category``: nothing (None), category 2, or exit.
+
+    Category 2 lasts while the person is detained, on licence or under a
+    hospital order. When a registered sex offender's requirements end while
+    they are still so supervised for a conviction that qualifies for
+    category 2, they move to category 2 rather than leave MAPPA.
+    """
     ends_category, reason = ENDS[ending]
-    if category != ends_category or still_detained_or_supervised:
+    if category != ends_category:
         return None
-    return reason
+    if ending != "notification-period-ended":
+        return None if still_detained_or_supervised else Exit(reason)
+    if still_detained_or_supervised:
+        for conviction in convictions:
+            decision = category_for(replace(conviction, sexual_offences_act_schedule_3=False))
+            if decision is not None:
+                return replace(decision, reason=f"{reason}; {decision.reason}")
+    return Exit(reason)

@@ -1,13 +1,13 @@
-"""The registry's time-driven rules: deadlines passing and requirements ending, each published once."""
+"""The registry's time-driven rules: deadlines passing and requirements ending, each acted on once."""
 
 from datetime import datetime, timedelta
 
+from eventkit.clock import local_date
 from eventkit.outbox import Emitter
 from eventkit.scheduler import once
 from schemas.events.registry import NotificationOverdue
-from services.registry.handlers import exit_mappa
+from services.registry.handlers import categories
 from services.registry.notification_rules import next_deadline
-from services.registry.rules import ENDS
 from services.registry.storage import RegistryStore
 
 JOB = "notification-overdue"
@@ -16,7 +16,7 @@ JOB = "notification-overdue"
 async def overdue_notifications(work: Emitter, now: datetime) -> None:
     """Publish each deadline that has passed without a notification, the first time it is seen."""
     store = RegistryStore(work.session)
-    today = now.date()
+    today = local_date(now)
     for platform_id, state in await store.notification_states():
         due = next_deadline(state, today)
         if due is None or today <= due[1]:
@@ -24,6 +24,8 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
         kind, deadline = due
         key = f"{platform_id}/{kind}/{deadline.isoformat()}"
         if await once(work.session, job=JOB, key=key, now=now):
+            # The breach stays on record even if the person is later detained.
+            await store.add_breach(platform_id, kind, deadline)
             await store.record(
                 platform_id,
                 f"{kind} notification overdue since {deadline.isoformat()}",
@@ -37,10 +39,11 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
 
 
 async def notification_periods_ended(work: Emitter, now: datetime) -> None:
-    """Category 1 ends with the notification requirement: the person leaves MAPPA the day after."""
-    today = now.date()
+    """Category 1 ends with the notification requirement: from the next day, category 2 or exit."""
+    today = local_date(now)
     for platform_id, last_day in await RegistryStore(work.session).requirement_ends(category=1):
         key = f"{platform_id}/{last_day.isoformat()}"
         if today > last_day and await once(work.session, job="mappa-exit", key=key, now=now):
-            _, reason = ENDS["notification-period-ended"]
-            await exit_mappa(work, platform_id, 1, reason, last_day + timedelta(days=1))
+            await categories.ended(
+                work, platform_id, "notification-period-ended", last_day + timedelta(days=1)
+            )

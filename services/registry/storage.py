@@ -1,192 +1,32 @@
-"""Registry tables and the queries its handlers need.
-
-The register holds personal data, so it lives only in the registry's own
-database; events carry platform ids, and reads over HTTP are audited.
-"""
+"""What the registry's handlers and decisions write, and the facts they decide on."""
 
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.identifiers import Scheme
 from services.registry.identity import Nominal
 from services.registry.notification_rules import NotificationPeriod, NotificationState, Requirement
-
-metadata = MetaData()
-
-nominals = Table(
-    "nominals",
-    metadata,
-    Column("platform_id", String(64), primary_key=True),
-    Column("family_name", String(100), nullable=False),
-    Column("given_names", JSON, nullable=False),
-    Column("date_of_birth", Date, nullable=False),
-    Column("category", Integer),
-    Column("category_reason", String(300)),
-    Column("custody_status", String(16), nullable=False, default="in-community"),
-    Column("release_date", Date),
-    Column("released_on", Date),
-    Column("on_licence", Boolean, nullable=False, default=False),
-    Column("hospital_order", String(32)),
-    Column("mappa_status", String(16), nullable=False, default="active"),
-    Column("merged_into", String(64)),
-    Column("lead_agency", String(16)),
-    Column("offender_manager_ref", String(64)),
-    Column("offender_manager_team", String(16)),
-    Column("rosh", String(16)),
-    # The MAPPA area managing the case (police force area code): need-to-know keys on it.
-    Column("area", String(8), index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+from services.registry.rules import Conviction
+from services.registry.tables import (
+    MOVABLE,
+    addresses,
+    aliases,
+    breaches,
+    convictions,
+    foreign_travel,
+    history,
+    identifiers,
+    merges,
+    nominals,
+    requirements,
+    resolution_cases,
+    risk_assessments,
 )
-
-risk_assessments = Table(
-    "risk_assessments",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("completed_on", Date, nullable=False),
-    Column("tool", String(16), nullable=False),
-    Column("rosh", String(16), nullable=False),
-    Column("assessor_agency", String(32), nullable=False),
-)
-
-identifiers = Table(
-    "identifiers",
-    metadata,
-    Column("scheme", String(16), primary_key=True),
-    Column("value", String(32), primary_key=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-)
-
-convictions = Table(
-    "convictions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("source_event_id", String(128), nullable=False),
-    Column("offence_code", String(16), nullable=False),
-    Column("conviction_date", Date, nullable=False),
-    Column("disposal", String(64), nullable=False),
-    Column("custody_months", Integer),
-    Column("caution", Boolean, nullable=False, default=False),
-    UniqueConstraint("platform_id", "source_event_id"),
-)
-
-requirements = Table(
-    "notification_requirements",
-    metadata,
-    Column("platform_id", ForeignKey("nominals.platform_id"), primary_key=True),
-    Column("relevant_date", Date, nullable=False),
-    Column("period_months", Integer),  # NULL: indefinite
-    Column("under_18", Boolean, nullable=False),
-    Column("basis", String(200), nullable=False),
-    Column("initial_notified_on", Date),
-    Column("last_notified_on", Date),
-    Column("no_fixed_abode", Boolean, nullable=False, default=False),
-)
-
-aliases = Table(
-    "aliases",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("family_name", String(100), nullable=False),
-    Column("given_names", JSON, nullable=False),
-    Column("until", Date, nullable=False),
-)
-
-addresses = Table(
-    "addresses",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("notified_on", Date, nullable=False),
-    Column("line1", String(100)),
-    Column("town", String(60)),
-    Column("postcode", String(8)),
-    Column("no_fixed_abode", Boolean, nullable=False),
-)
-
-foreign_travel = Table(
-    "foreign_travel",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("notified_on", Date, nullable=False),
-    Column("departure_date", Date, nullable=False),
-    Column("return_date", Date),
-    Column("destination_country", String(2), nullable=False),
-    Column("notified_in_time", Boolean, nullable=False),
-)
-
-history = Table(
-    "history",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("change", String(200), nullable=False),
-    Column("cause_event_id", String(128), nullable=False),
-    Column("cause_event_type", String(128), nullable=False),
-)
-
-resolution_cases = Table(
-    "resolution_cases",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("reason", String(64), nullable=False),
-    Column("platform_ids", JSON, nullable=False),
-    Column("event_id", String(128), nullable=False),
-    Column("event_type", String(128), nullable=False),
-    # The held event, applied once it is known whom it is about.
-    Column("event", JSON, nullable=False),
-    # The identifiers it claims, as "scheme:value", to find it when a nominal gains one.
-    Column("claimed", JSON, nullable=False),
-    Column("status", String(16), nullable=False, default="open"),
-)
-
-
-merges = Table(
-    "merges",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("survivor", ForeignKey("nominals.platform_id"), nullable=False),
-    Column("absorbed", ForeignKey("nominals.platform_id"), nullable=False),
-    # What moved, row by row, so that an unmerge moves exactly that back.
-    Column("moved", JSON, nullable=False),
-    Column("decided_by", String(64), nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-    Column("undone_at", DateTime(timezone=True)),
-)
-
-# The person-owned rows a merge moves from the absorbed nominal to the survivor.
-_MOVABLE = {
-    "convictions": convictions,
-    "risk_assessments": risk_assessments,
-    "addresses": addresses,
-    "aliases": aliases,
-    "foreign_travel": foreign_travel,
-}
 
 
 class RegistryStore:
@@ -292,6 +132,39 @@ class RegistryStore:
         event: list[dict[str, Any]] = [row.event for row in held]
         return event
 
+    async def open_case_by_id(self, case_id: int) -> dict[str, Any] | None:
+        row = (
+            await self._session.execute(
+                select(resolution_cases).where(
+                    resolution_cases.c.id == case_id, resolution_cases.c.status == "open"
+                )
+            )
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    async def decide_case(self, case_id: int, *, platform_id: str | None, decided_by: str, note: str) -> None:
+        """Close a case: its event is about ``platform_id``, or (None) it is dismissed."""
+        await self._session.execute(
+            resolution_cases.update()
+            .where(resolution_cases.c.id == case_id)
+            .values(
+                status="applied" if platform_id else "dismissed",
+                decided_nominal=platform_id,
+                decided_by=decided_by,
+                decided_at=datetime.now(UTC),
+                decision_note=note,
+            )
+        )
+
+    async def decided_nominal(self, event_id: str) -> str | None:
+        """The nominal a co-ordinator decided a held event is about, if they did."""
+        platform_id: str | None = await self._session.scalar(
+            select(resolution_cases.c.decided_nominal).where(
+                resolution_cases.c.event_id == event_id, resolution_cases.c.decided_nominal.is_not(None)
+            )
+        )
+        return platform_id
+
     async def record(self, platform_id: str, change: str, *, event_id: str, event_type: str) -> None:
         """Add a line to the nominal's history, naming the event that caused it."""
         await self._session.execute(
@@ -306,15 +179,7 @@ class RegistryStore:
         )
 
     async def add_conviction(
-        self,
-        platform_id: str,
-        *,
-        source_event_id: str,
-        offence_code: str,
-        conviction_date: date,
-        disposal: str,
-        custody_months: int | None,
-        caution: bool,
+        self, platform_id: str, conviction: Conviction, *, source_event_id: str, offence_code: str, on: date
     ) -> None:
         await self._session.execute(
             convictions.insert(),
@@ -322,12 +187,30 @@ class RegistryStore:
                 platform_id=platform_id,
                 source_event_id=source_event_id,
                 offence_code=offence_code,
-                conviction_date=conviction_date,
-                disposal=disposal,
-                custody_months=custody_months,
-                caution=caution,
+                conviction_date=on,
+                disposal=conviction.disposal,
+                custody_months=conviction.custody_months,
+                caution=conviction.disposal == "caution",
+                schedule_3=conviction.sexual_offences_act_schedule_3,
+                schedule_15=conviction.criminal_justice_act_schedule_15,
+                murder=conviction.murder,
             ),
         )
+
+    async def convictions(self, platform_id: str) -> list[Conviction]:
+        rows = await self._session.execute(
+            select(convictions).where(convictions.c.platform_id == platform_id).order_by(convictions.c.id)
+        )
+        return [
+            Conviction(
+                sexual_offences_act_schedule_3=r.schedule_3,
+                criminal_justice_act_schedule_15=r.schedule_15,
+                disposal=r.disposal,
+                custody_months=r.custody_months,
+                murder=r.murder,
+            )
+            for r in rows
+        ]
 
     async def requirement(self, platform_id: str) -> Requirement | None:
         row = (
@@ -337,13 +220,16 @@ class RegistryStore:
             return None
         return Requirement(row.relevant_date, NotificationPeriod(row.period_months, row.basis), row.under_18)
 
-    async def set_requirement(self, platform_id: str, requirement: Requirement) -> None:
-        values = dict(
+    async def set_requirement(self, platform_id: str, requirement: Requirement, *, afresh: bool) -> None:
+        """Hold ``requirement``; ``afresh`` after an ended one, when old notifications no longer count."""
+        values: dict[str, Any] = dict(
             relevant_date=requirement.relevant_date,
             period_months=requirement.period.months,
             under_18=requirement.under_18,
             basis=requirement.period.basis,
         )
+        if afresh:
+            values.update(initial_notified_on=None, last_notified_on=None, no_fixed_abode=False)
         updated = await self._session.execute(
             requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
         )
@@ -427,6 +313,28 @@ class RegistryStore:
                 notified_in_time=notified_in_time,
             ),
         )
+
+    async def add_breach(self, platform_id: str, notification: str, deadline: date) -> bool:
+        """Record a missed deadline; False if it was on record already."""
+        known = await self._session.scalar(
+            select(breaches.c.id).where(
+                breaches.c.platform_id == platform_id,
+                breaches.c.notification == notification,
+                breaches.c.deadline == deadline,
+            )
+        )
+        if known is not None:
+            return False
+        await self._session.execute(
+            breaches.insert(),
+            dict(
+                platform_id=platform_id,
+                notification=notification,
+                deadline=deadline,
+                recorded_at=datetime.now(UTC),
+            ),
+        )
+        return True
 
     async def notification_states(
         self, *, area: str | None = None, platform_id: str | None = None
@@ -529,7 +437,7 @@ class RegistryStore:
         await self._session.execute(
             identifiers.update().where(identifiers.c.platform_id == absorbed).values(platform_id=survivor)
         )
-        for name, table in _MOVABLE.items():
+        for name, table in MOVABLE.items():
             rows = await self._session.execute(select(table.c.id).where(table.c.platform_id == absorbed))
             moved[name] = list(rows.scalars())
             await self._session.execute(
@@ -577,7 +485,7 @@ class RegistryStore:
                 .where(identifiers.c.scheme == scheme, identifiers.c.value == value)
                 .values(platform_id=row.absorbed)
             )
-        for name, table in _MOVABLE.items():
+        for name, table in MOVABLE.items():
             if moved[name]:
                 await self._session.execute(
                     table.update().where(table.c.id.in_(moved[name])).values(platform_id=row.absorbed)
@@ -603,114 +511,3 @@ class RegistryStore:
             )
         ).first()
         return None if row is None else (row.survivor, row.absorbed)
-
-
-class RegistryReads:
-    """Queries behind the read API; each returns plain rows for the API to shape."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def nominal(self, platform_id: str) -> dict[str, Any] | None:
-        row = (
-            await self._session.execute(select(nominals).where(nominals.c.platform_id == platform_id))
-        ).first()
-        if row is None:
-            return None
-        found = dict(row._mapping)
-        ids = await self._session.execute(
-            select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.platform_id == platform_id)
-        )
-        found["identifiers"] = [{"scheme": r.scheme, "value": r.value} for r in ids]
-        convicted = await self._session.execute(
-            select(convictions)
-            .where(convictions.c.platform_id == platform_id)
-            .order_by(convictions.c.conviction_date)
-        )
-        found["convictions"] = [dict(r._mapping) for r in convicted]
-        assessed = await self._session.execute(
-            select(risk_assessments)
-            .where(risk_assessments.c.platform_id == platform_id)
-            .order_by(risk_assessments.c.completed_on)
-        )
-        found["risk_assessments"] = [dict(r._mapping) for r in assessed]
-        found["aliases"] = [
-            dict(r._mapping)
-            for r in await self._session.execute(
-                select(aliases.c.family_name, aliases.c.given_names, aliases.c.until)
-                .where(aliases.c.platform_id == platform_id)
-                .order_by(aliases.c.id)
-            )
-        ]
-        found["addresses"] = [
-            dict(r._mapping)
-            for r in await self._session.execute(
-                select(
-                    addresses.c.notified_on,
-                    addresses.c.line1,
-                    addresses.c.town,
-                    addresses.c.postcode,
-                    addresses.c.no_fixed_abode,
-                )
-                .where(addresses.c.platform_id == platform_id)
-                .order_by(addresses.c.id)
-            )
-        ]
-        return found
-
-    async def by_identifier(self, scheme: str, value: str) -> str | None:
-        platform_id: str | None = await self._session.scalar(
-            select(identifiers.c.platform_id).where(
-                identifiers.c.scheme == scheme, identifiers.c.value == value
-            )
-        )
-        return platform_id
-
-    async def search(
-        self, family_name: str, date_of_birth: date, *, area: str, limit: int, offset: int
-    ) -> list[str]:
-        """Nominals of ``area`` with this family name and date of birth; paged after the area filter."""
-        rows = await self._session.execute(
-            select(nominals.c.platform_id)
-            .where(
-                # Exact, ignoring case: no wildcards from the caller.
-                func.lower(nominals.c.family_name) == family_name.lower(),
-                nominals.c.date_of_birth == date_of_birth,
-                nominals.c.area == area,
-            )
-            .order_by(nominals.c.platform_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows.scalars())
-
-    async def area(self, platform_id: str) -> str | None:
-        value: str | None = await self._session.scalar(
-            select(nominals.c.area).where(nominals.c.platform_id == platform_id)
-        )
-        return value
-
-    async def history(self, platform_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
-        rows = await self._session.execute(
-            select(history.c.at, history.c.change, history.c.cause_event_id, history.c.cause_event_type)
-            .where(history.c.platform_id == platform_id)
-            .order_by(history.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [dict(r._mapping) for r in rows]
-
-    async def open_cases(self) -> list[dict[str, Any]]:
-        rows = await self._session.execute(
-            select(
-                resolution_cases.c.id,
-                resolution_cases.c.opened_at,
-                resolution_cases.c.reason,
-                resolution_cases.c.platform_ids,
-                resolution_cases.c.event_id,
-                resolution_cases.c.event_type,
-            )
-            .where(resolution_cases.c.status == "open")
-            .order_by(resolution_cases.c.id)
-        )
-        return [dict(r._mapping) for r in rows]

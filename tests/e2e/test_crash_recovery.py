@@ -8,8 +8,8 @@ from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
-from tests.e2e.helpers import about, query, registered
-from tests.support.kafka import event_of, publish, read_all, read_until
+from tests.e2e.helpers import about, query
+from tests.support.kafka import event_of, publish, read_all, read_until, registered
 from tests.support.waiting import eventually
 
 
@@ -32,10 +32,10 @@ async def test_events_committed_before_a_crash_are_published_after_restart(
 
     await eventually(committed, what="the registry to commit the conviction")
     platform.kill("registry")
-    assert await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=registered(pnc)) == []
+    assert await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=registered(event.id)) == []
 
     platform.start("registry")
-    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(pnc))
+    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
     platform_id = event_of(nominal)["subject"]
 
     async def drained() -> bool:
@@ -69,9 +69,10 @@ async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
     finally:
         await producer.stop()
 
+    ids = {event.id for event in events}
+
     def ours(record: ConsumerRecord) -> bool:
-        data = event_of(record)["data"]
-        return any(i["scheme"] == "pnc" and i["value"] in pncs for i in data.get("identifiers", ()))
+        return event_of(record).get("causationid") in ids
 
     # Kill it mid-stream, wherever it is: applying, committing or publishing.
     await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, lambda found: len(found) >= 50, match=ours)
@@ -81,7 +82,9 @@ async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
     platform.start("registry")
 
     def every_person_registered(found: list[ConsumerRecord]) -> bool:
-        return {i["value"] for r in found for i in event_of(r)["data"]["identifiers"]} >= pncs
+        return {
+            event_of(r)["causationid"] for r in found if event_of(r)["type"] == type_of(NominalRegistered)
+        } >= ids
 
     await read_until(
         kafka_bootstrap, REGISTRY_OFFENDERS.name, every_person_registered, match=ours, timeout=120

@@ -18,8 +18,8 @@ from schemas.contract import Contract
 from schemas.events.common import PersonIdentifiers, PersonRef
 from schemas.events.police import Address, AddressNotified, CautionRecorded, NameNotified
 from schemas.events.registry import NotificationOverdue
-from tests.e2e.helpers import query, registered
-from tests.support.kafka import event_of, publish, read_until
+from tests.e2e.helpers import query
+from tests.support.kafka import event_of, publish, read_until, registered
 from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
@@ -53,9 +53,7 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
     person, area = conviction.person, conviction.recording_force
     event = Synthetic().conviction_event(conviction)
     await publish(kafka_bootstrap, AGENCY_POLICE.name, event.to_json(), key=person.pnc_id)
-    [nominal] = await read_until(
-        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(person.pnc_id)
-    )
+    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
     platform_id = event_of(nominal)["subject"]
     url = registry_api.url("registry", f"/nominals/{platform_id}")
     offender_manager = _token(Agency.PROBATION, Role.OFFENDER_MANAGER, area)
@@ -69,7 +67,12 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         assert record["notification_requirement"]["basis"].startswith("s.82")
         # Sentenced to custody: no notification is due until release.
         assert record["custody_status"] == "in-custody"
-        assert record["compliance"] == {"status": "compliant", "next_notification": None, "deadline": None}
+        assert record["compliance"] == {
+            "status": "compliant",
+            "next_notification": None,
+            "deadline": None,
+            "breaches": [],
+        }
         assert {"scheme": "pnc", "value": person.pnc_id} in record["identifiers"]
 
         # Tokens: missing, forged, expired, for another audience, unsigned.
@@ -169,7 +172,7 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         pnc = cautioned.person.pnc_id
         sent = synthetic.agency_event(AGENCY_POLICE, cautioned)
         await publish(kafka_bootstrap, AGENCY_POLICE.name, sent.to_json(), key=pnc)
-        [second] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(pnc))
+        [second] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(sent.id))
         late_id = event_of(second)["subject"]
 
         def breach_of(record: ConsumerRecord) -> bool:
@@ -187,6 +190,13 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
         assert platform_id not in listed  # in custody: nothing is due
         assert listed[late_id]["notification"] == "initial"
         assert listed[late_id]["days_overdue"] == 8
+        late = await http.get(
+            registry_api.url("registry", f"/nominals/{late_id}"), headers=_headers(offender_manager)
+        )
+        assert late.json()["compliance"]["status"] == "overdue"
+        assert late.json()["compliance"]["breaches"] == [
+            {"notification": "initial", "deadline": event_of(breach)["data"]["deadline"]}
+        ]
 
         # The auditor sees every read of the nominal, with its stated purpose.
         auditor = _token(Agency.POLICE, Role.AUDITOR, area)

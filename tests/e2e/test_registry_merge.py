@@ -1,5 +1,6 @@
-"""Merging two nominals is an explicit, published, audited and reversible decision."""
+"""Identity is decided by people: merges are published, audited and reversible; held events wait for one."""
 
+import json
 import secrets
 from datetime import date
 
@@ -15,8 +16,8 @@ from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
 from schemas.contract import Contract
 from schemas.events.common import PersonIdentifiers, PersonRef, RiskAssessmentCompleted
 from schemas.events.registry import NominalsMerged, NominalsUnmerged, RiskAssessed
-from tests.e2e.helpers import registered
-from tests.support.kafka import event_of, publish, read_until
+from tests.support.kafka import caused_by, event_of, publish, read_until, registered
+from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
 
@@ -32,13 +33,10 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
     area = first.recording_force
     second = second.model_copy(update={"recording_force": area})
 
-    async def send(data: Contract, key: str) -> None:
-        await publish(
-            kafka_bootstrap,
-            AGENCY_POLICE.name,
-            synthetic.agency_event(AGENCY_POLICE, data).to_json(),
-            key=key,
-        )
+    async def send(data: Contract, key: str) -> str:
+        event = synthetic.agency_event(AGENCY_POLICE, data)
+        await publish(kafka_bootstrap, AGENCY_POLICE.name, event.to_json(), key=key)
+        return event.id
 
     async def on_topic(model: type[Contract], subject: str) -> dict[str, object]:
         def match(record: ConsumerRecord) -> bool:
@@ -51,10 +49,8 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
 
     ids = []
     for conviction in (first, second):
-        await send(conviction, conviction.person.pnc_id)
-        [record] = await read_until(
-            kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(conviction.person.pnc_id)
-        )
+        sent = await send(conviction, conviction.person.pnc_id)
+        [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(sent))
         ids.append(event_of(record)["subject"])
     survivor, absorbed = ids
 
@@ -85,7 +81,9 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
         merge_id = merged.json()["merge_id"]
         published = await on_topic(NominalsMerged, survivor)
         assert published["absorbed_platform_id"] == absorbed
-        assert {"scheme": "pnc", "value": second.person.pnc_id} in published["identifiers"]  # type: ignore[operator]
+        # Only which kinds of identifier moved travel on the topic; their values stay in the register.
+        assert "pnc" in published["schemes"]  # type: ignore[operator]
+        assert second.person.pnc_id not in json.dumps(published)
 
         record = (await http.get(f"/nominals/{survivor}", headers=coordinator)).json()
         assert {first.person.pnc_id, second.person.pnc_id} <= {i["value"] for i in record["identifiers"]}
@@ -112,3 +110,75 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
         assert [i["value"] for i in restored["identifiers"] if i["scheme"] == "pnc"] == [second.person.pnc_id]
         assert len(restored["convictions"]) == 1
         assert (await http.post(f"/merges/{merge_id}/unmerge", headers=coordinator)).status_code == 404
+
+
+async def test_a_coordinator_applies_a_held_event_to_the_nominal_it_is_about(
+    kafka_bootstrap: str, platform: LocalPlatform
+) -> None:
+    platform.start("registry", MAPPA_AUTH_JWT_KEY=KEY)
+    platform.wait_healthy("registry")
+    synthetic = Synthetic()
+    conviction = synthetic.conviction()
+    person, area = conviction.person, conviction.recording_force
+    registration = synthetic.agency_event(AGENCY_POLICE, conviction)
+    await publish(kafka_bootstrap, AGENCY_POLICE.name, registration.to_json(), key=person.pnc_id)
+    [nominal] = await read_until(
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(registration.id)
+    )
+    platform_id = event_of(nominal)["subject"]
+    # The same PNC with another date of birth: held for a person, never merged.
+    contradiction = synthetic.agency_event(
+        AGENCY_POLICE,
+        RiskAssessmentCompleted(
+            person=PersonRef(
+                identifiers=PersonIdentifiers(pnc_id=person.pnc_id), date_of_birth=date(1901, 1, 1)
+            ),
+            completed_on=date(2026, 11, 20),
+            tool="ARMS",
+            rosh="very-high",
+            assessor_agency=Agency.POLICE,
+        ),
+    )
+    await publish(kafka_bootstrap, AGENCY_POLICE.name, contradiction.to_json(), key=person.pnc_id)
+
+    def headers(role: Role, token_area: str = area) -> dict[str, str]:
+        principal = Principal(user="u-coordinator", agency=Agency.POLICE, role=role, area=token_area)
+        return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Identity review"}
+
+    coordinator = headers(Role.MAPPA_COORDINATOR)
+    async with httpx.AsyncClient(base_url=platform.url("registry"), timeout=10) as http:
+
+        async def case_opened() -> list[dict[str, object]]:
+            cases = (await http.get("/resolution-cases", headers=coordinator)).json()
+            return [c for c in cases if c["event_id"] == contradiction.id]
+
+        [case] = await eventually(case_opened, what="a resolution case for the contradiction")
+        assert case["platform_ids"] == [platform_id]
+        decision = {"platform_id": platform_id, "note": "date of birth mistyped by the force"}
+        url = f"/resolution-cases/{case['id']}/decision"
+        elsewhere = headers(Role.MAPPA_COORDINATOR, "99" if area != "99" else "98")
+        assert (await http.post(url, json=decision, headers=elsewhere)).status_code == 404
+        assert (
+            await http.post(url, json=decision, headers=headers(Role.OFFENDER_MANAGER))
+        ).status_code == 403
+
+        decided = await http.post(url, json=decision, headers=coordinator)
+        assert decided.json() == {"case_id": case["id"], "status": "applied", "platform_id": platform_id}
+        # The held event now has its effect, published on its own account.
+        [assessed] = await read_until(
+            kafka_bootstrap,
+            REGISTRY_OFFENDERS.name,
+            bool,
+            match=caused_by(contradiction.id, type_of(RiskAssessed)),
+        )
+        assert (event_of(assessed)["subject"], event_of(assessed)["data"]["rosh"]) == (
+            platform_id,
+            "very-high",
+        )
+        assert (await http.post(url, json=decision, headers=coordinator)).status_code == 404
+        record = (await http.get(f"/nominals/{platform_id}", headers=coordinator)).json()
+        assert (
+            record["date_of_birth"] == person.date_of_birth.isoformat()
+        )  # the contradiction changed no identity
+        history = (await http.get(f"/nominals/{platform_id}/history", headers=coordinator)).json()
+        assert any(line["cause_event_id"] == f"resolution/{case['id']}" for line in history)

@@ -15,8 +15,8 @@ from eventkit.synthetic import Synthetic
 from schemas import generate
 from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, REGISTRY_OFFENDERS, type_of
 from schemas.events.notifications import NotificationRecorded
-from tests.e2e.helpers import query, registered
-from tests.support.kafka import event_of, headers_of, publish, read_until
+from tests.e2e.helpers import query
+from tests.support.kafka import event_of, headers_of, publish, read_until, registered
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -44,7 +44,7 @@ async def test_a_police_conviction_reaches_the_offender_manager(
     )
 
     [nominal] = await read_until(
-        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(person.pnc_id)
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(message["id"])
     )
     platform_id = event_of(nominal)["subject"]
     [notification] = await read_until(

@@ -19,9 +19,9 @@ from schemas.catalogue import (
 from schemas.contract import Contract
 from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
 from schemas.events.prison import CustodyStarted, Released
-from schemas.events.registry import IdentifiersLinked, NominalRegistered
-from services.registry.storage import history, identifiers, nominals, resolution_cases
-from tests.support.kafka import event_of, publish, read_until
+from schemas.events.registry import IdentifiersLinked
+from services.registry.tables import history, identifiers, nominals, resolution_cases
+from tests.support.kafka import caused_by, event_of, publish, read_until, registered
 from tests.support.waiting import eventually
 
 
@@ -42,16 +42,13 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     person = conviction.person
     prison_number, crn = synthetic.prison_number(), synthetic.crn()
 
-    async def send(topic: Topic, data: Contract, key: str) -> None:
-        await publish(kafka_bootstrap, topic.name, synthetic.agency_event(topic, data).to_json(), key=key)
+    async def send(topic: Topic, data: Contract, key: str) -> str:
+        event = synthetic.agency_event(topic, data)
+        await publish(kafka_bootstrap, topic.name, event.to_json(), key=key)
+        return event.id
 
-    def registered(record: ConsumerRecord) -> bool:
-        event = event_of(record)
-        pnc = {"scheme": "pnc", "value": person.pnc_id}
-        return event["type"] == type_of(NominalRegistered) and pnc in event["data"]["identifiers"]
-
-    await send(AGENCY_POLICE, conviction, person.pnc_id)
-    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered)
+    sent = await send(AGENCY_POLICE, conviction, person.pnc_id)
+    [nominal] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(sent))
     platform_id = event_of(nominal)["subject"]
 
     def linked(record: ConsumerRecord) -> bool:
@@ -80,7 +77,7 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     )
     await send(AGENCY_PROBATION, allocated, crn)
     links = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, at_least(2), match=linked)
-    assert {i["scheme"] for r in links for i in event_of(r)["data"]["identifiers"]} == {
+    assert {scheme for r in links for scheme in event_of(r)["data"]["schemes"]} == {
         "prison-number",
         "crn",
     }
@@ -147,12 +144,10 @@ async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_appl
         key=person.pnc_id,
     )
 
-    def linked(record: ConsumerRecord) -> bool:
-        event = event_of(record)
-        prison = {"scheme": "prison-number", "value": prison_number}
-        return bool(event["type"] == type_of(IdentifiersLinked) and prison in event["data"]["identifiers"])
-
+    # Applied once the person is known: the prison number is linked, on the prison event's account.
+    linked = caused_by(sent.id, type_of(IdentifiersLinked))
     [link] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=linked)
+    assert event_of(link)["data"]["schemes"] == ["prison-number"]
     platform_id = event_of(link)["subject"]
     async with registry.db.transaction() as session:
         status = await session.scalar(
@@ -180,21 +175,10 @@ async def test_a_release_that_arrived_first_is_not_undone_by_the_sentence(
     await publish(kafka_bootstrap, AGENCY_PRISON.name, sent.to_json(), key=person.pnc_id)
 
     await eventually(lambda: _held(registry, sent.id), what="the release to be held")
-    await publish(
-        kafka_bootstrap,
-        AGENCY_POLICE.name,
-        synthetic.agency_event(AGENCY_POLICE, conviction).to_json(),
-        key=person.pnc_id,
-    )
+    police = synthetic.agency_event(AGENCY_POLICE, conviction)
+    await publish(kafka_bootstrap, AGENCY_POLICE.name, police.to_json(), key=person.pnc_id)
 
-    def registered(record: ConsumerRecord) -> bool:
-        event = event_of(record)
-        return bool(
-            event["type"] == type_of(NominalRegistered)
-            and {"scheme": "pnc", "value": person.pnc_id} in event["data"]["identifiers"]
-        )
-
-    [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered)
+    [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(police.id))
     async with registry.db.transaction() as session:
         status = await session.scalar(
             select(nominals.c.custody_status).where(nominals.c.platform_id == event_of(record)["subject"])

@@ -19,9 +19,9 @@ from schemas.events import registry as registry_events
 from schemas.events.common import AreaTransferred, CategoryReferralAccepted, PersonIdentifiers, PersonRef
 from schemas.events.prison import Released
 from schemas.events.probation import LicenceEnded
-from schemas.events.registry import CategoryAssigned, ExitedMappa, NominalRegistered, Transferred
+from schemas.events.registry import CategoryAssigned, ExitedMappa, Transferred
 from services.registry.storage import RegistryStore
-from tests.support.kafka import event_of, publish, read_until
+from tests.support.kafka import event_of, publish, read_until, registered
 
 
 async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_transfers_are_published(
@@ -29,8 +29,10 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
 ) -> None:
     synthetic = Synthetic()
 
-    async def send(topic: Topic, data: Contract, key: str) -> None:
-        await publish(kafka_bootstrap, topic.name, synthetic.agency_event(topic, data).to_json(), key=key)
+    async def send(topic: Topic, data: Contract, key: str) -> str:
+        event = synthetic.agency_event(topic, data)
+        await publish(kafka_bootstrap, topic.name, event.to_json(), key=key)
+        return event.id
 
     async def published(model: type[Contract], platform_id: str) -> dict[str, object]:
         def match(record: ConsumerRecord) -> bool:
@@ -41,22 +43,16 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
         data: dict[str, object] = event_of(record)["data"]
         return data
 
-    async def registered(pnc: str) -> str:
-        def match(record: ConsumerRecord) -> bool:
-            event = event_of(record)
-            pnc_id = {"scheme": "pnc", "value": pnc}
-            return bool(
-                event["type"] == type_of(NominalRegistered) and pnc_id in event["data"]["identifiers"]
-            )
-
-        [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=match)
+    async def nominal_of(event_id: str) -> str:
+        [record] = await read_until(
+            kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event_id)
+        )
         platform_id: str = event_of(record)["subject"]
         return platform_id
 
     violent = synthetic.conviction(VIOLENT_OFFENCE, custody_months=18)
     pnc = violent.person.pnc_id
-    await send(AGENCY_POLICE, violent, pnc)
-    platform_id = await registered(pnc)
+    platform_id = await nominal_of(await send(AGENCY_POLICE, violent, pnc))
     assert (await published(CategoryAssigned, platform_id))["category"] == 2
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
     await send(AGENCY_PRISON, Released(person=ref, released_on=date(2026, 5, 1), on_licence=True), pnc)
@@ -95,8 +91,7 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
 
     theft = synthetic.conviction(OTHER_OFFENCE, custody_months=3)
     other_pnc = theft.person.pnc_id
-    await send(AGENCY_POLICE, theft, other_pnc)
-    other = await registered(other_pnc)
+    other = await nominal_of(await send(AGENCY_POLICE, theft, other_pnc))
     other_ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=other_pnc))
     referral = CategoryReferralAccepted(
         person=other_ref,

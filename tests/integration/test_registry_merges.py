@@ -5,7 +5,8 @@ from pathlib import Path
 
 from eventkit.db import Database
 from services.registry.notification_rules import NotificationPeriod, Requirement
-from services.registry.storage import RegistryStore, metadata
+from services.registry.storage import RegistryStore
+from services.registry.tables import metadata
 
 
 async def test_a_merge_moves_the_requirement_to_a_survivor_without_one_and_an_unmerge_moves_it_back(
@@ -26,7 +27,7 @@ async def test_a_merge_moves_the_requirement_to_a_survivor_without_one_and_an_un
             )
             for pnc in ("2003/0012345N", "2010/0000001B")
         ]
-        await store.set_requirement(absorbed, requirement)
+        await store.set_requirement(absorbed, requirement, afresh=False)
         merge_id, _ = await store.merge(survivor, absorbed, decided_by="u-1")
         assert await store.requirement(survivor) == requirement
         assert await store.requirement(absorbed) is None

@@ -19,22 +19,19 @@ from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
-from services.registry.storage import convictions, metadata
-from tests.support.kafka import committed_offset, event_of, headers_of, publish, read_all, read_until
+from services.registry.tables import convictions, metadata
+from tests.support.kafka import (
+    committed_offset,
+    event_of,
+    headers_of,
+    publish,
+    read_all,
+    read_until,
+    registered,
+)
 from tests.support.waiting import eventually
 
 POLICE = AGENCY_POLICE.name
-
-
-def _registered(pnc: str) -> Callable[[ConsumerRecord], bool]:
-    def match(record: ConsumerRecord) -> bool:
-        event = event_of(record)
-        return (
-            event["type"] == type_of(NominalRegistered)
-            and {"scheme": "pnc", "value": pnc} in event["data"]["identifiers"]
-        )
-
-    return match
 
 
 def _about(platform_id: str) -> Callable[[ConsumerRecord], bool]:
@@ -65,8 +62,8 @@ async def test_a_redelivered_event_is_applied_once(kafka_bootstrap: str, registr
         return _consumed(registry, "duplicate") > before and await _outbox_empty(registry)
 
     await eventually(duplicate_seen, what="the redelivery to be processed")
-    [registered] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=_registered(pnc))
-    platform_id = event_of(registered)["subject"]
+    [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
+    platform_id = event_of(record)["subject"]
     published = await read_all(kafka_bootstrap, REGISTRY_OFFENDERS.name, match=_about(platform_id))
     assert sorted(event_of(r)["type"] for r in published) == sorted(
         [type_of(NominalRegistered), type_of(NotificationRequirementSet), type_of(CategoryAssigned)]
@@ -96,7 +93,7 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_the_partition_moves_
     odd_headers: list[tuple[str, bytes | None]] = [("x-agency-ref", b"\xff\xfe"), ("x-empty", None)]
     await publish(kafka_bootstrap, POLICE, good.to_json(), key=pnc, raw_headers=odd_headers)
 
-    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=_registered(pnc))
+    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(good.id))
     letters = await read_until(
         kafka_bootstrap,
         AGENCY_POLICE.dead_letter,
@@ -140,7 +137,7 @@ async def test_offsets_wait_for_the_transaction_and_the_event_waits_for_the_data
     assert _consumed(registry, "dead-lettered") == 0
 
     await registry.db.create_schema(metadata)  # the database recovers
-    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=_registered(pnc))
+    await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
 
     async def committed_past_it() -> bool:
         offset = await committed_offset(kafka_bootstrap, "mappa-registry", POLICE, landed.partition)
@@ -162,10 +159,8 @@ async def test_spans_carry_no_personal_data(
         key=person.pnc_id,
         headers={"correlation_id": person.pnc_id, "baggage": f"surname={person.family_name}"},
     )
-    [registered] = await read_until(
-        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=_registered(person.pnc_id)
-    )
-    assert "baggage" not in headers_of(registered)
+    [record] = await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
+    assert "baggage" not in headers_of(record)
     await eventually(lambda: _outbox_empty(registry), what="the outbox to drain")
     recorded = spans.get_finished_spans()
     assert any(s.kind.name == "CONSUMER" for s in recorded)

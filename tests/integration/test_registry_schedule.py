@@ -14,7 +14,8 @@ from eventkit.scheduler import Scheduler
 from schemas.envelope import CloudEvent
 from services.registry.notification_rules import NotificationPeriod, Requirement
 from services.registry.schedule import notification_periods_ended, overdue_notifications
-from services.registry.storage import RegistryStore, history, metadata
+from services.registry.storage import RegistryStore
+from services.registry.tables import history, metadata
 
 CONVICTED = date(2026, 3, 10)  # initial notification due by 12 March (s.83: 3 days beginning with)
 
@@ -43,7 +44,7 @@ async def _subject_to(database: Database, requirement: Requirement, *, category:
         )
         if category is not None:
             await store.set_category(platform_id, category, "Schedule 3")
-        await store.set_requirement(platform_id, requirement)
+        await store.set_requirement(platform_id, requirement, afresh=False)
     return platform_id
 
 

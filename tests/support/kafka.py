@@ -13,6 +13,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
+from schemas.catalogue import type_of
+from schemas.events.registry import NominalRegistered
+
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
 
@@ -131,3 +134,18 @@ async def committed_offset(bootstrap: str, group: str, topic: str, partition: in
         await admin.close()
     meta = offsets.get(TopicPartition(topic, partition))
     return None if meta is None or meta.offset < 0 else int(meta.offset)
+
+
+def caused_by(event_id: str, event_type: str) -> Callable[[ConsumerRecord], bool]:
+    """Matches the event of ``event_type`` that the event ``event_id`` caused."""
+
+    def match(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        return bool(event["type"] == event_type and event.get("causationid") == event_id)
+
+    return match
+
+
+def registered(event_id: str) -> Callable[[ConsumerRecord], bool]:
+    """Matches the nominal-registered event that the agency event ``event_id`` caused."""
+    return caused_by(event_id, type_of(NominalRegistered))

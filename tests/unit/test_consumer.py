@@ -98,7 +98,7 @@ async def test_a_redelivered_event_is_applied_once_and_its_emits_are_kept_once(d
     async def registers(incoming: Incoming, work: UnitOfWork) -> None:
         nonlocal calls
         calls += 1
-        await work.emit(NominalRegistered(platform_id="p-1", identifiers=[]), key="p-1")
+        await work.emit(NominalRegistered(platform_id="p-1", schemes=["pnc"]), key="p-1")
 
     sink = Sink()
     consumer = _consumer(db, registers, sink)
@@ -117,7 +117,7 @@ async def test_a_failed_attempt_leaves_no_state_behind(db: Database) -> None:
     async def fails_after_emitting(_incoming: Incoming, work: UnitOfWork) -> None:
         nonlocal attempts
         attempts += 1
-        await work.emit(NominalRegistered(platform_id="p-1", identifiers=[]), key="p-1")
+        await work.emit(NominalRegistered(platform_id="p-1", schemes=["pnc"]), key="p-1")
         if attempts == 1:
             raise RuntimeError("transient")
 

@@ -9,9 +9,10 @@ from services.registry.rules import (
     CategoryDecision,
     Conviction,
     Ending,
+    Exit,
+    after_ending,
     category_for,
     detention_from,
-    exit_reason,
     prevailing,
 )
 
@@ -108,21 +109,39 @@ def test_an_immediate_custodial_or_hospital_disposal_detains(disposal: str, deta
     assert detention_from(disposal) == detained
 
 
+SEXUAL_ASSAULT_4_YEARS = Conviction(True, True, "custody", 48)
+SEXUAL_ASSAULT_COMMUNITY = Conviction(True, True, "community-order", None)
+
+
 @pytest.mark.parametrize(
-    ("category", "ending", "still", "exits"),
+    ("category", "ending", "still", "convictions", "outcome"),
     [
-        (1, "notification-period-ended", False, True),
-        (2, "notification-period-ended", False, False),  # category 2 does not end with registration
-        (2, "licence-ended", False, True),
-        (2, "licence-ended", True, False),  # still under a hospital order
-        (2, "hospital-order-ended", False, True),
-        (1, "licence-ended", False, False),  # a registered sex offender stays while registered
-        (3, "licence-ended", False, False),  # category 3 ends by decision
-        (None, "licence-ended", False, False),
+        (1, "notification-period-ended", False, [SEXUAL_ASSAULT_4_YEARS], "exit"),
+        # Still on licence for a Schedule 15 offence with 12 months' or more custody: category 2.
+        (1, "notification-period-ended", True, [SEXUAL_ASSAULT_4_YEARS], 2),
+        # Still supervised, but nothing that qualifies for category 2: out of MAPPA.
+        (1, "notification-period-ended", True, [SEXUAL_ASSAULT_COMMUNITY], "exit"),
+        (2, "notification-period-ended", False, [], None),  # category 2 does not end with registration
+        (2, "licence-ended", False, [], "exit"),
+        (2, "licence-ended", True, [], None),  # still under a hospital order
+        (2, "hospital-order-ended", False, [], "exit"),
+        (1, "licence-ended", False, [], None),  # a registered sex offender stays while registered
+        (3, "licence-ended", False, [], None),  # category 3 ends by decision
+        (None, "licence-ended", False, [], None),
     ],
 )
-def test_what_ends_each_category(category: int | None, ending: Ending, still: bool, exits: bool) -> None:
-    assert (exit_reason(category, ending, still_detained_or_supervised=still) is not None) is exits
+def test_what_ends_each_category(
+    category: int | None, ending: Ending, still: bool, convictions: list[Conviction], outcome: object
+) -> None:
+    found = after_ending(category, ending, still_detained_or_supervised=still, convictions=convictions)
+    if outcome == "exit":
+        assert isinstance(found, Exit)
+    elif outcome is None:
+        assert found is None
+    else:
+        assert isinstance(found, CategoryDecision)
+        assert found.category == outcome
+        assert found.reason.startswith("Notification requirements ended")
 
 
 def test_murder_is_category_2_though_not_in_schedule_15() -> None:

@@ -1,0 +1,35 @@
+"""Policy a MAPPA area may change: defaults with their sources, and per-area overrides, from a TOML file.
+
+The file has a ``[defaults]`` table and one ``[areas.<code>]`` table per
+area that overrides any default. Every area's merged values are checked
+against the service's policy model when the file is loaded, so a bad
+override stops the service at start rather than at the first case.
+"""
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class AreaPolicies(Generic[P]):
+    def __init__(self, defaults: P, overrides: Mapping[str, P]) -> None:
+        self.defaults = defaults
+        self._overrides = dict(overrides)
+
+    def for_area(self, area: str | None) -> P:
+        return self._overrides.get(area or "", self.defaults)
+
+
+def load_policies(path: Path, model: type[P]) -> AreaPolicies[P]:
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    defaults: dict[str, Any] = data.get("defaults", {})
+    areas: dict[str, dict[str, Any]] = data.get("areas", {})
+    return AreaPolicies(
+        model.model_validate(defaults),
+        {area: model.model_validate({**defaults, **values}) for area, values in areas.items()},
+    )

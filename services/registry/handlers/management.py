@@ -1,0 +1,76 @@
+"""Who manages the case and how: lead agency, offender manager, risk, area."""
+
+from eventkit.consumer import UnitOfWork
+from schemas.events import registry
+from schemas.events.common import (
+    AreaTransferred,
+    LeadAgencySet,
+    OffenderManagerAllocated,
+    RiskAssessmentCompleted,
+)
+from services.registry.handlers.resolve import handlers, nominal_for, update
+from services.registry.storage import RegistryStore
+
+
+@handlers.on(LeadAgencySet)
+async def lead_agency_set(data: LeadAgencySet, work: UnitOfWork) -> None:
+    if platform_id := await nominal_for(data.person, work):
+        await update(work, platform_id, f"lead agency {data.lead_agency}", lead_agency=data.lead_agency)
+
+
+@handlers.on(OffenderManagerAllocated)
+async def offender_manager_allocated(data: OffenderManagerAllocated, work: UnitOfWork) -> None:
+    if platform_id := await nominal_for(data.person, work):
+        await update(
+            work,
+            platform_id,
+            "offender manager allocated",
+            offender_manager_ref=data.staff_ref,
+            offender_manager_team=data.team_code,
+        )
+        await work.emit(
+            registry.OffenderManagerAllocated(
+                platform_id=platform_id,
+                staff_ref=data.staff_ref,
+                team_code=data.team_code,
+                allocated_on=data.allocated_on,
+            ),
+            key=platform_id,
+        )
+
+
+@handlers.on(RiskAssessmentCompleted)
+async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfWork) -> None:
+    if platform_id := await nominal_for(data.person, work):
+        await RegistryStore(work.session).add_risk_assessment(
+            platform_id,
+            completed_on=data.completed_on,
+            tool=data.tool,
+            rosh=data.rosh,
+            assessor_agency=data.assessor_agency,
+        )
+        await update(work, platform_id, f"risk assessed ({data.tool}): {data.rosh}", rosh=data.rosh)
+        await work.emit(
+            registry.RiskAssessed(
+                platform_id=platform_id,
+                rosh=data.rosh,
+                completed_on=data.completed_on,
+                assessor_agency=data.assessor_agency,
+            ),
+            key=platform_id,
+        )
+
+
+@handlers.on(AreaTransferred)
+async def area_transferred(data: AreaTransferred, work: UnitOfWork) -> None:
+    if platform_id := await nominal_for(data.person, work):
+        await update(work, platform_id, f"transferred to area {data.to_area}", area=data.to_area)
+        await work.emit(
+            registry.Transferred(
+                platform_id=platform_id,
+                from_area=data.from_area,
+                to_area=data.to_area,
+                transferred_on=data.transferred_on,
+            ),
+            key=platform_id,
+        )

@@ -1,0 +1,130 @@
+"""What every registry handler shares: the handler table, finding the nominal an event is about, and history.
+
+An event names a person by agency identifiers. ``nominal_for`` turns them
+into a platform id (found, linked or newly registered) or holds the event
+in a resolution case when the register cannot tell whom it is about.
+"""
+
+import json
+import logging
+from collections.abc import Mapping
+
+from eventkit.codec import decode
+from eventkit.consumer import Handlers, UnitOfWork
+from schemas.catalogue import TOPIC_OF_EVENT
+from schemas.events.common import PersonRef
+from schemas.events.police import PersonDetails
+from schemas.events.registry import IdentifiersLinked, NominalRegistered
+from schemas.identifiers import Scheme
+from services.registry import identity
+from services.registry.storage import RegistryStore
+
+log = logging.getLogger(__name__)
+# A held event was accepted once already; its size was checked then.
+HELD_MAX_BYTES = 16 * 1024 * 1024
+handlers = Handlers()
+
+
+def claimed(person: PersonDetails | PersonRef) -> dict[Scheme, str]:
+    ids = person.identifiers if isinstance(person, PersonRef) else person
+    found: dict[Scheme, str | None] = {
+        "pnc": ids.pnc_id,
+        "cro": ids.cro_number,
+        "prison-number": getattr(ids, "prison_number", None),
+        "crn": getattr(ids, "crn", None),
+    }
+    return {scheme: value for scheme, value in found.items() if value}
+
+
+async def nominal_for(
+    person: PersonDetails | PersonRef, work: UnitOfWork, *, area: str | None = None
+) -> str | None:
+    """The platform id the event is about: decided, found, linked or newly registered.
+
+    None when the event contradicts the register or names no one known: it
+    is then held in a resolution case for a person to decide, and nothing
+    else changes.
+    """
+    store = RegistryStore(work.session)
+    cause = work.cause
+    # A co-ordinator who resolved a case named the nominal; the event replays onto it.
+    if (decided := await store.decided_nominal(cause.id)) is not None:
+        return decided
+    ids = claimed(person)
+    resolution = identity.resolve(identity.Claim(ids, person.date_of_birth), await store.candidates(ids))
+    if isinstance(resolution, identity.Conflict):
+        await _hold(work, resolution.reason, resolution.platform_ids, ids)
+        return None
+    if isinstance(resolution, identity.Matched):
+        if resolution.link:
+            await store.link(resolution.platform_id, resolution.link)
+            await note(
+                work, resolution.platform_id, f"identifiers linked: {', '.join(sorted(resolution.link))}"
+            )
+            await work.emit(
+                IdentifiersLinked(platform_id=resolution.platform_id, schemes=sorted(resolution.link)),
+                key=resolution.platform_id,
+            )
+            await _release_held(work, resolution.link)
+        return resolution.platform_id
+    if person.date_of_birth is None or not person.family_name or not person.given_names:
+        await _hold(work, "unknown-person", (), ids)
+        return None
+    platform_id = await store.add_nominal(
+        family_name=person.family_name,
+        given_names=list(person.given_names),
+        date_of_birth=person.date_of_birth,
+        identifiers_=ids,
+        area=area,
+    )
+    await note(work, platform_id, "registered")
+    await work.emit(NominalRegistered(platform_id=platform_id, schemes=sorted(ids)), key=platform_id)
+    await _release_held(work, ids)
+    return platform_id
+
+
+async def _hold(
+    work: UnitOfWork, reason: str, platform_ids: tuple[str, ...], ids: Mapping[Scheme, str]
+) -> None:
+    cause = work.cause
+    await RegistryStore(work.session).open_case(
+        reason=reason,
+        platform_ids=platform_ids,
+        event_id=cause.id,
+        event_type=cause.type,
+        event=cause.model_dump(mode="json"),
+        claimed=ids,
+    )
+    log.warning("resolution case opened (%s) for event %s", reason, cause.id)
+
+
+async def replay(work: UnitOfWork, held: Mapping[str, object]) -> None:
+    """Apply a held event in this transaction, through its own handler."""
+    event_type = str(held["type"])
+    incoming = decode(TOPIC_OF_EVENT[event_type].name, json.dumps(held).encode(), max_bytes=HELD_MAX_BYTES)
+    again = work.for_cause(incoming.event)
+    await handlers.by_type[event_type](incoming, again)
+    work.emitted += again.emitted
+
+
+async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
+    """Apply events held because their person was unknown, now that an identifier of theirs is known.
+
+    Agencies' topics are not ordered with each other, so a prison's event
+    can arrive before the police conviction that registers the person.
+    """
+    for held in await RegistryStore(work.session).take_held(known):
+        await replay(work, held)
+
+
+async def note(work: UnitOfWork, platform_id: str, change: str) -> None:
+    """A line in the nominal's history, naming the event that caused it."""
+    await RegistryStore(work.session).record(
+        platform_id, change, event_id=work.cause.id, event_type=work.cause.type
+    )
+
+
+async def update(work: UnitOfWork, platform_id: str, change: str, **facts: object) -> None:
+    """Set facts on the nominal and say so in its history."""
+    await RegistryStore(work.session).update(platform_id, **facts)
+    await note(work, platform_id, change)
