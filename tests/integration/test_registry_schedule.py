@@ -1,5 +1,5 @@
-"""Overdue notifications with a fake clock: published once, at the moment they become overdue, and
-never again, even after a restart."""
+"""Time-driven rules with a fake clock: overdue notifications published once, at the moment they become
+overdue, and never again, even after a restart; category 1 ending with the notification period."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +13,8 @@ from eventkit.db import Database
 from eventkit.scheduler import Scheduler
 from schemas.envelope import CloudEvent
 from services.registry.notification_rules import NotificationPeriod, Requirement
+from services.registry.reads import RegistryReads
+from services.registry.rules import Conviction
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import RegistryStore
 from services.registry.tables import history, metadata
@@ -118,4 +120,50 @@ async def test_category_1_ends_with_the_notification_period_once(tmp_path: Path)
     [event] = await _overdue(database)
     assert event.type == "uk.mappa.registry.exited-mappa.v1"
     assert (event.data["category"], event.data["exited_on"]) == (1, "2026-01-01")
+    await database.dispose()
+
+
+async def test_a_breach_stays_on_record_when_the_person_is_then_detained(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 13, 9, 0, tzinfo=UTC))
+    assert await Scheduler(db, overdue_notifications, source="/mappa/registry", clock=clock).tick() == 1
+    async with db.transaction() as session:
+        [(platform_id, _)] = await RegistryStore(session).notification_states()
+        await RegistryStore(session).update(platform_id, custody_status="in-custody")
+    async with db.transaction() as session:
+        [(_, state)] = await RegistryStore(session).notification_states()
+        found = await RegistryReads(session).nominal(platform_id)
+    assert state.in_custody  # nothing is due now ...
+    assert found is not None
+    assert found["breaches"] == [{"notification": "initial", "deadline": date(2026, 3, 12)}]  # ... but it was
+
+
+async def test_category_1_becomes_category_2_when_the_period_ends_on_licence(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ends.db'}")
+    await database.create_schema(metadata)
+    # Under 18: ten years halved to five, while the licence for a Schedule 15 offence runs on.
+    platform_id = await _subject_to(
+        database, Requirement(date(2021, 1, 1), NotificationPeriod(60, "s.82(2)"), True), category=1
+    )
+    async with database.transaction() as session:
+        store = RegistryStore(session)
+        await store.add_conviction(
+            platform_id,
+            Conviction(True, True, "detention-and-training-order", 24),
+            source_event_id="e-1",
+            offence_code="SX03005",
+            on=date(2021, 1, 1),
+        )
+        await store.update(platform_id, on_licence=True)
+    clock = FakeClock(datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
+    assert (
+        await Scheduler(database, notification_periods_ended, source="/mappa/registry", clock=clock).tick()
+        == 1
+    )
+    [event] = await _overdue(database)
+    assert event.type == "uk.mappa.registry.category-assigned.v1"
+    assert (event.data["category"], event.data["effective_date"]) == (2, "2026-01-01")
+    assert event.data["reason"].startswith("Notification requirements ended")
+    async with database.transaction() as session:
+        facts = await RegistryStore(session).facts(platform_id)
+    assert (facts["category"], facts["mappa_status"]) == (2, "active")
     await database.dispose()

@@ -9,6 +9,7 @@ from services.registry.notification_rules import (
     NotificationPeriod,
     NotificationState,
     Requirement,
+    aggregate_term,
     change_deadline,
     compliance,
     foreign_travel_deadline,
@@ -16,6 +17,7 @@ from services.registry.notification_rules import (
     next_deadline,
     notification_period,
     periodic_deadline,
+    starts_afresh,
 )
 
 INDEFINITE = None
@@ -239,3 +241,51 @@ def test_the_next_notification_deadline(
     changes: dict[str, object], today: date, deadline: tuple[str, date] | None
 ) -> None:
     assert next_deadline(_state(**changes), today) == deadline
+
+
+# s.82(3)-(4): (this term, [(linked term, months of it concurrent)]) -> the term s.82(1) reads
+AGGREGATE_TABLE = [
+    (20, [], 20),
+    (20, [(12, 0)], 32),  # consecutive: 20 + 12, so 30 months or more and indefinite
+    (20, [(12, 6)], 26),  # partly concurrent: X + Y - Z
+    (20, [(12, 12)], 20),  # wholly concurrent: the longer term alone
+    (3, [(3, 0)], 6),  # two consecutive 3-month terms: still 6 months or less
+    (4, [(4, 0), (4, 2)], 10),
+]
+
+
+@pytest.mark.parametrize(("months", "linked", "aggregate"), AGGREGATE_TABLE)
+def test_consecutive_and_partly_concurrent_terms_are_read_together(
+    months: int, linked: list[tuple[int, int]], aggregate: int
+) -> None:
+    assert aggregate_term(months, linked) == aggregate
+
+
+def test_consecutive_terms_that_reach_30_months_make_the_requirement_indefinite() -> None:
+    alone = notification_period("custody", custody_months=20, discharge_months=None, under_18=False)
+    together = notification_period(
+        "custody", custody_months=aggregate_term(20, [(12, 0)]), discharge_months=None, under_18=False
+    )
+    assert (alone.months, together.months) == (120, INDEFINITE)
+
+
+TEN_YEARS = NotificationPeriod(120, "s.82(1)")
+
+
+@pytest.mark.parametrize(
+    ("current", "new_relevant_date", "afresh"),
+    [
+        (None, date(2030, 1, 1), False),  # a first requirement: nothing to start again
+        (Requirement(date(2010, 1, 1), TEN_YEARS, False), date(2025, 1, 1), True),  # ended 2019
+        (Requirement(date(2020, 1, 1), TEN_YEARS, False), date(2025, 1, 1), False),  # still running
+        (Requirement(date(2010, 1, 1), NotificationPeriod(None, "s.82(1)"), False), date(2025, 1, 1), False),
+        # Ended the day before the new relevant date: the new requirement starts afresh.
+        (Requirement(date(2010, 1, 1), TEN_YEARS, False), date(2020, 1, 1), True),
+        (Requirement(date(2010, 1, 1), TEN_YEARS, False), date(2019, 12, 31), False),
+    ],
+)
+def test_a_requirement_after_an_ended_one_starts_its_notifications_afresh(
+    current: Requirement | None, new_relevant_date: date, afresh: bool
+) -> None:
+    new = Requirement(new_relevant_date, TEN_YEARS, False)
+    assert starts_afresh(current, new) is afresh

@@ -1,0 +1,104 @@
+"""The read API judges compliance by the service's clock and the area's policy file."""
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eventkit.auth import Principal, Role, load_auth_settings
+from eventkit.service import Service
+from eventkit.settings import Settings
+from eventkit.tokens import issue
+from schemas.agencies import Agency
+from services.registry.app import create
+from services.registry.notification_rules import NotificationPeriod, Requirement
+from services.registry.storage import RegistryStore
+from services.registry.tables import metadata
+
+KEY = secrets.token_urlsafe(48)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def _auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MAPPA_AUTH_JWT_KEY", KEY)
+    load_auth_settings.cache_clear()
+    yield
+    load_auth_settings.cache_clear()
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
+) -> AsyncIterator[Service]:
+    """The registry's database and API, without its broker: the API never needs one."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[defaults]\ndue_soon_days = 14\n\n[areas.01]\ndue_soon_days = 5\n")
+    monkeypatch.setenv("MAPPA_REGISTRY_POLICY_FILE", str(policy))
+    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    registry = create(settings=Settings("registry"), clock=clock)
+    await registry.db.create_schema(metadata)
+    yield registry
+    await registry.db.dispose()
+
+
+async def _registered(service: Service, area: str, pnc: str) -> str:
+    """A nominal of ``area`` whose periodic notification is due by 10 March 2027."""
+    async with service.db.transaction() as session:
+        store = RegistryStore(session)
+        platform_id = await store.add_nominal(
+            family_name="Example",
+            given_names=["Synthetic"],
+            date_of_birth=date(1980, 1, 1),
+            identifiers_={"pnc": pnc},
+            area=area,
+        )
+        requirement = Requirement(date(2026, 3, 10), NotificationPeriod(120, "s.82(1)"), False)
+        await store.set_requirement(platform_id, requirement, afresh=False)
+        await store.notified(platform_id, date(2026, 3, 11), initial=True, no_fixed_abode=False)
+    return platform_id
+
+
+def _headers(area: str) -> dict[str, str]:
+    principal = Principal(user="u-om", agency=Agency.PROBATION, role=Role.OFFENDER_MANAGER, area=area)
+    return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Notification review"}
+
+
+async def test_compliance_follows_the_service_clock_and_the_area_policy(
+    service: Service, clock: FakeClock
+) -> None:
+    strict = await _registered(service, "01", "2003/0012345N")
+    default = await _registered(service, "02", "2010/0000001B")
+    transport = httpx.ASGITransport(app=service.http_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
+
+        async def status(platform_id: str, area: str) -> dict[str, object]:
+            response = await http.get(f"/nominals/{platform_id}", headers=_headers(area))
+            assert response.status_code == 200
+            compliance: dict[str, object] = response.json()["compliance"]
+            return compliance
+
+        # 9 days before the deadline: due soon under the 14-day default, not under area 01's 5 days.
+        assert (await status(default, "02"))["status"] == "due-soon"
+        assert (await status(strict, "01"))["status"] == "compliant"
+        assert (await status(strict, "01"))["deadline"] == "2027-03-10"
+
+        clock.now = datetime(2027, 3, 12, 9, 0, tzinfo=UTC)
+        assert (await status(strict, "01"))["status"] == "overdue"
+        overdue = await http.get("/notifications/overdue", headers=_headers("01"))
+        assert [(n["platform_id"], n["days_overdue"]) for n in overdue.json()] == [(strict, 2)]
