@@ -22,6 +22,11 @@ from tests.support.waiting import eventually
 KEY = secrets.token_urlsafe(48)
 
 
+def _headers(role: Role, area: str) -> dict[str, str]:
+    principal = Principal(user="u-coordinator", agency=Agency.POLICE, role=role, area=area)
+    return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Identity review"}
+
+
 async def test_a_coordinator_merges_and_unmerges_two_nominals(
     kafka_bootstrap: str, platform: LocalPlatform
 ) -> None:
@@ -55,8 +60,7 @@ async def test_a_coordinator_merges_and_unmerges_two_nominals(
     survivor, absorbed = ids
 
     def headers(role: Role, token_area: str = area) -> dict[str, str]:
-        principal = Principal(user="u-coordinator", agency=Agency.POLICE, role=role, area=token_area)
-        return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Identity review"}
+        return _headers(role, token_area)
 
     coordinator = headers(Role.MAPPA_COORDINATOR)
     async with httpx.AsyncClient(base_url=platform.url("registry"), timeout=10) as http:
@@ -142,8 +146,7 @@ async def test_a_coordinator_applies_a_held_event_to_the_nominal_it_is_about(
     await publish(kafka_bootstrap, AGENCY_POLICE.name, contradiction.to_json(), key=person.pnc_id)
 
     def headers(role: Role, token_area: str = area) -> dict[str, str]:
-        principal = Principal(user="u-coordinator", agency=Agency.POLICE, role=role, area=token_area)
-        return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Identity review"}
+        return _headers(role, token_area)
 
     coordinator = headers(Role.MAPPA_COORDINATOR)
     async with httpx.AsyncClient(base_url=platform.url("registry"), timeout=10) as http:
