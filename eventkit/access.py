@@ -23,12 +23,18 @@ def may_read_personal_records(principal: Principal) -> bool:
     return principal.role in _CASEWORK_ROLES
 
 
-def may_read_nominal(principal: Principal, nominal_area: str, invited_agencies: frozenset[str]) -> bool:
+def may_read_nominal(
+    principal: Principal, nominal_area: str | None, invited_agencies: frozenset[str]
+) -> bool:
     """Whether the caller may read the nominal managed in ``nominal_area``.
 
     ``invited_agencies`` are the agencies currently invited to the case's
-    meetings; an invitation that has ended must no longer be in it.
+    meetings; an invitation that has ended must no longer be in it. A
+    nominal in no area yet (first known to a prison or a hospital, say) is
+    for Responsible Authority MAPPA co-ordinators, who place or merge it.
     """
+    if nominal_area is None:
+        return principal.role is Role.MAPPA_COORDINATOR and principal.responsible_authority
     if not may_read_personal_records(principal) or principal.area != nominal_area:
         return False
     return principal.responsible_authority or principal.agency in invited_agencies

@@ -5,6 +5,7 @@ so the audit row and the read share one transaction: no read without its
 audit row, and no audit row for a read that failed.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -92,14 +93,22 @@ async def record_read(
 
 
 async def reads_of(
-    session: AsyncSession, record_type: str, record_id: str, *, limit: int = 100, offset: int = 0
+    session: AsyncSession,
+    record_types: Collection[str],
+    record_id: str,
+    *,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[AuditRead]:
-    """Who read this record, newest first, a page at a time; check ``access.may_read_audit`` first."""
+    """Who read this record (in any of its ``record_types``), newest first, a page at a time.
+
+    Check ``access.may_read_audit`` first.
+    """
     if limit < 1 or offset < 0:
         raise ValueError("limit must be positive and offset not negative")
     rows = await session.execute(
         select(audit_reads)
-        .where(audit_reads.c.record_type == record_type, audit_reads.c.record_id == record_id)
+        .where(audit_reads.c.record_type.in_(record_types), audit_reads.c.record_id == record_id)
         .order_by(audit_reads.c.at.desc(), audit_reads.c.id.desc())
         .limit(limit)
         .offset(offset)

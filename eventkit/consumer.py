@@ -25,7 +25,7 @@ from eventkit.codec import Incoming, decode
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
-from eventkit.outbox import Emitter
+from eventkit.outbox import Cause, Emitter
 from schemas.catalogue import EVENT_MODELS
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent
@@ -47,7 +47,7 @@ class UnitOfWork(Emitter):
     """What a handler may touch: its transaction, the event it handles, and the events it emits."""
 
     def __init__(self, session: AsyncSession, source: str, cause: CloudEvent) -> None:
-        super().__init__(session, source, causation_id=cause.id)
+        super().__init__(session, source, Cause(cause.id, cause.type))
         self.cause = cause
 
     def for_cause(self, cause: CloudEvent) -> "UnitOfWork":

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
@@ -71,19 +72,33 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
     )
 
 
-class Emitter:
-    """Emits platform events inside a transaction; they are published after it commits."""
+class Cause(NamedTuple):
+    """What a change was made for: an event, or a person's decision (``merge/12``)."""
 
-    def __init__(self, session: AsyncSession, source: str, causation_id: str | None = None) -> None:
+    id: str
+    type: str
+
+
+class Emitter:
+    """Emits platform events inside a transaction; they are published after it commits.
+
+    With a ``cause``, each event names it in its ``causationid`` attribute.
+    """
+
+    def __init__(self, session: AsyncSession, source: str, cause: Cause | None = None) -> None:
         self.session = session
         self._source = source
-        self._causation_id = causation_id
+        self.caused_by = cause
         self.emitted = 0
 
     async def emit(self, data: Contract, *, key: str) -> CloudEvent:
         topic = HOME_TOPIC[type(data)]
         event = new_event(
-            topic.type_of(type(data)), data, source=self._source, subject=key, causation_id=self._causation_id
+            topic.type_of(type(data)),
+            data,
+            source=self._source,
+            subject=key,
+            causation_id=self.caused_by.id if self.caused_by else None,
         )
         await add(self.session, topic=topic.name, key=key, event=event)
         self.emitted += 1

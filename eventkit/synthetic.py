@@ -7,7 +7,7 @@ check characters. Nothing here describes a real person.
 import random
 import string
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from faker import Faker
 
@@ -88,9 +88,9 @@ class Synthetic:
             recording_force=f"{self.random.randint(1, 50):02d}",
         )
 
-    def agency_event(self, topic: Topic, data: Contract) -> CloudEvent:
-        """An agency's event as its own systems would publish it on ``topic``."""
-        return new_event(topic.type_of(type(data)), data, source=f"/agencies/{topic.producer}")
+    def agency_event(self, topic: Topic, data: Contract, *, time: datetime | None = None) -> CloudEvent:
+        """An agency's event as its own systems would publish it on ``topic`` (at ``time``, or now)."""
+        return new_event(topic.type_of(type(data)), data, source=f"/agencies/{topic.producer}", time=time)
 
     def conviction_event(self, conviction: ConvictionRecorded | None = None) -> CloudEvent:
         conviction = conviction or self.conviction()

@@ -64,7 +64,12 @@ def _agency(agency: str, *events: type[Contract]) -> Topic:
     )
 
 
-_SHARED = (common.RiskAssessmentCompleted, common.LeadAgencySet, common.CategoryReferralAccepted)
+_SHARED = (
+    common.RiskAssessmentCompleted,
+    common.LeadAgencySet,
+    common.CategoryReferralAccepted,
+    common.CategoryEnded,
+)
 
 AGENCY_POLICE = _agency(
     "police",

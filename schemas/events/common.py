@@ -87,6 +87,17 @@ class CategoryReferralAccepted(Contract):
     reason: str = Field(min_length=1, max_length=300)
 
 
+class CategoryEnded(Contract):
+    """The Responsible Authority decided a category 3 or 4 case no longer needs MAPPA management."""
+
+    EVENT_NAME: ClassVar[str] = "category-ended"
+
+    person: PersonRef
+    category: Literal[3, 4]
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class AreaTransferred(Contract):
     """Management of the case moved to another MAPPA area."""
 

@@ -40,7 +40,8 @@ class Offence(Contract):
     )
     description: str = Field(min_length=1, max_length=200)
     sexual_offences_act_schedule_3: bool = Field(
-        description="Listed in Sexual Offences Act 2003 Schedule 3 (notification requirements)"
+        description="Listed in Sexual Offences Act 2003 Schedule 3 with its conditions met (the age, sentence"
+        " and victim thresholds the Schedule sets), so that notification requirements apply"
     )
     criminal_justice_act_schedule_15: bool = Field(
         description="Listed in Criminal Justice Act 2003 Schedule 15 (specified offences)"
@@ -68,7 +69,26 @@ class LinkedTerm(Contract):
         return self
 
 
+# Disposals whose notification period depends on a length that must then be given.
+TERMS = ("custody", "suspended-sentence", "detention-and-training-order")
+
+
 class Disposal(Contract):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"enum": list(TERMS)}}},
+                    "then": {"required": ["custody_months"]},
+                },
+                {
+                    "if": {"properties": {"type": {"const": "conditional-discharge"}}},
+                    "then": {"required": ["discharge_months"]},
+                },
+            ]
+        }
+    )
+
     type: DisposalType
     custody_months: int | None = Field(default=None, ge=0, le=1200)
     discharge_months: int | None = Field(default=None, ge=0, le=36)
@@ -77,6 +97,14 @@ class Disposal(Contract):
         max_length=20,
         description="Other Schedule 3 offences' terms sentenced with this one (SOA 2003 s.82(3)-(4))",
     )
+
+    @model_validator(mode="after")
+    def _lengths_given(self) -> "Disposal":
+        if self.type in TERMS and self.custody_months is None:
+            raise ValueError(f"a {self.type} needs custody_months")
+        if self.type == "conditional-discharge" and self.discharge_months is None:
+            raise ValueError("a conditional discharge needs discharge_months")
+        return self
 
 
 class ConvictionRecorded(Contract):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
@@ -132,6 +132,7 @@ class ReadRecord(BaseModel):
     agency: str
     role: str
     purpose: str
+    record: str
 
 
 class ResolutionCase(BaseModel):
@@ -204,7 +205,7 @@ async def _readable(reads: RegistryReads, principal: Principal, platform_id: str
     found = await reads.nominal(platform_id)
     # Invitations to meetings arrive with the meetings service; until then only
     # the Responsible Authority of the nominal's area can read it.
-    if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
+    if found is None or not access.may_read_nominal(principal, found["area"], frozenset()):
         raise NOT_FOUND
     return found
 
@@ -228,10 +229,22 @@ async def nominal(
     return view
 
 
-@router.get("/nominals", response_model=NominalView)
+class Lookup(BaseModel):
+    scheme: Scheme
+    value: str = Field(min_length=1, max_length=32)
+
+
+class Search(BaseModel):
+    family_name: str = Field(min_length=1, max_length=100)
+    date_of_birth: date
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+# Identifiers, names and dates of birth go in request bodies, never in URLs, which proxies log.
+@router.post("/nominals/lookup", response_model=NominalView)
 async def by_identifier(
-    scheme: Scheme,
-    value: Annotated[str, Query(max_length=32)],
+    lookup: Lookup,
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
@@ -241,7 +254,7 @@ async def by_identifier(
     _caseworker(principal)
     async with db.transaction() as session:
         reads = RegistryReads(session)
-        platform_id = await reads.by_identifier(scheme, value)
+        platform_id = await reads.by_identifier(lookup.scheme, lookup.value)
         if platform_id is None:
             raise NOT_FOUND
         found = await _readable(reads, principal, platform_id)
@@ -252,28 +265,29 @@ async def by_identifier(
     return view
 
 
-@router.get("/nominals-search", response_model=list[NominalView])
+@router.post("/nominals/search", response_model=list[NominalView])
 async def search(
-    family_name: Annotated[str, Query(min_length=1, max_length=100)],
-    date_of_birth: date,
+    query: Search,
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
     now: Annotated[Now, Depends()],
-    limit: Limit = 20,
-    offset: Offset = 0,
 ) -> list[NominalView]:
-    """Nominals with this family name (any case) and date of birth that the caller may read."""
+    """Nominals the caller may read with this family name (any case; former names too) and date of birth."""
     _caseworker(principal)
     views: list[NominalView] = []
     async with db.transaction() as session:
         reads = RegistryReads(session)
         matches = await reads.search(
-            family_name, date_of_birth, area=principal.area, limit=limit, offset=offset
+            query.family_name,
+            query.date_of_birth,
+            area=principal.area,
+            limit=query.limit,
+            offset=query.offset,
         )
         for platform_id in matches:
             found = await reads.nominal(platform_id)
-            if found is None or not access.may_read_nominal(principal, found["area"] or "", frozenset()):
+            if found is None or not access.may_read_nominal(principal, found["area"], frozenset()):
                 continue
             await audit.record_read(
                 session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
@@ -303,21 +317,37 @@ async def nominal_history(
     return [HistoryLine(**line) for line in lines]
 
 
+# What a read of the nominal may have been: the record, its history, or its audit trail.
+READS_OF_A_NOMINAL = ("nominal", "nominal-history", "nominal-reads")
+
+
 @router.get("/nominals/{platform_id}/reads", response_model=list[ReadRecord])
 async def nominal_reads(
     platform_id: str,
     principal: Authenticated,
+    purpose: Purpose,
     db: Db,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[ReadRecord]:
-    """Who read the nominal, when and why: for auditors of the nominal's area."""
+    """Who read the nominal (its record, history or audit trail), when and why: for its area's auditors.
+
+    Reading the audit trail is itself audited.
+    """
     async with db.transaction() as session:
         area = await RegistryReads(session).area(platform_id)
         if area is None or not access.may_read_audit(principal, area):
             raise NOT_FOUND
-        rows = await audit.reads_of(session, "nominal", platform_id, limit=limit, offset=offset)
-    return [ReadRecord(at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose) for r in rows]
+        rows = await audit.reads_of(session, READS_OF_A_NOMINAL, platform_id, limit=limit, offset=offset)
+        await audit.record_read(
+            session, principal, purpose=purpose, record_type="nominal-reads", record_id=platform_id
+        )
+    return [
+        ReadRecord(
+            at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose, record=r.record_type
+        )
+        for r in rows
+    ]
 
 
 async def case_visible(reads: RegistryReads, principal: Principal, platform_ids: list[str]) -> bool:

@@ -22,10 +22,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Nominal:
-    """A person already on the register, as far as resolution needs to know."""
+    """A person already on the register, as far as resolution needs to know.
+
+    A scheme may hold more than one value once two nominals are merged
+    (one person with two PNC IDs, say): any of them matches.
+    """
 
     platform_id: str
-    identifiers: Mapping[Scheme, str]
+    identifiers: Mapping[Scheme, frozenset[str]]
     date_of_birth: date
 
 
@@ -59,7 +63,7 @@ def resolve(claim: Claim, candidates: Sequence[Nominal]) -> Resolution:
     matched = {
         n.platform_id: n
         for n in candidates
-        if any(n.identifiers.get(scheme) == value for scheme, value in claim.identifiers.items())
+        if any(value in n.identifiers.get(scheme, ()) for scheme, value in claim.identifiers.items())
     }
     if not matched:
         return NewNominal()
@@ -70,7 +74,7 @@ def resolve(claim: Claim, candidates: Sequence[Nominal]) -> Resolution:
         return Conflict("date-of-birth-differs", (nominal.platform_id,))
     for scheme, value in claim.identifiers.items():
         known = nominal.identifiers.get(scheme)
-        if known is not None and known != value:
+        if known and value not in known:
             return Conflict("identifier-differs", (nominal.platform_id,), scheme)
     link = {s: v for s, v in claim.identifiers.items() if s not in nominal.identifiers}
     return Matched(nominal.platform_id, link)

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.tables import (
@@ -92,11 +92,13 @@ class RegistryReads:
         self, family_name: str, date_of_birth: date, *, area: str, limit: int, offset: int
     ) -> list[str]:
         """Nominals of ``area`` with this family name and date of birth; paged after the area filter."""
+        name = family_name.lower()
+        former = select(aliases.c.platform_id).where(func.lower(aliases.c.family_name) == name)
         rows = await self._session.execute(
             select(nominals.c.platform_id)
             .where(
-                # Exact, ignoring case: no wildcards from the caller.
-                func.lower(nominals.c.family_name) == family_name.lower(),
+                # Exact, ignoring case: no wildcards from the caller. Former names (aliases) count.
+                or_(func.lower(nominals.c.family_name) == name, nominals.c.platform_id.in_(former)),
                 nominals.c.date_of_birth == date_of_birth,
                 nominals.c.area == area,
             )

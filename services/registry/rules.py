@@ -37,6 +37,15 @@ class Conviction:
     murder: bool = False
 
 
+# The provision each category rests on.
+LEGAL_BASIS: dict[int, str] = {
+    1: "CJA 2003 s.327; SOA 2003 Part 2",
+    2: "CJA 2003 s.327",
+    3: "CJA 2003 s.325(2)",
+    4: "CJA 2003 s.327(4A)",
+}
+
+
 @dataclass(frozen=True)
 class CategoryDecision:
     category: Category
@@ -50,22 +59,22 @@ def category_for(conviction: Conviction) -> CategoryDecision | None:
         return CategoryDecision(
             category=1,
             reason="Subject to notification requirements for a Schedule 3 sexual offence",
-            legal_basis="CJA 2003 s.327; SOA 2003 Part 2",
+            legal_basis=LEGAL_BASIS[1],
         )
     if conviction.murder:
-        return CategoryDecision(category=2, reason="Convicted of murder", legal_basis="CJA 2003 s.327")
+        return CategoryDecision(category=2, reason="Convicted of murder", legal_basis=LEGAL_BASIS[2])
     if conviction.criminal_justice_act_schedule_15:
         if conviction.disposal in ALWAYS_CATEGORY_2:
             return CategoryDecision(
                 category=2,
                 reason=f"Schedule 15 offence with a {conviction.disposal} disposal",
-                legal_basis="CJA 2003 s.327",
+                legal_basis=LEGAL_BASIS[2],
             )
         if conviction.disposal in CUSTODIAL and (conviction.custody_months or 0) >= 12:
             return CategoryDecision(
                 category=2,
                 reason="Schedule 15 offence with 12 months' or more custody",
-                legal_basis="CJA 2003 s.327",
+                legal_basis=LEGAL_BASIS[2],
             )
     return None
 
@@ -106,12 +115,15 @@ def detention_from(disposal: str) -> str | None:
     return DETAINING.get(disposal)
 
 
-Ending = Literal["notification-period-ended", "licence-ended", "hospital-order-ended"]
+Ending = Literal[
+    "notification-period-ended", "licence-ended", "released-without-licence", "hospital-order-ended"
+]
 
 # What ends each category (MAPPA Guidance, from CJA 2003 s.327); 3 and 4 end by decision.
 ENDS = {
     "notification-period-ended": (1, "Notification requirements ended (SOA 2003 s.82)"),
     "licence-ended": (2, "Licence ended"),
+    "released-without-licence": (2, "Released without a licence"),
     "hospital-order-ended": (2, "Hospital or guardianship order ended"),
 }
 
@@ -119,6 +131,20 @@ ENDS = {
 @dataclass(frozen=True)
 class Exit:
     reason: str
+
+
+# Categories 3 and 4 end only by the Responsible Authority's decision (MAPPA Guidance).
+ENDED_BY_DECISION = {
+    3: "Category 3 ended: risk of serious harm judged reduced",
+    4: "Category 4 ended by decision",
+}
+
+
+def ended_by_decision(current: int | None, category: int) -> Exit | None:
+    """A decision to end ``category`` ends MAPPA management only if that is the person's category."""
+    return (
+        Exit(ENDED_BY_DECISION[category]) if current == category and category in ENDED_BY_DECISION else None
+    )
 
 
 def after_ending(

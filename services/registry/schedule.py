@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from eventkit.clock import local_date
-from eventkit.outbox import Emitter
+from eventkit.outbox import Cause, Emitter
 from eventkit.scheduler import once
 from schemas.events.registry import NotificationOverdue
 from services.registry.handlers import categories
@@ -45,5 +45,9 @@ async def notification_periods_ended(work: Emitter, now: datetime) -> None:
         key = f"{platform_id}/{last_day.isoformat()}"
         if today > last_day and await once(work.session, job="mappa-exit", key=key, now=now):
             await categories.ended(
-                work, platform_id, "notification-period-ended", last_day + timedelta(days=1)
+                work,
+                platform_id,
+                "notification-period-ended",
+                last_day + timedelta(days=1),
+                Cause(f"schedule/{key}", "schedule/category-ends"),
             )

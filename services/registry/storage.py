@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.registry.tables import (
     aliases,
     breaches,
     convictions,
+    fact_dates,
     foreign_travel,
     history,
     identifiers,
@@ -27,6 +29,25 @@ from services.registry.tables import (
     resolution_cases,
     risk_assessments,
 )
+
+
+@dataclass(frozen=True)
+class Unmerged:
+    survivor: str
+    restored: str
+    identifiers: list[tuple[Scheme, str]]
+    requirement_changed: bool
+    category_changed: bool
+
+
+def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+
+
+def _dated(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row saved by ``_jsonable``, with its dates back."""
+    dates = {"relevant_date", "initial_notified_on", "last_notified_on"}
+    return {k: date.fromisoformat(v) if k in dates and v else v for k, v in row.items()}
 
 
 class RegistryStore:
@@ -51,10 +72,15 @@ class RegistryStore:
                 .where(nominals.c.platform_id.in_(matches))
             )
         ).all()
-        found: dict[str, tuple[date, dict[Scheme, str]]] = {}
+        found: dict[str, tuple[date, dict[Scheme, set[str]]]] = {}
         for row in rows:
-            found.setdefault(row.platform_id, (row.date_of_birth, {}))[1][row.scheme] = row.value
-        return [Nominal(pid, ids, dob) for pid, (dob, ids) in found.items()]
+            found.setdefault(row.platform_id, (row.date_of_birth, {}))[1].setdefault(row.scheme, set()).add(
+                row.value
+            )
+        return [
+            Nominal(pid, {scheme: frozenset(values) for scheme, values in ids.items()}, dob)
+            for pid, (dob, ids) in found.items()
+        ]
 
     async def add_nominal(
         self,
@@ -122,15 +148,19 @@ class RegistryStore:
             .where(resolution_cases.c.status == "open", resolution_cases.c.reason == "unknown-person")
             .order_by(resolution_cases.c.id)
         )
-        held = [row for row in rows if wanted & set(row.claimed)]
-        if held:
-            await self._session.execute(
+        taken: list[dict[str, Any]] = []
+        for row in rows.all():
+            if not wanted & set(row.claimed):
+                continue
+            # Taken only if still open: a co-ordinator's decision may have closed it meanwhile.
+            closed: Any = await self._session.execute(
                 resolution_cases.update()
-                .where(resolution_cases.c.id.in_([row.id for row in held]))
+                .where(resolution_cases.c.id == row.id, resolution_cases.c.status == "open")
                 .values(status="applied")
             )
-        event: list[dict[str, Any]] = [row.event for row in held]
-        return event
+            if closed.rowcount == 1:
+                taken.append(row.event)
+        return taken
 
     async def open_case_by_id(self, case_id: int) -> dict[str, Any] | None:
         row = (
@@ -142,11 +172,15 @@ class RegistryStore:
         ).first()
         return None if row is None else dict(row._mapping)
 
-    async def decide_case(self, case_id: int, *, platform_id: str | None, decided_by: str, note: str) -> None:
-        """Close a case: its event is about ``platform_id``, or (None) it is dismissed."""
-        await self._session.execute(
+    async def decide_case(self, case_id: int, *, platform_id: str | None, decided_by: str, note: str) -> bool:
+        """Close an open case: its event is about ``platform_id``, or (None) it is dismissed.
+
+        False if the case was no longer open: another decision, or the
+        person becoming known, closed it first.
+        """
+        closed: Any = await self._session.execute(
             resolution_cases.update()
-            .where(resolution_cases.c.id == case_id)
+            .where(resolution_cases.c.id == case_id, resolution_cases.c.status == "open")
             .values(
                 status="applied" if platform_id else "dismissed",
                 decided_nominal=platform_id,
@@ -155,6 +189,7 @@ class RegistryStore:
                 decision_note=note,
             )
         )
+        return bool(closed.rowcount == 1)
 
     async def decided_nominal(self, event_id: str) -> str | None:
         """The nominal a co-ordinator decided a held event is about, if they did."""
@@ -314,6 +349,27 @@ class RegistryStore:
             ),
         )
 
+    async def newer(self, platform_id: str, fact: str, as_of: date) -> bool:
+        """Whether a ``fact`` dated ``as_of`` is at least as recent as the one on record; if so, it now is."""
+        known: date | None = await self._session.scalar(
+            select(fact_dates.c.as_of).where(
+                fact_dates.c.platform_id == platform_id, fact_dates.c.fact == fact
+            )
+        )
+        if known is not None and known > as_of:
+            return False
+        if known is None:
+            await self._session.execute(
+                fact_dates.insert(), dict(platform_id=platform_id, fact=fact, as_of=as_of)
+            )
+        else:
+            await self._session.execute(
+                fact_dates.update()
+                .where(fact_dates.c.platform_id == platform_id, fact_dates.c.fact == fact)
+                .values(as_of=as_of)
+            )
+        return True
+
     async def add_breach(self, platform_id: str, notification: str, deadline: date) -> bool:
         """Record a missed deadline; False if it was on record already."""
         known = await self._session.scalar(
@@ -426,13 +482,20 @@ class RegistryStore:
             ),
         )
 
-    async def merge(self, survivor: str, absorbed: str, *, decided_by: str) -> tuple[int, dict[Scheme, str]]:
-        """Move the absorbed nominal's identifiers and records to the survivor; returns the merge id."""
+    async def merge(
+        self, survivor: str, absorbed: str, *, decided_by: str
+    ) -> tuple[int, list[tuple[Scheme, str]]]:
+        """Move the absorbed nominal's identifiers and records to the survivor; returns the merge id.
+
+        The survivor's requirement and category as they were are kept with
+        the merge, so that an unmerge restores them whatever the merge
+        decided about them.
+        """
         moved: dict[str, Any] = {}
         ids = await self._session.execute(
             select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.platform_id == absorbed)
         )
-        moved_ids: dict[Scheme, str] = {r.scheme: r.value for r in ids}
+        moved_ids: list[tuple[Scheme, str]] = [(r.scheme, r.value) for r in ids]
         moved["identifiers"] = moved_ids
         await self._session.execute(
             identifiers.update().where(identifiers.c.platform_id == absorbed).values(platform_id=survivor)
@@ -443,18 +506,12 @@ class RegistryStore:
             await self._session.execute(
                 table.update().where(table.c.platform_id == absorbed).values(platform_id=survivor)
             )
-        # The survivor takes the absorbed nominal's requirement if it has none of its own.
-        has_own = await self._session.scalar(
-            select(requirements.c.platform_id).where(requirements.c.platform_id == survivor)
-        )
-        moved["requirement"] = False
-        if has_own is None:
-            taken: Any = await self._session.execute(
-                requirements.update()
-                .where(requirements.c.platform_id == absorbed)
-                .values(platform_id=survivor)
-            )
-            moved["requirement"] = taken.rowcount == 1
+        own = (
+            await self._session.execute(select(requirements).where(requirements.c.platform_id == survivor))
+        ).first()
+        moved["survivor_requirement"] = None if own is None else _jsonable(dict(own._mapping))
+        facts = await self.facts(survivor)
+        moved["survivor_category"] = [facts["category"], facts["category_reason"], facts["mappa_status"]]
         await self.update(absorbed, mappa_status="merged", merged_into=survivor)
         result = await self._session.execute(
             merges.insert().returning(merges.c.id),
@@ -468,7 +525,25 @@ class RegistryStore:
         )
         return int(result.scalar_one()), moved_ids
 
-    async def unmerge(self, merge_id: int) -> tuple[str, str, dict[Scheme, str]] | None:
+    async def take_requirement(self, survivor: str, absorbed: str) -> None:
+        """The survivor holds the absorbed nominal's requirement, with the notifications made under either."""
+        theirs = (
+            await self._session.execute(select(requirements).where(requirements.c.platform_id == absorbed))
+        ).one()
+        own = (
+            await self._session.execute(select(requirements).where(requirements.c.platform_id == survivor))
+        ).first()
+        values = {k: v for k, v in theirs._mapping.items() if k != "platform_id"}
+        if own is not None:
+            initial = [d for d in (own.initial_notified_on, theirs.initial_notified_on) if d]
+            last = [d for d in (own.last_notified_on, theirs.last_notified_on) if d]
+            values.update(
+                initial_notified_on=min(initial, default=None), last_notified_on=max(last, default=None)
+            )
+            await self._session.execute(requirements.delete().where(requirements.c.platform_id == survivor))
+        await self._session.execute(requirements.insert(), dict(platform_id=survivor, **values))
+
+    async def unmerge(self, merge_id: int) -> Unmerged | None:
         """Move back exactly what the merge moved; None if there is no such merge still in force."""
         row = (
             await self._session.execute(
@@ -478,8 +553,8 @@ class RegistryStore:
         if row is None:
             return None
         moved = row.moved
-        restored: dict[Scheme, str] = moved["identifiers"]
-        for scheme, value in restored.items():
+        restored: list[tuple[Scheme, str]] = [(scheme, value) for scheme, value in moved["identifiers"]]
+        for scheme, value in restored:
             await self._session.execute(
                 identifiers.update()
                 .where(identifiers.c.scheme == scheme, identifiers.c.value == value)
@@ -490,17 +565,24 @@ class RegistryStore:
                 await self._session.execute(
                     table.update().where(table.c.id.in_(moved[name])).values(platform_id=row.absorbed)
                 )
-        if moved.get("requirement"):
-            await self._session.execute(
-                requirements.update()
-                .where(requirements.c.platform_id == row.survivor)
-                .values(platform_id=row.absorbed)
-            )
+        before = await self.requirement(row.survivor)
+        await self._session.execute(requirements.delete().where(requirements.c.platform_id == row.survivor))
+        if (kept := moved["survivor_requirement"]) is not None:
+            await self._session.execute(requirements.insert(), _dated(kept))
+        category, reason, status = moved["survivor_category"]
+        changed = (await self.facts(row.survivor))["category"] != category
+        await self.update(row.survivor, category=category, category_reason=reason, mappa_status=status)
         await self.update(row.absorbed, mappa_status="active", merged_into=None)
         await self._session.execute(
             merges.update().where(merges.c.id == merge_id).values(undone_at=datetime.now(UTC))
         )
-        return row.survivor, row.absorbed, restored
+        return Unmerged(
+            survivor=row.survivor,
+            restored=row.absorbed,
+            identifiers=restored,
+            requirement_changed=before != await self.requirement(row.survivor),
+            category_changed=changed,
+        )
 
     async def merge_parties(self, merge_id: int) -> tuple[str, str] | None:
         row = (

@@ -139,6 +139,16 @@ breaches = Table(
     UniqueConstraint("platform_id", "notification", "deadline"),
 )
 
+# The date each kind of fact on the nominal was last set as of. Agencies' topics are not
+# ordered with each other, so an older fact arriving later must not overwrite a newer one.
+fact_dates = Table(
+    "fact_dates",
+    metadata,
+    Column("platform_id", ForeignKey("nominals.platform_id"), primary_key=True),
+    Column("fact", String(32), primary_key=True),
+    Column("as_of", Date, nullable=False),
+)
+
 history = Table(
     "history",
     metadata,

@@ -1,4 +1,5 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -6,9 +7,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from eventkit.auth import load_auth_settings
 from eventkit.service import Service
 from eventkit.settings import Settings
 from services.registry.app import create as create_registry
+from services.registry.tables import metadata
+from tests.support.api import KEY
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
@@ -29,3 +34,34 @@ async def registry(
     await service.start()
     yield service
     await service.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def _auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MAPPA_AUTH_JWT_KEY", KEY)
+    load_auth_settings.cache_clear()
+    yield
+    load_auth_settings.cache_clear()
+
+
+@pytest.fixture
+async def offline_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
+) -> AsyncIterator[Service]:
+    """The registry's database and HTTP API on a fake clock, without its broker: the API never needs one.
+
+    Area 01 warns 5 days before a deadline, others 14.
+    """
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[defaults]\ndue_soon_days = 14\n\n[areas.01]\ndue_soon_days = 5\n")
+    monkeypatch.setenv("MAPPA_REGISTRY_POLICY_FILE", str(policy))
+    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    registry = create_registry(settings=Settings("registry"), clock=clock)
+    await registry.db.create_schema(metadata)
+    yield registry
+    await registry.db.dispose()

@@ -53,7 +53,7 @@ async def test_a_read_and_its_audit_row_commit_together(db: Database) -> None:
     await _read(db, "P-0001", "risk management plan review")
     assert await _probes(db) == 1
     async with db.transaction() as session:
-        [row] = await audit.reads_of(session, "nominal", "P-0001")
+        [row] = await audit.reads_of(session, ("nominal",), "P-0001")
     assert (row.user, row.agency, row.role, row.area) == (
         "u-9c2e",
         "police",
@@ -74,7 +74,7 @@ async def test_an_audit_row_the_database_refuses_fails_the_read_and_keeps_nothin
         await _read(db, "P-0002", "")  # the CHECK constraint refuses an empty purpose
     assert await _probes(db) == 0
     async with db.transaction() as session:
-        assert await audit.reads_of(session, "nominal", "P-0002") == []
+        assert await audit.reads_of(session, ("nominal",), "P-0002") == []
 
 
 async def test_a_missing_audit_table_fails_the_read_and_keeps_nothing(db: Database) -> None:
@@ -90,7 +90,7 @@ async def test_a_missing_audit_table_fails_the_read_and_keeps_nothing(db: Databa
     finally:
         await db.create_schema(probe_metadata)
     async with db.transaction() as session:
-        assert await audit.reads_of(session, "nominal", "P-0003") == []
+        assert await audit.reads_of(session, ("nominal",), "P-0003") == []
 
 
 async def test_reads_of_pages_through_one_record_newest_first(db: Database) -> None:
@@ -99,11 +99,11 @@ async def test_reads_of_pages_through_one_record_newest_first(db: Database) -> N
         await _read(db, "P-0004", f"supervision visit {n}", reader)
     await _read(db, "P-0005", "someone else's record")
     async with db.transaction() as session:
-        first = await audit.reads_of(session, "nominal", "P-0004", limit=2)
-        rest = await audit.reads_of(session, "nominal", "P-0004", limit=2, offset=2)
-        assert await audit.reads_of(session, "registration", "P-0004") == []
+        first = await audit.reads_of(session, ("nominal",), "P-0004", limit=2)
+        rest = await audit.reads_of(session, ("nominal",), "P-0004", limit=2, offset=2)
+        assert await audit.reads_of(session, ("registration",), "P-0004") == []
         with pytest.raises(ValueError, match="limit"):
-            await audit.reads_of(session, "nominal", "P-0004", limit=0)
+            await audit.reads_of(session, ("nominal",), "P-0004", limit=0)
     assert [r.user for r in first + rest] == ["u-2", "u-1", "u-0"]
     assert {r.record_id for r in first + rest} == {"P-0004"}
 
@@ -113,5 +113,5 @@ async def test_the_request_id_is_the_current_trace_id(db: Database) -> None:
     with tracer.start_as_current_span("GET /nominals/P-0006") as span:
         await _read(db, "P-0006", "level review")
     async with db.transaction() as session:
-        [row] = await audit.reads_of(session, "nominal", "P-0006")
+        [row] = await audit.reads_of(session, ("nominal",), "P-0006")
     assert row.request_id == format(span.get_span_context().trace_id, "032x")

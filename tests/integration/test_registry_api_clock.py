@@ -1,60 +1,14 @@
 """The read API judges compliance by the service's clock and the area's policy file."""
 
-import secrets
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import httpx
-import pytest
-
-from eventkit.auth import Principal, Role, load_auth_settings
+from eventkit.auth import Principal, Role
 from eventkit.service import Service
-from eventkit.settings import Settings
-from eventkit.tokens import issue
 from schemas.agencies import Agency
-from services.registry.app import create
 from services.registry.notification_rules import NotificationPeriod, Requirement
 from services.registry.storage import RegistryStore
-from services.registry.tables import metadata
-
-KEY = secrets.token_urlsafe(48)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def _auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("MAPPA_AUTH_JWT_KEY", KEY)
-    load_auth_settings.cache_clear()
-    yield
-    load_auth_settings.cache_clear()
-
-
-@pytest.fixture
-async def service(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
-) -> AsyncIterator[Service]:
-    """The registry's database and API, without its broker: the API never needs one."""
-    policy = tmp_path / "policy.toml"
-    policy.write_text("[defaults]\ndue_soon_days = 14\n\n[areas.01]\ndue_soon_days = 5\n")
-    monkeypatch.setenv("MAPPA_REGISTRY_POLICY_FILE", str(policy))
-    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
-    registry = create(settings=Settings("registry"), clock=clock)
-    await registry.db.create_schema(metadata)
-    yield registry
-    await registry.db.dispose()
+from tests.support.api import asgi_client, bearer
+from tests.support.clock import FakeClock
 
 
 async def _registered(service: Service, area: str, pnc: str) -> str:
@@ -75,17 +29,16 @@ async def _registered(service: Service, area: str, pnc: str) -> str:
 
 
 def _headers(area: str) -> dict[str, str]:
-    principal = Principal(user="u-om", agency=Agency.PROBATION, role=Role.OFFENDER_MANAGER, area=area)
-    return {"Authorization": f"Bearer {issue(principal, key=KEY)}", "X-Purpose": "Notification review"}
+    return bearer(Principal(user="u-om", agency=Agency.PROBATION, role=Role.OFFENDER_MANAGER, area=area))
 
 
 async def test_compliance_follows_the_service_clock_and_the_area_policy(
-    service: Service, clock: FakeClock
+    offline_registry: Service, clock: FakeClock
 ) -> None:
+    service = offline_registry
     strict = await _registered(service, "01", "2003/0012345N")
     default = await _registered(service, "02", "2010/0000001B")
-    transport = httpx.ASGITransport(app=service.http_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
+    async with asgi_client(service) as http:
 
         async def status(platform_id: str, area: str) -> dict[str, object]:
             response = await http.get(f"/nominals/{platform_id}", headers=_headers(area))

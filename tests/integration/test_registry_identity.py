@@ -64,7 +64,7 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
             identifiers=PersonIdentifiers(pnc_id=person.pnc_id, prison_number=prison_number),
             date_of_birth=person.date_of_birth,
         ),
-        started_on=date(2026, 11, 1),
+        started_on=conviction.conviction_date,
         establishment="LEI",
     )
     await send(AGENCY_PRISON, custody, prison_number)
@@ -130,7 +130,7 @@ async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_appl
     prison_number = synthetic.prison_number()
     early = CustodyStarted(
         person=PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id, prison_number=prison_number)),
-        started_on=date(2026, 11, 1),
+        started_on=conviction.conviction_date,
         establishment="LEI",
     )
     sent = synthetic.agency_event(AGENCY_PRISON, early)

@@ -1,6 +1,7 @@
-"""A category 2 case through release, licence end and exit; a referral into category 3; a transfer."""
+"""A category 2 case through release, licence end and exit; a referral into category 3, a transfer, and
+the decision that ends category 3."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from aiokafka import ConsumerRecord
 
@@ -16,7 +17,13 @@ from schemas.catalogue import (
 )
 from schemas.contract import Contract
 from schemas.events import registry as registry_events
-from schemas.events.common import AreaTransferred, CategoryReferralAccepted, PersonIdentifiers, PersonRef
+from schemas.events.common import (
+    AreaTransferred,
+    CategoryEnded,
+    CategoryReferralAccepted,
+    PersonIdentifiers,
+    PersonRef,
+)
 from schemas.events.prison import Released
 from schemas.events.probation import LicenceEnded
 from schemas.events.registry import CategoryAssigned, ExitedMappa, Transferred
@@ -55,13 +62,14 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
     platform_id = await nominal_of(await send(AGENCY_POLICE, violent, pnc))
     assert (await published(CategoryAssigned, platform_id))["category"] == 2
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
-    await send(AGENCY_PRISON, Released(person=ref, released_on=date(2026, 5, 1), on_licence=True), pnc)
+    released_on = violent.conviction_date + timedelta(days=10)
+    await send(AGENCY_PRISON, Released(person=ref, released_on=released_on, on_licence=True), pnc)
     assert (await published(registry_events.Released, platform_id))["on_licence"] is True
     async with registry.db.transaction() as session:
         facts = await RegistryStore(session).facts(platform_id)
     assert (facts["custody_status"], facts["released_on"], facts["on_licence"]) == (
         "in-community",
-        date(2026, 5, 1),
+        released_on,
         True,
     )
     await send(AGENCY_PROBATION, LicenceEnded(person=ref, ended_on=date(2027, 5, 1)), pnc)
@@ -106,3 +114,10 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
     )
     await send(AGENCY_POLICE, transfer, other_pnc)
     assert (await published(Transferred, other))["to_area"] == "N01"
+
+    # The Responsible Authority judges the risk reduced: category 3 ends by that decision alone.
+    ended = CategoryEnded(person=other_ref, category=3, ended_on=date(2026, 9, 1), reason="Risk reduced")
+    await send(AGENCY_PROBATION, ended, other_pnc)
+    assert (await published(ExitedMappa, other))[
+        "reason"
+    ] == "Category 3 ended: risk of serious harm judged reduced"

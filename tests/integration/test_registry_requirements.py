@@ -1,7 +1,9 @@
 """Notification requirements through the real broker: aggregated terms, a requirement after an ended
 one, and a late foreign-travel notice, which is a breach on record and published."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
 
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
@@ -19,11 +21,15 @@ from schemas.events.police import (
 from schemas.events.registry import NotificationOverdue, NotificationRequirementSet
 from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
+from services.registry.tables import history
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
+from tests.support.waiting import eventually
 
 
-async def _send(kafka_bootstrap: str, synthetic: Synthetic, data: Contract, key: str) -> CloudEvent:
-    event = synthetic.agency_event(AGENCY_POLICE, data)
+async def _send(
+    kafka_bootstrap: str, synthetic: Synthetic, data: Contract, key: str, *, time: datetime | None = None
+) -> CloudEvent:
+    event = synthetic.agency_event(AGENCY_POLICE, data, time=time)
     await publish(kafka_bootstrap, AGENCY_POLICE.name, event.to_json(), key=key)
     return event
 
@@ -70,24 +76,60 @@ async def test_a_requirement_after_an_ended_one_needs_a_new_initial_notification
         age_at_caution=29,
         recording_force="01",
     )
-    cautioned = await _send(kafka_bootstrap, synthetic, old, person.pnc_id)
+    # Published in 2015, when the two years had not run out.
+    in_2015 = datetime(2015, 1, 10, 12, tzinfo=UTC)
+    cautioned = await _send(kafka_bootstrap, synthetic, old, person.pnc_id, time=in_2015)
+    assert (await _requirement_set(kafka_bootstrap, cautioned))["period_months"] == 24
+    notified = AddressNotified(
+        person=ref, notified_on=date(2015, 1, 11), notification="initial", no_fixed_abode=True
+    )
+    await _send(kafka_bootstrap, synthetic, notified, person.pnc_id, time=in_2015)
+    # That requirement ended in 2017; a caution now brings a new one.
+    again = old.model_copy(update={"caution_date": date.today() - timedelta(days=1), "age_at_caution": 40})
+    await _requirement_set(kafka_bootstrap, await _send(kafka_bootstrap, synthetic, again, person.pnc_id))
+    [record] = await read_until(
+        kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(cautioned.id)
+    )
+    async with registry.db.transaction() as session:
+        [(_, state)] = await RegistryStore(session).notification_states(
+            platform_id=event_of(record)["subject"]
+        )
+    assert state.requirement.relevant_date == again.caution_date
+    # The 2015 notifications do not count for the new requirement.
+    assert (state.initial_notified_on, state.last_notified_on, state.no_fixed_abode) == (None, None, False)
+
+
+async def test_a_historic_conviction_whose_requirement_has_ended_brings_no_category_1(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+    person = synthetic.person(age=40)
+    historic = CautionRecorded(
+        person=person,
+        offence=synthetic.conviction().offence,
+        caution_date=date(2015, 1, 10),
+        age_at_caution=29,
+        recording_force="01",
+    )
+    cautioned = await _send(kafka_bootstrap, synthetic, historic, person.pnc_id)
     [record] = await read_until(
         kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(cautioned.id)
     )
     platform_id = event_of(record)["subject"]
-    notified = AddressNotified(
-        person=ref, notified_on=date(2015, 1, 11), notification="initial", no_fixed_abode=True
-    )
-    await _send(kafka_bootstrap, synthetic, notified, person.pnc_id)
-    # Two years from 2015 ended in 2017; a caution today brings a new requirement.
-    again = old.model_copy(update={"caution_date": date.today() - timedelta(days=1), "age_at_caution": 40})
-    await _requirement_set(kafka_bootstrap, await _send(kafka_bootstrap, synthetic, again, person.pnc_id))
 
+    async def noted() -> list[str]:
+        async with registry.db.transaction() as session:
+            rows = await session.execute(
+                select(history.c.change).where(history.c.cause_event_id == cautioned.id)
+            )
+            return [line for line in rows.scalars() if line.startswith("notification requirement ended on")]
+
+    assert await eventually(noted, what="the caution to be applied") == [
+        "notification requirement ended on 2017-01-09: s.82(1): caution"
+    ]
     async with registry.db.transaction() as session:
-        [(_, state)] = await RegistryStore(session).notification_states(platform_id=platform_id)
-    assert state.requirement.relevant_date == again.caution_date
-    # The 2015 notifications do not count for the new requirement.
-    assert (state.initial_notified_on, state.last_notified_on, state.no_fixed_abode) == (None, None, False)
+        store = RegistryStore(session)
+        assert (await store.category(platform_id), await store.requirement(platform_id)) == (None, None)
 
 
 async def test_foreign_travel_notified_late_is_a_breach_on_record_and_published(

@@ -18,19 +18,9 @@ from services.registry.rules import Conviction
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import RegistryStore
 from services.registry.tables import history, metadata
+from tests.support.clock import FakeClock
 
 CONVICTED = date(2026, 3, 10)  # initial notification due by 12 March (s.83: 3 days beginning with)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, day: date) -> None:
-        self.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
 
 
 async def _subject_to(database: Database, requirement: Requirement, *, category: int | None = None) -> str:

@@ -35,10 +35,20 @@ def _who(agency: Agency, role: Role = Role.OFFENDER_MANAGER, area: str = "N01") 
         ),
         pytest.param(_who(Agency.PROBATION, Role.OPERATIONS), "N01", NONE_INVITED, False, id="operations"),
         pytest.param(_who(Agency.PROBATION, area="n01"), "N01", NONE_INVITED, False, id="area exact"),
+        # A nominal in no area yet: for Responsible Authority co-ordinators, to place or merge.
+        pytest.param(
+            _who(Agency.POLICE, Role.MAPPA_COORDINATOR),
+            None,
+            NONE_INVITED,
+            True,
+            id="no area: RA co-ordinator",
+        ),
+        pytest.param(_who(Agency.PROBATION), None, NONE_INVITED, False, id="no area: offender manager"),
+        pytest.param(_who(Agency.NHS, Role.MAPPA_COORDINATOR), None, NONE_INVITED, False, id="no area: DtC"),
     ],
 )
 def test_who_may_read_a_nominal(
-    principal: Principal, nominal_area: str, invited: frozenset[str], allowed: bool
+    principal: Principal, nominal_area: str | None, invited: frozenset[str], allowed: bool
 ) -> None:
     assert may_read_nominal(principal, nominal_area, invited) is allowed
 

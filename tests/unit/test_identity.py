@@ -9,8 +9,10 @@ PNC = "2003/0012345N"
 CRN = "X123456"
 PRISON = "A1234BC"
 
-ANNE = Nominal("p-anne", {"pnc": PNC, "crn": CRN}, DOB)
-BOB = Nominal("p-bob", {"prison-number": PRISON}, date(1975, 1, 2))
+ANNE = Nominal("p-anne", {"pnc": frozenset({PNC}), "crn": frozenset({CRN})}, DOB)
+BOB = Nominal("p-bob", {"prison-number": frozenset({PRISON})}, date(1975, 1, 2))
+# Anne after a merge with a duplicate record of hers under another PNC.
+MERGED = Nominal("p-anne", {"pnc": frozenset({PNC, "2010/0000001B"}), "crn": frozenset({CRN})}, DOB)
 
 
 def test_an_unknown_person_is_a_new_nominal() -> None:
@@ -43,3 +45,13 @@ def test_a_second_identifier_of_the_same_kind_is_a_conflict() -> None:
 
 def test_candidates_sharing_no_identifier_are_ignored() -> None:
     assert resolve(Claim({"pnc": PNC}, DOB), [ANNE, BOB]) == Matched("p-anne", {})
+
+
+def test_after_a_merge_either_identifier_of_a_kind_matches() -> None:
+    assert resolve(Claim({"pnc": "2010/0000001B"}, DOB), [MERGED]) == Matched("p-anne", {})
+    assert resolve(Claim({"pnc": PNC, "crn": CRN}, DOB), [MERGED]) == Matched("p-anne", {})
+
+
+def test_after_a_merge_a_third_identifier_of_a_kind_is_still_a_conflict() -> None:
+    resolution = resolve(Claim({"crn": CRN, "pnc": "2011/0000002C"}, DOB), [MERGED])
+    assert resolution == Conflict("identifier-differs", ("p-anne",), "pnc")

@@ -13,6 +13,7 @@ from services.registry.rules import (
     after_ending,
     category_for,
     detention_from,
+    ended_by_decision,
     prevailing,
 )
 
@@ -125,6 +126,8 @@ SEXUAL_ASSAULT_COMMUNITY = Conviction(True, True, "community-order", None)
         (2, "licence-ended", False, [], "exit"),
         (2, "licence-ended", True, [], None),  # still under a hospital order
         (2, "hospital-order-ended", False, [], "exit"),
+        (2, "released-without-licence", False, [], "exit"),
+        (2, "released-without-licence", True, [], None),  # still under a hospital order
         (1, "licence-ended", False, [], None),  # a registered sex offender stays while registered
         (3, "licence-ended", False, [], None),  # category 3 ends by decision
         (None, "licence-ended", False, [], None),
@@ -148,3 +151,13 @@ def test_murder_is_category_2_though_not_in_schedule_15() -> None:
     decision = category_for(Conviction(False, False, "life-sentence", None, murder=True))
     assert decision is not None
     assert (decision.category, decision.legal_basis) == (2, "CJA 2003 s.327")
+
+
+@pytest.mark.parametrize(
+    ("current", "decided", "exits"),
+    [(3, 3, True), (4, 4, True), (1, 3, False), (3, 4, False), (None, 3, False)],
+)
+def test_categories_3_and_4_end_only_by_a_decision_about_that_category(
+    current: int | None, decided: int, exits: bool
+) -> None:
+    assert (ended_by_decision(current, decided) is not None) is exits

@@ -97,6 +97,23 @@ def test_envelope_keeps_extension_attributes() -> None:
 
 ADDRESS = {"line1": "1 High Street", "town": "Leeds", "postcode": "LS1 1AA"}
 PERSON = {"identifiers": {"pnc_id": "2003/0012345N"}}
+CONVICTION = {
+    "person": {
+        "pnc_id": "2003/0012345N",
+        "family_name": "Example",
+        "given_names": ["Synthetic"],
+        "date_of_birth": "1980-01-01",
+    },
+    "offence": {
+        "code": "SX03005",
+        "description": "Sexual assault",
+        "sexual_offences_act_schedule_3": True,
+        "criminal_justice_act_schedule_15": True,
+    },
+    "conviction_date": "2026-01-01",
+    "age_at_conviction": 45,
+    "recording_force": "01",
+}
 
 
 @pytest.mark.parametrize(
@@ -109,6 +126,20 @@ PERSON = {"identifiers": {"pnc_id": "2003/0012345N"}}
         ("uk.mappa.prison.released.v1", {"person": {"identifiers": {}}, "released_on": "2026-01-01"}),
         ("uk.mappa.prison.released.v1", {"person": {"identifiers": {"prison_number": "A1234BC"}}}),
         ("uk.mappa.prison.released.v1", {"person": {"identifiers": {"prison_number": "1234ABC"}}}),
+        ("uk.mappa.police.conviction-recorded.v1", CONVICTION | {"disposal": {"type": "custody"}}),
+        (
+            "uk.mappa.police.conviction-recorded.v1",
+            CONVICTION | {"disposal": {"type": "custody", "custody_months": 8}},
+        ),
+        (
+            "uk.mappa.police.conviction-recorded.v1",
+            CONVICTION | {"disposal": {"type": "conditional-discharge"}},
+        ),
+        (
+            "uk.mappa.police.conviction-recorded.v1",
+            CONVICTION | {"disposal": {"type": "conditional-discharge", "discharge_months": 12}},
+        ),
+        ("uk.mappa.police.conviction-recorded.v1", CONVICTION | {"disposal": {"type": "fine"}}),
     ],
 )
 def test_the_published_schema_and_the_model_agree(event_type: str, data: dict[str, Any]) -> None:

@@ -3,28 +3,39 @@
 from datetime import date
 
 from eventkit.consumer import UnitOfWork
-from eventkit.outbox import Emitter
+from eventkit.outbox import Cause, Emitter
 from schemas.events import registry
-from schemas.events.common import CategoryReferralAccepted
+from schemas.events.common import CategoryEnded, CategoryReferralAccepted
 from services.registry import rules
-from services.registry.handlers.resolve import handlers, nominal_for, note
+from services.registry.handlers.resolve import nominal_for, note, on
 from services.registry.storage import RegistryStore
 
 
-async def assign(work: Emitter, platform_id: str, decision: rules.CategoryDecision | None, on: date) -> None:
+async def assign(
+    work: Emitter,
+    platform_id: str,
+    decision: rules.CategoryDecision | None,
+    on: date,
+    cause: Cause | None = None,
+) -> None:
     """Record and publish a category decision, unless the current category prevails."""
     decision = rules.prevailing(await RegistryStore(work.session).category(platform_id), decision)
     if decision is not None:
-        await _set(work, platform_id, decision, on, f"category {decision.category}")
+        await set_category(work, platform_id, decision, on, f"category {decision.category}", cause)
 
 
-async def _set(
-    work: Emitter, platform_id: str, decision: rules.CategoryDecision, on: date, change: str
+async def set_category(
+    work: Emitter,
+    platform_id: str,
+    decision: rules.CategoryDecision,
+    on: date,
+    change: str,
+    cause: Cause | None = None,
 ) -> None:
     store = RegistryStore(work.session)
     await store.set_category(platform_id, decision.category, decision.reason)
     await store.update(platform_id, mappa_status="active")
-    await _record(work, platform_id, change, on)
+    await note(work, platform_id, change, cause)
     await work.emit(
         registry.CategoryAssigned(
             platform_id=platform_id,
@@ -37,7 +48,9 @@ async def _set(
     )
 
 
-async def ended(work: Emitter, platform_id: str, ending: rules.Ending, on: date) -> None:
+async def ended(
+    work: Emitter, platform_id: str, ending: rules.Ending, on: date, cause: Cause | None = None
+) -> None:
     """What ``ending`` means for the nominal: nothing, a move to category 2, or leaving MAPPA."""
     store = RegistryStore(work.session)
     facts = await store.facts(platform_id)
@@ -53,31 +66,37 @@ async def ended(work: Emitter, platform_id: str, ending: rules.Ending, on: date)
     )
     if isinstance(outcome, rules.CategoryDecision):
         # Category 1 has ended, so the lower number no longer prevails.
-        await _set(work, platform_id, outcome, on, f"category {outcome.category}: {ending}")
+        await set_category(work, platform_id, outcome, on, f"category {outcome.category}: {ending}", cause)
     elif isinstance(outcome, rules.Exit):
-        # The category ends with the exit, so a later qualifying fact brings them back in.
-        await store.update(platform_id, mappa_status="exited", category=None, category_reason=None)
-        await _record(work, platform_id, f"exited MAPPA: {outcome.reason}", on)
-        await work.emit(
-            registry.ExitedMappa(
-                platform_id=platform_id, category=facts["category"], reason=outcome.reason, exited_on=on
-            ),
-            key=platform_id,
-        )
+        await exit_mappa(work, platform_id, facts["category"], outcome.reason, on, cause)
 
 
-async def _record(work: Emitter, platform_id: str, change: str, on: date) -> None:
-    """A history line naming the event behind the change, or the schedule when time alone caused it."""
-    cause = work.cause if isinstance(work, UnitOfWork) else None
-    await RegistryStore(work.session).record(
-        platform_id,
-        change,
-        event_id=cause.id if cause else f"schedule/{on.isoformat()}",
-        event_type=cause.type if cause else "schedule/category-ends",
+async def exit_mappa(
+    work: Emitter, platform_id: str, category: int, reason: str, on: date, cause: Cause | None = None
+) -> None:
+    store = RegistryStore(work.session)
+    # The category ends with the exit, so a later qualifying fact brings them back in.
+    await store.update(platform_id, mappa_status="exited", category=None, category_reason=None)
+    await note(work, platform_id, f"exited MAPPA: {reason}", cause)
+    await work.emit(
+        registry.ExitedMappa(platform_id=platform_id, category=category, reason=reason, exited_on=on),
+        key=platform_id,
     )
 
 
-@handlers.on(CategoryReferralAccepted)
+@on(CategoryEnded)
+async def category_ended(data: CategoryEnded, work: UnitOfWork) -> None:
+    if not (platform_id := await nominal_for(data.person, work)):
+        return
+    facts = await RegistryStore(work.session).facts(platform_id)
+    await note(work, platform_id, f"category {data.category} end decided: {data.reason}"[:200])
+    if facts["mappa_status"] == "active" and (
+        exit := rules.ended_by_decision(facts["category"], data.category)
+    ):
+        await exit_mappa(work, platform_id, data.category, exit.reason, data.ended_on)
+
+
+@on(CategoryReferralAccepted)
 async def category_referral_accepted(data: CategoryReferralAccepted, work: UnitOfWork) -> None:
     if not (platform_id := await nominal_for(data.person, work)):
         return
@@ -89,7 +108,7 @@ async def category_referral_accepted(data: CategoryReferralAccepted, work: UnitO
         rules.CategoryDecision(
             category=data.category,
             reason=f"Category {data.category} referral accepted",
-            legal_basis="CJA 2003 s.325(2)" if data.category == 3 else "CJA 2003 s.327(4A)",
+            legal_basis=rules.LEGAL_BASIS[data.category],
         ),
         data.accepted_on,
     )

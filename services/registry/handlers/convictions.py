@@ -1,13 +1,15 @@
 """Convictions and cautions: what a disposal changes in custody, notification requirements and category."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
+from eventkit.clock import local_date
 from eventkit.consumer import UnitOfWork
 from schemas.events.police import CautionRecorded, ConvictionRecorded, LinkedTerm, Offence
 from services.registry import rules
 from services.registry.handlers import categories, notifications
-from services.registry.handlers.resolve import handlers, nominal_for, update
+from services.registry.handlers.resolve import nominal_for, note, on, update, update_if_newer
 from services.registry.notification_rules import (
     Disposal,
     Requirement,
@@ -17,7 +19,7 @@ from services.registry.notification_rules import (
 from services.registry.storage import RegistryStore
 
 
-@handlers.on(ConvictionRecorded)
+@on(ConvictionRecorded)
 async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> None:
     # MAPPA areas follow police force areas: the recording force's area manages a new case.
     platform_id = await nominal_for(data.person, work, area=data.recording_force)
@@ -36,7 +38,7 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
         )
 
 
-@handlers.on(CautionRecorded)
+@on(CautionRecorded)
 async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
     platform_id = await nominal_for(data.person, work, area=data.recording_force)
     if platform_id is not None:
@@ -83,10 +85,11 @@ async def _disposed(
     await store.add_conviction(
         platform_id, conviction, source_event_id=work.cause.id, offence_code=offence.code, on=on
     )
-    released_on = (await store.facts(platform_id))["released_on"]
     # A release already on record after this sentence (events arrive out of order) wins.
-    if (detained := rules.detention_from(disposal)) and (released_on is None or released_on < on):
-        await update(work, platform_id, f"{detained} (from the sentence)", custody_status=detained)
+    if detained := rules.detention_from(disposal):
+        await update_if_newer(
+            work, platform_id, "custody", on, f"{detained} (from the sentence)", custody_status=detained
+        )
     if offence.sexual_offences_act_schedule_3:
         term = custody_months
         if linked_terms:
@@ -96,5 +99,14 @@ async def _disposed(
         period = notification_period(
             disposal, custody_months=term, discharge_months=discharge_months, under_18=age < 18
         )
-        await notifications.require(work, platform_id, Requirement(on, period, age < 18))
+        requirement = Requirement(on, period, age < 18)
+        # A historic conviction whose requirement ran out (as of the event) brings neither it nor category 1.
+        ends = requirement.ends_on
+        if ends is not None and ends < local_date(work.cause.time):
+            await note(
+                work, platform_id, f"notification requirement ended on {ends.isoformat()}: {period.basis}"
+            )
+            conviction = replace(conviction, sexual_offences_act_schedule_3=False)
+        else:
+            await notifications.require(work, platform_id, requirement)
     await categories.assign(work, platform_id, rules.category_for(conviction), on)

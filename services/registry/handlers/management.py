@@ -8,26 +8,32 @@ from schemas.events.common import (
     OffenderManagerAllocated,
     RiskAssessmentCompleted,
 )
-from services.registry.handlers.resolve import handlers, nominal_for, update
+from services.registry.handlers.resolve import nominal_for, on, update_if_newer
 from services.registry.storage import RegistryStore
 
 
-@handlers.on(LeadAgencySet)
+@on(LeadAgencySet)
 async def lead_agency_set(data: LeadAgencySet, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        await update(work, platform_id, f"lead agency {data.lead_agency}", lead_agency=data.lead_agency)
+        change = f"lead agency {data.lead_agency}"
+        await update_if_newer(
+            work, platform_id, "lead-agency", data.effective_from, change, lead_agency=data.lead_agency
+        )
 
 
-@handlers.on(OffenderManagerAllocated)
+@on(OffenderManagerAllocated)
 async def offender_manager_allocated(data: OffenderManagerAllocated, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        await update(
+        if not await update_if_newer(
             work,
             platform_id,
+            "offender-manager",
+            data.allocated_on,
             "offender manager allocated",
             offender_manager_ref=data.staff_ref,
             offender_manager_team=data.team_code,
-        )
+        ):
+            return
         await work.emit(
             registry.OffenderManagerAllocated(
                 platform_id=platform_id,
@@ -39,7 +45,7 @@ async def offender_manager_allocated(data: OffenderManagerAllocated, work: UnitO
         )
 
 
-@handlers.on(RiskAssessmentCompleted)
+@on(RiskAssessmentCompleted)
 async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         await RegistryStore(work.session).add_risk_assessment(
@@ -49,7 +55,10 @@ async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfW
             rosh=data.rosh,
             assessor_agency=data.assessor_agency,
         )
-        await update(work, platform_id, f"risk assessed ({data.tool}): {data.rosh}", rosh=data.rosh)
+        change = f"risk assessed ({data.tool}): {data.rosh}"
+        # An older assessment arriving late is kept on record, but does not replace the current RoSH.
+        if not await update_if_newer(work, platform_id, "rosh", data.completed_on, change, rosh=data.rosh):
+            return
         await work.emit(
             registry.RiskAssessed(
                 platform_id=platform_id,
@@ -61,10 +70,14 @@ async def risk_assessment_completed(data: RiskAssessmentCompleted, work: UnitOfW
         )
 
 
-@handlers.on(AreaTransferred)
+@on(AreaTransferred)
 async def area_transferred(data: AreaTransferred, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        await update(work, platform_id, f"transferred to area {data.to_area}", area=data.to_area)
+        change = f"transferred to area {data.to_area}"
+        if not await update_if_newer(
+            work, platform_id, "area", data.transferred_on, change, area=data.to_area
+        ):
+            return
         await work.emit(
             registry.Transferred(
                 platform_id=platform_id,

@@ -1,6 +1,7 @@
 """Notification requirements (SOA 2003 Part 2): the requirement itself, and the notifications people make."""
 
 from eventkit.consumer import UnitOfWork
+from eventkit.outbox import Emitter
 from schemas.events.police import (
     AddressNotified,
     ForeignTravelNotified,
@@ -8,7 +9,7 @@ from schemas.events.police import (
     PeriodicNotificationMade,
 )
 from schemas.events.registry import NotificationOverdue, NotificationRequirementSet
-from services.registry.handlers.resolve import handlers, nominal_for, note
+from services.registry.handlers.resolve import nominal_for, note, on
 from services.registry.notification_rules import (
     Requirement,
     foreign_travel_deadline,
@@ -25,21 +26,26 @@ async def require(work: UnitOfWork, platform_id: str, requirement: Requirement) 
     if (kept := longer(current, requirement)) is None:
         return
     await store.set_requirement(platform_id, kept, afresh=starts_afresh(current, kept))
-    await note(work, platform_id, f"notification requirement: {kept.period.basis}")
+    await publish_requirement(work, platform_id, kept)
+
+
+async def publish_requirement(work: Emitter, platform_id: str, requirement: Requirement) -> None:
+    """Say in the history and on the topic which requirement the nominal is now under."""
+    await note(work, platform_id, f"notification requirement: {requirement.period.basis}")
     await work.emit(
         NotificationRequirementSet(
             platform_id=platform_id,
-            relevant_date=kept.relevant_date,
-            indefinite=kept.period.indefinite,
-            period_months=kept.period.months,
-            ends_on=kept.ends_on,
-            basis=kept.period.basis,
+            relevant_date=requirement.relevant_date,
+            indefinite=requirement.period.indefinite,
+            period_months=requirement.period.months,
+            ends_on=requirement.ends_on,
+            basis=requirement.period.basis,
         ),
         key=platform_id,
     )
 
 
-@handlers.on(AddressNotified)
+@on(AddressNotified)
 async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         store = RegistryStore(work.session)
@@ -59,7 +65,7 @@ async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
         await note(work, platform_id, f"{data.notification} notification: {where}")
 
 
-@handlers.on(NameNotified)
+@on(NameNotified)
 async def name_notified(data: NameNotified, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         store = RegistryStore(work.session)
@@ -68,7 +74,7 @@ async def name_notified(data: NameNotified, work: UnitOfWork) -> None:
         await note(work, platform_id, "name change notified")
 
 
-@handlers.on(PeriodicNotificationMade)
+@on(PeriodicNotificationMade)
 async def periodic_notification_made(data: PeriodicNotificationMade, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         await RegistryStore(work.session).notified(
@@ -77,7 +83,7 @@ async def periodic_notification_made(data: PeriodicNotificationMade, work: UnitO
         await note(work, platform_id, "periodic notification")
 
 
-@handlers.on(ForeignTravelNotified)
+@on(ForeignTravelNotified)
 async def foreign_travel_notified(data: ForeignTravelNotified, work: UnitOfWork) -> None:
     if not (platform_id := await nominal_for(data.person, work)):
         return

@@ -7,11 +7,16 @@ in a resolution case when the register cannot tell whom it is about.
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from datetime import date
+from typing import TypeVar
 
 from eventkit.codec import decode
 from eventkit.consumer import Handlers, UnitOfWork
+from eventkit.outbox import Cause, Emitter
 from schemas.catalogue import TOPIC_OF_EVENT
+from schemas.contract import Contract
 from schemas.events.common import PersonRef
 from schemas.events.police import PersonDetails
 from schemas.events.registry import IdentifiersLinked, NominalRegistered
@@ -23,6 +28,38 @@ log = logging.getLogger(__name__)
 # A held event was accepted once already; its size was checked then.
 HELD_MAX_BYTES = 16 * 1024 * 1024
 handlers = Handlers()
+# Identifiers that became known while handling an event: events held for them wait until it is applied.
+_newly_known: ContextVar[list[Mapping[Scheme, str]] | None] = ContextVar("newly_known", default=None)
+C = TypeVar("C", bound=Contract)
+
+
+def on(
+    model: type[C],
+) -> Callable[[Callable[[C, UnitOfWork], Awaitable[None]]], Callable[[C, UnitOfWork], Awaitable[None]]]:
+    """Register a registry handler: it runs, then the events held for anyone it made known are applied.
+
+    Held events run after their person's registering event has applied all
+    its facts, so an early address notification finds the requirement the
+    conviction brings.
+    """
+
+    def register(
+        fn: Callable[[C, UnitOfWork], Awaitable[None]],
+    ) -> Callable[[C, UnitOfWork], Awaitable[None]]:
+        async def then_release(data: C, work: UnitOfWork) -> None:
+            known: list[Mapping[Scheme, str]] = []
+            token = _newly_known.set(known)
+            try:
+                await fn(data, work)
+            finally:
+                _newly_known.reset(token)
+            for ids in known:
+                await _release_held(work, ids)
+
+        handlers.on(model)(then_release)
+        return fn
+
+    return register
 
 
 def claimed(person: PersonDetails | PersonRef) -> dict[Scheme, str]:
@@ -65,7 +102,7 @@ async def nominal_for(
                 IdentifiersLinked(platform_id=resolution.platform_id, schemes=sorted(resolution.link)),
                 key=resolution.platform_id,
             )
-            await _release_held(work, resolution.link)
+            await _when_applied(work, resolution.link)
         return resolution.platform_id
     if person.date_of_birth is None or not person.family_name or not person.given_names:
         await _hold(work, "unknown-person", (), ids)
@@ -79,7 +116,7 @@ async def nominal_for(
     )
     await note(work, platform_id, "registered")
     await work.emit(NominalRegistered(platform_id=platform_id, schemes=sorted(ids)), key=platform_id)
-    await _release_held(work, ids)
+    await _when_applied(work, ids)
     return platform_id
 
 
@@ -107,6 +144,13 @@ async def replay(work: UnitOfWork, held: Mapping[str, object]) -> None:
     work.emitted += again.emitted
 
 
+async def _when_applied(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
+    if (pending := _newly_known.get()) is None:
+        await _release_held(work, known)
+    else:
+        pending.append(known)
+
+
 async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
     """Apply events held because their person was unknown, now that an identifier of theirs is known.
 
@@ -117,14 +161,28 @@ async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
         await replay(work, held)
 
 
-async def note(work: UnitOfWork, platform_id: str, change: str) -> None:
-    """A line in the nominal's history, naming the event that caused it."""
-    await RegistryStore(work.session).record(
-        platform_id, change, event_id=work.cause.id, event_type=work.cause.type
-    )
+async def note(work: Emitter, platform_id: str, change: str, cause: Cause | None = None) -> None:
+    """A line in the nominal's history, naming what caused it: an event, a decision or the schedule."""
+    cause = cause or work.caused_by
+    if cause is None:
+        raise ValueError("a history line names its cause")
+    await RegistryStore(work.session).record(platform_id, change, event_id=cause.id, event_type=cause.type)
 
 
-async def update(work: UnitOfWork, platform_id: str, change: str, **facts: object) -> None:
+async def update(work: Emitter, platform_id: str, change: str, **facts: object) -> None:
     """Set facts on the nominal and say so in its history."""
     await RegistryStore(work.session).update(platform_id, **facts)
     await note(work, platform_id, change)
+
+
+async def update_if_newer(
+    work: Emitter, platform_id: str, fact: str, as_of: date, change: str, **facts: object
+) -> bool:
+    """Set facts of one kind unless the record already holds a more recent one; the history says which."""
+    if not await RegistryStore(work.session).newer(platform_id, fact, as_of):
+        await note(work, platform_id, f"{change} ({as_of.isoformat()}): older than the {fact} on record")
+        return False
+    if facts:
+        await RegistryStore(work.session).update(platform_id, **facts)
+    await note(work, platform_id, change)
+    return True
