@@ -9,19 +9,14 @@ from services.registry.notification_rules import NotificationPeriod, Requirement
 from services.registry.storage import RegistryStore
 from tests.support.api import asgi_client, bearer
 from tests.support.clock import FakeClock
+from tests.support.register import a_nominal
 
 
 async def _registered(service: Service, area: str, pnc: str) -> str:
     """A nominal of ``area`` whose periodic notification is due by 10 March 2027."""
     async with service.db.transaction() as session:
         store = RegistryStore(session)
-        platform_id = await store.add_nominal(
-            family_name="Example",
-            given_names=["Synthetic"],
-            date_of_birth=date(1980, 1, 1),
-            identifiers_={"pnc": pnc},
-            area=area,
-        )
+        platform_id = await a_nominal(session, pnc=pnc, area=area)
         requirement = Requirement(date(2026, 3, 10), NotificationPeriod(120, "s.82(1)"), False)
         await store.set_requirement(platform_id, requirement, afresh=False)
         await store.notified(platform_id, date(2026, 3, 11), initial=True, no_fixed_abode=False)

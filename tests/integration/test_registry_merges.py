@@ -12,6 +12,7 @@ from services.registry import identity
 from services.registry.notification_rules import NotificationPeriod, Requirement
 from services.registry.storage import RegistryStore
 from tests.support.api import asgi_client, bearer
+from tests.support.register import a_nominal
 
 SEEN_FIRST_BY_PRISON = "2010/0000001B"
 COORDINATOR = Principal(user="u-co", agency=Agency.POLICE, role=Role.MAPPA_COORDINATOR, area="01")
@@ -19,15 +20,8 @@ COORDINATOR = Principal(user="u-co", agency=Agency.POLICE, role=Role.MAPPA_COORD
 
 async def _nominal(service: Service, pnc: str, area: str | None, category: int) -> str:
     async with service.db.transaction() as session:
-        store = RegistryStore(session)
-        platform_id = await store.add_nominal(
-            family_name="Example",
-            given_names=["Synthetic"],
-            date_of_birth=date(1980, 1, 1),
-            identifiers_={"pnc": pnc},
-            area=area,
-        )
-        await store.set_category(platform_id, category, f"category {category} on record")
+        platform_id = await a_nominal(session, pnc=pnc, area=area)
+        await RegistryStore(session).set_category(platform_id, category, f"category {category} on record")
     return platform_id
 
 

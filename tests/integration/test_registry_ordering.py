@@ -3,8 +3,6 @@ and an event held for an unknown person is applied after the event that register
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.agencies import Agency
@@ -23,26 +21,14 @@ from schemas.events.police import AddressNotified
 from schemas.events.prison import CustodyStarted, Released
 from schemas.events.registry import RiskAssessed
 from services.registry.storage import RegistryStore
-from services.registry.tables import history
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
-from tests.support.waiting import eventually
+from tests.support.register import changes_caused_by
 
 
 async def _send(kafka_bootstrap: str, topic: Topic, data: Contract, key: str) -> CloudEvent:
     event = Synthetic().agency_event(topic, data)
     await publish(kafka_bootstrap, topic.name, event.to_json(), key=key)
     return event
-
-
-async def _applied(registry: Service, event: CloudEvent) -> list[str]:
-    """The history lines the event caused, once there are any."""
-
-    async def lines() -> list[str]:
-        async with registry.db.transaction() as session:
-            rows = await session.execute(select(history.c.change).where(history.c.cause_event_id == event.id))
-            return list(rows.scalars())
-
-    return await eventually(lines, what=f"event {event.type} to be applied")
 
 
 async def test_older_facts_arriving_late_do_not_overwrite_newer_ones(
@@ -72,13 +58,17 @@ async def test_older_facts_arriving_late_do_not_overwrite_newer_ones(
     release = await _send(
         kafka_bootstrap, AGENCY_PRISON, Released(person=ref, released_on=released_on, on_licence=True), pnc
     )
-    await _applied(registry, release)
+    await changes_caused_by(registry.db, release.id)
     # The prison's record of the sentence starting arrives after the release it preceded.
     started = CustodyStarted(person=ref, started_on=conviction.conviction_date, establishment="LEI")
     late_custody = await _send(kafka_bootstrap, AGENCY_PRISON, started, pnc)
 
-    assert (await _applied(registry, late_assessment))[-1].endswith("older than the rosh on record")
-    assert (await _applied(registry, late_custody))[-1].endswith("older than the custody on record")
+    assert (await changes_caused_by(registry.db, late_assessment.id))[-1].endswith(
+        "older than the rosh on record"
+    )
+    assert (await changes_caused_by(registry.db, late_custody.id))[-1].endswith(
+        "older than the custody on record"
+    )
     async with registry.db.transaction() as session:
         facts = await RegistryStore(session).facts(platform_id)
     assert (facts["rosh"], facts["custody_status"], facts["released_on"]) == (
@@ -108,7 +98,7 @@ async def test_a_held_initial_notification_counts_once_the_conviction_is_applied
         kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(convicted.id)
     )
     platform_id = event_of(record)["subject"]
-    assert await _applied(registry, held) == ["initial notification: no fixed abode"]
+    assert await changes_caused_by(registry.db, held.id) == ["initial notification: no fixed abode"]
     async with registry.db.transaction() as session:
         [(_, state)] = await RegistryStore(session).notification_states(platform_id=platform_id)
     assert (state.initial_notified_on, state.no_fixed_abode) == (notified_on, True)

@@ -3,8 +3,6 @@ one, and a late foreign-travel notice, which is a breach on record and published
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
-
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
@@ -21,9 +19,8 @@ from schemas.events.police import (
 from schemas.events.registry import NotificationOverdue, NotificationRequirementSet
 from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
-from services.registry.tables import history
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
-from tests.support.waiting import eventually
+from tests.support.register import changes_caused_by
 
 
 async def _send(
@@ -117,16 +114,8 @@ async def test_a_historic_conviction_whose_requirement_has_ended_brings_no_categ
     )
     platform_id = event_of(record)["subject"]
 
-    async def noted() -> list[str]:
-        async with registry.db.transaction() as session:
-            rows = await session.execute(
-                select(history.c.change).where(history.c.cause_event_id == cautioned.id)
-            )
-            return [line for line in rows.scalars() if line.startswith("notification requirement ended on")]
-
-    assert await eventually(noted, what="the caution to be applied") == [
-        "notification requirement ended on 2017-01-09: s.82(1): caution"
-    ]
+    changes = await changes_caused_by(registry.db, cautioned.id)
+    assert "notification requirement ended on 2017-01-09: s.82(1): caution" in changes
     async with registry.db.transaction() as session:
         store = RegistryStore(session)
         assert (await store.category(platform_id), await store.requirement(platform_id)) == (None, None)

@@ -19,6 +19,7 @@ from services.registry.schedule import notification_periods_ended, overdue_notif
 from services.registry.storage import RegistryStore
 from services.registry.tables import history, metadata
 from tests.support.clock import FakeClock
+from tests.support.register import a_nominal
 
 CONVICTED = date(2026, 3, 10)  # initial notification due by 12 March (s.83: 3 days beginning with)
 
@@ -27,13 +28,7 @@ async def _subject_to(database: Database, requirement: Requirement, *, category:
     """A synthetic nominal on the register under ``requirement``."""
     async with database.transaction() as session:
         store = RegistryStore(session)
-        platform_id = await store.add_nominal(
-            family_name="Example",
-            given_names=["Synthetic"],
-            date_of_birth=date(1980, 1, 1),
-            identifiers_={"pnc": "2003/0012345N"},
-            area="01",
-        )
+        platform_id = await a_nominal(session)
         if category is not None:
             await store.set_category(platform_id, category, "Schedule 3")
         await store.set_requirement(platform_id, requirement, afresh=False)
