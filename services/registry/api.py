@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit
+from eventkit import access, audit, history
 from eventkit.auth import Authenticated, Principal, Purpose, Role
 from eventkit.http import Db, Policies, Today
 from schemas.identifiers import Scheme
@@ -122,8 +122,8 @@ class OverdueNotification(BaseModel):
 class HistoryLine(BaseModel):
     at: datetime
     change: str
-    cause_event_id: str
-    cause_event_type: str
+    cause_id: str
+    cause_type: str
 
 
 class ReadRecord(BaseModel):
@@ -310,11 +310,14 @@ async def nominal_history(
     async with db.transaction() as session:
         reads = RegistryReads(session)
         await _readable(reads, principal, platform_id)
-        lines = await reads.history(platform_id, limit=limit, offset=offset)
+        lines = await history.lines(session, platform_id, limit=limit, offset=offset)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal-history", record_id=platform_id
         )
-    return [HistoryLine(**line) for line in lines]
+    return [
+        HistoryLine(at=line.at, change=line.change, cause_id=line.cause_id, cause_type=line.cause_type)
+        for line in lines
+    ]
 
 
 # What a read of the nominal may have been: the record, its history, or its audit trail.

@@ -11,7 +11,6 @@ from services.registry.tables import (
     aliases,
     breaches,
     convictions,
-    history,
     identifiers,
     nominals,
     resolution_cases,
@@ -113,16 +112,6 @@ class RegistryReads:
             select(nominals.c.area).where(nominals.c.platform_id == platform_id)
         )
         return value
-
-    async def history(self, platform_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
-        rows = await self._session.execute(
-            select(history.c.at, history.c.change, history.c.cause_event_id, history.c.cause_event_type)
-            .where(history.c.platform_id == platform_id)
-            .order_by(history.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [dict(r._mapping) for r in rows]
 
     async def open_cases(self) -> list[dict[str, Any]]:
         rows = await self._session.execute(

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from eventkit import history
 from eventkit.clock import local_date
 from eventkit.outbox import Cause, Emitter
 from eventkit.scheduler import once
@@ -26,12 +27,8 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
         if await once(work.session, job=JOB, key=key, now=now):
             # The breach stays on record even if the person is later detained.
             await store.add_breach(platform_id, kind, deadline)
-            await store.record(
-                platform_id,
-                f"{kind} notification overdue since {deadline.isoformat()}",
-                event_id=key,
-                event_type=f"schedule/{JOB}",
-            )
+            change = f"{kind} notification overdue since {deadline.isoformat()}"
+            await history.record(work.session, platform_id, change, Cause(key, f"schedule/{JOB}"))
             await work.emit(
                 NotificationOverdue(platform_id=platform_id, notification=kind, deadline=deadline),
                 key=platform_id,

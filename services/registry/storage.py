@@ -21,7 +21,6 @@ from services.registry.tables import (
     convictions,
     fact_dates,
     foreign_travel,
-    history,
     identifiers,
     merges,
     nominals,
@@ -199,19 +198,6 @@ class RegistryStore:
             )
         )
         return platform_id
-
-    async def record(self, platform_id: str, change: str, *, event_id: str, event_type: str) -> None:
-        """Add a line to the nominal's history, naming the event that caused it."""
-        await self._session.execute(
-            history.insert(),
-            dict(
-                platform_id=platform_id,
-                at=datetime.now(UTC),
-                change=change,
-                cause_event_id=event_id,
-                cause_event_type=event_type,
-            ),
-        )
 
     async def add_conviction(
         self, platform_id: str, conviction: Conviction, *, source_event_id: str, offence_code: str, on: date

@@ -149,17 +149,6 @@ fact_dates = Table(
     Column("as_of", Date, nullable=False),
 )
 
-history = Table(
-    "history",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", ForeignKey("nominals.platform_id"), nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("change", String(200), nullable=False),
-    Column("cause_event_id", String(128), nullable=False),
-    Column("cause_event_type", String(128), nullable=False),
-)
-
 resolution_cases = Table(
     "resolution_cases",
     metadata,

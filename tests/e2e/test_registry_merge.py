@@ -184,7 +184,7 @@ async def test_a_coordinator_applies_a_held_event_to_the_nominal_it_is_about(
             record["date_of_birth"] == person.date_of_birth.isoformat()
         )  # the contradiction changed no identity
         history = (await http.get(f"/nominals/{platform_id}/history", headers=coordinator)).json()
-        assert any(line["cause_event_id"] == f"resolution/{case['id']}" for line in history)
+        assert any(line["cause_id"] == f"resolution/{case['id']}" for line in history)
         # The decision is audited as a read of the nominal it named.
         reads = (await http.get(f"/nominals/{platform_id}/reads", headers=headers(Role.AUDITOR))).json()
         assert ("u-coordinator", "mappa-coordinator", "Identity review") in {

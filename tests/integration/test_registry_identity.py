@@ -6,6 +6,7 @@ from datetime import date
 from aiokafka import ConsumerRecord
 from sqlalchemy import select
 
+from eventkit.history import history
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import (
@@ -20,7 +21,7 @@ from schemas.contract import Contract
 from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
 from schemas.events.prison import CustodyStarted, Released
 from schemas.events.registry import IdentifiersLinked
-from services.registry.tables import history, identifiers, nominals, resolution_cases
+from services.registry.tables import identifiers, nominals, resolution_cases
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
 from tests.support.waiting import eventually
 
@@ -116,7 +117,7 @@ async def test_three_agencies_one_nominal_and_a_contradiction_held_for_a_person(
     assert held.offender_manager_ref == "staff-0042"
     async with registry.db.transaction() as session:
         changes = (
-            await session.execute(select(history.c.change).where(history.c.platform_id == platform_id))
+            await session.execute(select(history.c.change).where(history.c.subject == platform_id))
         ).scalars()
     assert list(changes).count("custody started") == 1  # the contradicting event changed nothing
 
@@ -154,7 +155,7 @@ async def test_an_event_about_a_person_not_yet_registered_waits_and_is_then_appl
             select(resolution_cases.c.status).where(resolution_cases.c.event_id == sent.id)
         )
         changes = (
-            await session.execute(select(history.c.change).where(history.c.platform_id == platform_id))
+            await session.execute(select(history.c.change).where(history.c.subject == platform_id))
         ).scalars()
     assert status == "applied"
     assert "custody started" in list(changes)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from eventkit import outbox
 from eventkit.db import Database
+from eventkit.history import history
 from eventkit.scheduler import Scheduler
 from schemas.envelope import CloudEvent
 from services.registry.notification_rules import NotificationPeriod, Requirement
@@ -17,7 +18,7 @@ from services.registry.reads import RegistryReads
 from services.registry.rules import Conviction
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import RegistryStore
-from services.registry.tables import history, metadata
+from services.registry.tables import metadata
 from tests.support.clock import FakeClock
 from tests.support.register import a_nominal
 

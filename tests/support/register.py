@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import Database
+from eventkit.history import history
 from services.registry.storage import RegistryStore
-from services.registry.tables import history
 from tests.support.waiting import eventually
 
 
@@ -27,7 +27,7 @@ async def changes_caused_by(db: Database, event_id: str) -> list[str]:
 
     async def lines() -> list[str]:
         async with db.transaction() as session:
-            rows = await session.execute(select(history.c.change).where(history.c.cause_event_id == event_id))
+            rows = await session.execute(select(history.c.change).where(history.c.cause_id == event_id))
             return list(rows.scalars())
 
     return await eventually(lines, what=f"event {event_id} to be applied")

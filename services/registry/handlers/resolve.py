@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import TypeVar
 
+from eventkit import history
 from eventkit.codec import decode
 from eventkit.consumer import Handlers, UnitOfWork
 from eventkit.outbox import Cause, Emitter
@@ -166,7 +167,7 @@ async def note(work: Emitter, platform_id: str, change: str, cause: Cause | None
     cause = cause or work.caused_by
     if cause is None:
         raise ValueError("a history line names its cause")
-    await RegistryStore(work.session).record(platform_id, change, event_id=cause.id, event_type=cause.type)
+    await history.record(work.session, platform_id, change, cause)
 
 
 async def update(work: Emitter, platform_id: str, change: str, **facts: object) -> None:
