@@ -11,7 +11,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
@@ -22,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.agencies import RESPONSIBLE_AUTHORITY, Agency
+from schemas.agencies import Role as Role  # roles are part of the contract: tokens and events carry them
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,6 @@ MAX_USER_LENGTH = 128
 _AREA = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 # What PyJWT implements, less "none"; an unknown name is a configuration mistake worth refusing.
 _SUPPORTED_ALGORITHMS = frozenset(get_default_algorithms()) - {"none"}
-
-
-class Role(StrEnum):
-    OFFENDER_MANAGER = "offender-manager"
-    MAPPA_COORDINATOR = "mappa-coordinator"
-    MEETING_CHAIR = "meeting-chair"
-    SENIOR_OFFICER = "senior-officer"
-    PUBLIC_PROTECTION_OFFICER = "public-protection-officer"
-    AUDITOR = "auditor"
-    OPERATIONS = "operations"
 
 
 @dataclass(frozen=True)

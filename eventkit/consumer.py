@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -26,6 +26,7 @@ from eventkit.db import Database
 from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
 from eventkit.outbox import Cause, Emitter
+from eventkit.policy import AreaPolicies
 from schemas.catalogue import EVENT_MODELS
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent
@@ -46,13 +47,17 @@ class PlatformUnavailable(Exception):
 class UnitOfWork(Emitter):
     """What a handler may touch: its transaction, the event it handles, and the events it emits."""
 
-    def __init__(self, session: AsyncSession, source: str, cause: CloudEvent) -> None:
+    def __init__(
+        self, session: AsyncSession, source: str, cause: CloudEvent, policies: AreaPolicies[Any] | None = None
+    ) -> None:
         super().__init__(session, source, Cause(cause.id, cause.type))
         self.cause = cause
+        # The service's area policies, for rules whose values an area may change.
+        self.policies = policies
 
     def for_cause(self, cause: CloudEvent) -> "UnitOfWork":
         """The same transaction, handling another event (one that was held back)."""
-        return UnitOfWork(self.session, self._source, cause)
+        return UnitOfWork(self.session, self._source, cause, self.policies)
 
 
 Handler = Callable[[Incoming, UnitOfWork], Awaitable[None]]
@@ -94,6 +99,7 @@ class ConsumerConfig:
     max_attempts: int
     retry_backoff_seconds: float
     max_message_bytes: int
+    policies: AreaPolicies[Any] | None = None
 
 
 class Consumer:
@@ -168,7 +174,7 @@ class Consumer:
             )
             if not fresh:
                 return "duplicate"
-            work = UnitOfWork(session, self._config.source, incoming.event)
+            work = UnitOfWork(session, self._config.source, incoming.event, self._config.policies)
             await handler(incoming, work)
         if work.emitted:
             self._on_emitted()

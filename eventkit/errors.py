@@ -19,3 +19,10 @@ class UnknownEventType(PermanentError):
 
 class WrongTopic(PermanentError):
     pass
+
+
+class RefusedByRule(PermanentError):
+    """A valid event the domain's rules refuse (a level 3 decision without a senior officer, say).
+
+    Its text is the rule's own words, never the event's content.
+    """

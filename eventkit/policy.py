@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from eventkit.settings import Settings
+
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -25,11 +27,25 @@ class AreaPolicies(Generic[P]):
         return self._overrides.get(area or "", self.defaults)
 
 
+def service_policies(settings: Settings, model: type[P], shipped: Path) -> AreaPolicies[P]:
+    """The service's policies: its ``MAPPA_<SERVICE>_POLICY_FILE``, or the file it ships with."""
+    return load_policies(settings.own.policy_file or shipped, model)
+
+
 def load_policies(path: Path, model: type[P]) -> AreaPolicies[P]:
     data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     defaults: dict[str, Any] = data.get("defaults", {})
     areas: dict[str, dict[str, Any]] = data.get("areas", {})
     return AreaPolicies(
         model.model_validate(defaults),
-        {area: model.model_validate({**defaults, **values}) for area, values in areas.items()},
+        {area: model.model_validate(_merged(defaults, values)) for area, values in areas.items()},
     )
+
+
+def _merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``defaults`` with ``overrides`` laid over them, table by table."""
+    merged = dict(defaults)
+    for key, value in overrides.items():
+        inner = merged.get(key)
+        merged[key] = _merged(inner, value) if isinstance(inner, dict) and isinstance(value, dict) else value
+    return merged

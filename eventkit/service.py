@@ -7,7 +7,6 @@ telemetry and HTTP around them.
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -18,7 +17,6 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 from sqlalchemy import MetaData
 
 from eventkit.broker import ensure_topics, make_broker
@@ -28,7 +26,7 @@ from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
 from eventkit.outbox import OutboxRecord, OutboxRelay
-from eventkit.policy import AreaPolicies, load_policies
+from eventkit.policy import AreaPolicies
 from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import Subscription
@@ -53,7 +51,7 @@ class Service:
         handlers: Mapping[str, Handler],
         api: Sequence[APIRouter] = (),
         jobs: Sequence[Job] = (),
-        policy: tuple[type[BaseModel], Path] | None = None,
+        policies: AreaPolicies[Any] | None = None,
         clock: Clock = system_clock,
         settings: Settings | None = None,
         tracer_provider: TracerProvider | None = None,
@@ -64,10 +62,7 @@ class Service:
         platform = self.settings.platform
         self._metadata = metadata
         self.clock = clock
-        # The policy model, and the file of defaults shipped with the service.
-        self.policies: AreaPolicies[Any] | None = (
-            load_policies(self.settings.own.policy_file or policy[1], policy[0]) if policy else None
-        )
+        self.policies = policies
         self.registry = CollectorRegistry()
         self.tracer_provider = tracer_provider or setup_tracing(
             name, platform.agency, platform.otel_traces_exporter
@@ -102,6 +97,7 @@ class Service:
                 max_attempts=platform.max_attempts,
                 retry_backoff_seconds=platform.retry_backoff_seconds,
                 max_message_bytes=platform.max_message_bytes,
+                policies=policies,
             ),
             self.db,
             handlers,

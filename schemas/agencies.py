@@ -1,4 +1,4 @@
-"""The agencies under MAPPA (CJA 2003 s.325): one list for contracts and access rules."""
+"""MAPPA agencies (CJA 2003 s.325) and their staff's roles: one list for contracts and access rules."""
 
 from enum import StrEnum
 
@@ -20,3 +20,16 @@ class Agency(StrEnum):
 
 # CJA 2003 s.325(1): the Responsible Authority; every other agency has a duty to co-operate.
 RESPONSIBLE_AUTHORITY = frozenset({Agency.POLICE, Agency.PRISON, Agency.PROBATION})
+
+
+class Role(StrEnum):
+    """A member of staff's part in MAPPA (MAPPA Guidance), as tokens and casework events state it."""
+
+    OFFENDER_MANAGER = "offender-manager"
+    MAPPA_COORDINATOR = "mappa-coordinator"
+    MEETING_CHAIR = "meeting-chair"
+    # May authorise level 3 management and commit special resources.
+    SENIOR_OFFICER = "senior-officer"
+    PUBLIC_PROTECTION_OFFICER = "public-protection-officer"
+    AUDITOR = "auditor"
+    OPERATIONS = "operations"

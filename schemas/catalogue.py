@@ -12,6 +12,7 @@ from typing import Any, Union
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent, typed_event
 from schemas.events import (
+    casework,
     common,
     health,
     levels,
@@ -57,18 +58,28 @@ class Topic:
 def _agency(agency: str, *events: type[Contract]) -> Topic:
     return Topic(
         name=f"agency.{agency}.v1",
-        key=f"the {agency} service's own person identifier",
+        key=f"the {agency} service's own person identifier; casework events: the platform id",
         producer=agency,
         consumers=("registry", "levels"),
         events=events,
     )
 
 
+# Casework about a case on the register, keyed by its platform id: any agency may refer;
+# the Responsible Authority screens and decides levels.
+_REFERRALS = (casework.ReferralSubmitted,)
+_CASEWORK = (
+    casework.ScreeningRecorded,
+    casework.ReferralSubmitted,
+    casework.ReferralDecided,
+    casework.LevelDecisionRecorded,
+)
 _SHARED = (
     common.RiskAssessmentCompleted,
     common.LeadAgencySet,
     common.CategoryReferralAccepted,
     common.CategoryEnded,
+    *_CASEWORK,
 )
 
 AGENCY_POLICE = _agency(
@@ -79,6 +90,7 @@ AGENCY_POLICE = _agency(
     police.NameNotified,
     police.PeriodicNotificationMade,
     police.ForeignTravelNotified,
+    police.ChargeRecorded,
     common.AreaTransferred,
     *_SHARED,
 )
@@ -91,9 +103,13 @@ AGENCY_PROBATION = _agency(
     *_SHARED,
 )
 AGENCY_HEALTH = _agency(
-    "health", health.HospitalOrderMade, health.HospitalOrderEnded, common.RiskAssessmentCompleted
+    "health",
+    health.HospitalOrderMade,
+    health.HospitalOrderEnded,
+    common.RiskAssessmentCompleted,
+    *_REFERRALS,
 )
-AGENCY_YOT = _agency("yot", common.OffenderManagerAllocated, common.RiskAssessmentCompleted)
+AGENCY_YOT = _agency("yot", common.OffenderManagerAllocated, common.RiskAssessmentCompleted, *_REFERRALS)
 AGENCY_TOPICS = (AGENCY_POLICE, AGENCY_PRISON, AGENCY_PROBATION, AGENCY_HEALTH, AGENCY_YOT)
 
 REGISTRY_OFFENDERS = Topic(
@@ -114,6 +130,9 @@ REGISTRY_OFFENDERS = Topic(
         registry.ExitedMappa,
         registry.NominalsMerged,
         registry.NominalsUnmerged,
+        registry.ReleaseDateSet,
+        registry.LeadAgencySet,
+        registry.Charged,
     ),
 )
 LEVELS_DECISIONS = Topic(
@@ -121,7 +140,21 @@ LEVELS_DECISIONS = Topic(
     key="platform person id",
     producer="levels",
     consumers=("meetings", "notifications", "registry"),
-    events=(levels.ScreeningDue,),
+    events=(
+        levels.ScreeningDue,
+        levels.ScreeningDone,
+        levels.ReferralMade,
+        levels.ReferralAccepted,
+        levels.ReferralDeclined,
+        levels.LevelSet,
+        levels.LevelChanged,
+        levels.ReviewDue,
+        levels.ReviewOverdue,
+        levels.ReleaseScreeningAlert,
+        levels.ConsiderReferral,
+        levels.SeriousCaseReviewDue,
+        levels.CaseClosed,
+    ),
 )
 MEETINGS_SCHEDULE = Topic(
     name="meetings.schedule.v1",

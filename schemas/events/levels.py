@@ -1,11 +1,20 @@
-"""Events published by level management on ``levels.decisions.v1``."""
+"""Events published by level management on ``levels.decisions.v1``.
+
+Keyed by platform id. They carry what consumers act on (levels, dates,
+roles); the reasons and rationales people write stay in the levels
+service, behind its audited API.
+"""
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from schemas.agencies import Agency, Role
 from schemas.contract import Contract
+
+LevelNumber = Literal[1, 2, 3]
+PlatformId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class ScreeningDue(Contract):
@@ -13,8 +22,144 @@ class ScreeningDue(Contract):
 
     EVENT_NAME: ClassVar[str] = "screening-due"
 
-    platform_id: str = Field(min_length=1, max_length=64)
+    platform_id: PlatformId
     category: Literal[1, 2, 3, 4]
-    level: Literal[1, 2, 3]
+    level: LevelNumber
     status: Literal["pending-screening"]
     since: date
+
+
+class ScreeningDone(Contract):
+    """The lead agency screened the case: level 1 confirmed, or referred for level 2 or 3."""
+
+    EVENT_NAME: ClassVar[str] = "screening-done"
+
+    platform_id: PlatformId
+    outcome: Literal["level-1", "referral"]
+    level_sought: Literal[2, 3] | None = None
+    screened_on: date
+
+
+class ReferralMade(Contract):
+    """A referral (MAPPA A) asks for the case to be managed at a higher level."""
+
+    EVENT_NAME: ClassVar[str] = "referral-made"
+
+    platform_id: PlatformId
+    referral_ref: str = Field(min_length=1, max_length=64)
+    level_sought: Literal[2, 3]
+    referring_agency: Agency
+    current_rosh: Literal["low", "medium", "high", "very-high"]
+    referred_on: date
+
+
+class ReferralAccepted(Contract):
+    """The MAPPA co-ordinator found the referral meets the criteria for the level sought."""
+
+    EVENT_NAME: ClassVar[str] = "referral-accepted"
+
+    platform_id: PlatformId
+    referral_ref: str = Field(min_length=1, max_length=64)
+    level_sought: Literal[2, 3]
+    decided_on: date
+
+
+class ReferralDeclined(Contract):
+    """The MAPPA co-ordinator found the referral does not meet the criteria."""
+
+    EVENT_NAME: ClassVar[str] = "referral-declined"
+
+    platform_id: PlatformId
+    referral_ref: str = Field(min_length=1, max_length=64)
+    level_sought: Literal[2, 3]
+    decided_on: date
+
+
+class LevelSet(Contract):
+    """The case's level was set, or confirmed at a review, by an authorised decision."""
+
+    EVENT_NAME: ClassVar[str] = "level-set"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    kind: Literal["set", "confirmed"]
+    decided_on: date
+    decided_by_role: Role
+    senior_officer_authorised: bool
+    next_review_by: date
+
+
+class LevelChanged(Contract):
+    """The case's level was raised or lowered by an authorised decision."""
+
+    EVENT_NAME: ClassVar[str] = "level-changed"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    previous_level: LevelNumber
+    kind: Literal["raised", "lowered"]
+    decided_on: date
+    decided_by_role: Role
+    senior_officer_authorised: bool
+    next_review_by: date
+
+
+class ReviewDue(Contract):
+    """The case's review falls due: it must be reviewed by ``review_by``."""
+
+    EVENT_NAME: ClassVar[str] = "review-due"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    review_by: date
+
+
+class ReviewOverdue(Contract):
+    """The case was not reviewed by ``review_by``."""
+
+    EVENT_NAME: ClassVar[str] = "review-overdue"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    review_by: date
+
+
+class ReleaseScreeningAlert(Contract):
+    """Release from custody is near and no level is confirmed: set one before release."""
+
+    EVENT_NAME: ClassVar[str] = "release-screening-alert"
+
+    platform_id: PlatformId
+    release_date: date
+    level: LevelNumber
+
+
+class ConsiderReferral(Contract):
+    """RoSH rose to high or very high for a case at level 1: consider referring it."""
+
+    EVENT_NAME: ClassVar[str] = "consider-referral"
+
+    platform_id: PlatformId
+    rosh: Literal["high", "very-high"]
+    assessed_on: date
+
+
+class SeriousCaseReviewDue(Contract):
+    """A MAPPA case was charged with a serious further offence: the board chair must be told."""
+
+    EVENT_NAME: ClassVar[str] = "serious-case-review-due"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    charged_on: date
+    notify_board_chair_by: date
+
+
+class CaseClosed(Contract):
+    """The case left MAPPA (the register says so), or was merged into another."""
+
+    EVENT_NAME: ClassVar[str] = "case-closed"
+
+    platform_id: PlatformId
+    closed_on: date
+    reason: Literal["exited-mappa", "merged"]

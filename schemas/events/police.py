@@ -132,6 +132,17 @@ class CautionRecorded(Contract):
     recording_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
 
 
+class ChargeRecorded(Contract):
+    """The police charged a person with an offence."""
+
+    EVENT_NAME: ClassVar[str] = "charge-recorded"
+
+    person: PersonRef
+    offence: Offence
+    charged_on: date
+    charging_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
+
+
 class Address(Contract):
     line1: str = Field(min_length=1, max_length=100)
     town: str = Field(min_length=1, max_length=60)

@@ -32,6 +32,9 @@ class CategoryAssigned(Contract):
     reason: str = Field(min_length=1, max_length=300)
     legal_basis: str = Field(min_length=1, max_length=100)
     effective_date: date
+    area: str | None = Field(
+        default=None, max_length=8, description="The MAPPA area managing the case, if known"
+    )
 
 
 class IdentifiersLinked(Contract):
@@ -118,6 +121,35 @@ class ExitedMappa(Contract):
     category: Literal[1, 2, 3, 4]
     reason: str = Field(min_length=1, max_length=300)
     exited_on: date
+
+
+class ReleaseDateSet(Contract):
+    """The prison set (or moved) the nominal's release date."""
+
+    EVENT_NAME: ClassVar[str] = "release-date-set"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    release_date: date
+
+
+class LeadAgencySet(Contract):
+    """The Responsible Authority agency leading the case's management changed."""
+
+    EVENT_NAME: ClassVar[str] = "lead-agency-set"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    lead_agency: Literal["police", "prison", "probation"]
+    effective_from: date
+
+
+class Charged(Contract):
+    """The nominal was charged; a serious further offence is murder or a Schedule 15 offence."""
+
+    EVENT_NAME: ClassVar[str] = "charged"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    charged_on: date
+    serious_further_offence: bool
 
 
 class NominalsMerged(Contract):

@@ -1,17 +1,38 @@
-"""The levels service: registry.offenders.v1 in, levels.decisions.v1 out."""
+"""The levels service: registry.offenders.v1 and agency casework in, levels.decisions.v1 out."""
 
-from functools import partial
+from opentelemetry.sdk.trace import TracerProvider
 
+from eventkit.clock import Clock, system_clock
+from eventkit.policy import service_policies
 from eventkit.service import Service
-from schemas.catalogue import LEVELS_DECISIONS, REGISTRY_OFFENDERS
+from eventkit.settings import Settings
+from schemas.catalogue import AGENCY_TOPICS, LEVELS_DECISIONS, REGISTRY_OFFENDERS
+from services.levels import actions
+from services.levels.api import router
 from services.levels.handlers import handlers
-from services.levels.storage import metadata
+from services.levels.policy import DEFAULTS, LevelsPolicy
+from services.levels.schedule import jobs
+from services.levels.tables import metadata
 
-create = partial(
-    Service,
-    "levels",
-    metadata=metadata,
-    consumes=(REGISTRY_OFFENDERS,),
-    produces=(LEVELS_DECISIONS,),
-    handlers=handlers.by_type,
-)
+
+def create(
+    *,
+    settings: Settings | None = None,
+    clock: Clock = system_clock,
+    tracer_provider: TracerProvider | None = None,
+) -> Service:
+    settings = settings or Settings("levels")
+    policies = service_policies(settings, LevelsPolicy, DEFAULTS)
+    return Service(
+        "levels",
+        metadata=metadata,
+        consumes=(REGISTRY_OFFENDERS, *AGENCY_TOPICS),
+        produces=(LEVELS_DECISIONS,),
+        handlers=handlers.by_type,
+        api=(router, actions.router),
+        jobs=jobs(policies),
+        policies=policies,
+        clock=clock,
+        settings=settings,
+        tracer_provider=tracer_provider,
+    )

@@ -1,29 +1,94 @@
-"""Level management handlers: parse, decide with the rules, store, emit."""
+"""Level management handlers: what the register says, and casework agencies publish.
 
+Thin: each parses, hands the step to ``casework`` and, for casework the
+rules refuse, dead-letters the event with the rule's reason.
+"""
+
+from eventkit.clock import local_date
 from eventkit.consumer import Handlers, UnitOfWork
-from schemas.events.levels import ScreeningDue
-from schemas.events.registry import CategoryAssigned
-from services.levels import rules
-from services.levels.storage import LevelStore
+from eventkit.errors import RefusedByRule
+from schemas.events import registry
+from schemas.events.casework import (
+    LevelDecisionRecorded,
+    ReferralDecided,
+    ReferralSubmitted,
+    ScreeningRecorded,
+)
+from services.levels.casework import Casework
+from services.levels.rules import Refused
 
 handlers = Handlers()
 
 
-@handlers.on(CategoryAssigned)
-async def category_assigned(data: CategoryAssigned, work: UnitOfWork) -> None:
-    store = LevelStore(work.session)
-    state = rules.on_categorised(await store.current(data.platform_id))
-    if state is None:
-        await store.set_category(data.platform_id, data.category)
-        return
-    await store.open_case(data.platform_id, data.category, state, data.effective_date)
-    await work.emit(
-        ScreeningDue(
-            platform_id=data.platform_id,
-            category=data.category,
-            level=state.level,
-            status="pending-screening",
-            since=data.effective_date,
-        ),
-        key=data.platform_id,
-    )
+def _casework(work: UnitOfWork) -> Casework:
+    assert work.policies is not None, "the levels service runs with its area policies"
+    return Casework(work, work.policies)
+
+
+def _done(refused: Refused | None) -> None:
+    if refused is not None:
+        raise RefusedByRule(refused.reason)
+
+
+@handlers.on(registry.CategoryAssigned)
+async def category_assigned(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
+    await _casework(work).categorised(data.platform_id, data.category, data.area, data.effective_date)
+
+
+@handlers.on(registry.ExitedMappa)
+async def exited(data: registry.ExitedMappa, work: UnitOfWork) -> None:
+    await _casework(work).closed(data.platform_id, data.exited_on, "exited-mappa")
+
+
+@handlers.on(registry.NominalsMerged)
+async def merged(data: registry.NominalsMerged, work: UnitOfWork) -> None:
+    # The survivor's case carries on; the absorbed record's case ends with it.
+    await _casework(work).closed(data.absorbed_platform_id, local_date(work.cause.time), "merged")
+
+
+@handlers.on(registry.RiskAssessed)
+async def risk_assessed(data: registry.RiskAssessed, work: UnitOfWork) -> None:
+    await _casework(work).risk_assessed(data.platform_id, data.rosh, data.completed_on)
+
+
+@handlers.on(registry.Charged)
+async def charged(data: registry.Charged, work: UnitOfWork) -> None:
+    await _casework(work).charged(data.platform_id, data.charged_on, data.serious_further_offence)
+
+
+@handlers.on(registry.ReleaseDateSet)
+async def release_date_set(data: registry.ReleaseDateSet, work: UnitOfWork) -> None:
+    change = f"release date {data.release_date.isoformat()}"
+    await _casework(work).case_fact(data.platform_id, change, release_date=data.release_date)
+
+
+@handlers.on(registry.LeadAgencySet)
+async def lead_agency_set(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
+    change = f"lead agency {data.lead_agency}"
+    await _casework(work).case_fact(data.platform_id, change, lead_agency=data.lead_agency)
+
+
+@handlers.on(registry.Transferred)
+async def transferred(data: registry.Transferred, work: UnitOfWork) -> None:
+    change = f"transferred to area {data.to_area}"
+    await _casework(work).case_fact(data.platform_id, change, area=data.to_area)
+
+
+@handlers.on(ScreeningRecorded)
+async def screening_recorded(data: ScreeningRecorded, work: UnitOfWork) -> None:
+    _done(await _casework(work).screened(data))
+
+
+@handlers.on(ReferralSubmitted)
+async def referral_submitted(data: ReferralSubmitted, work: UnitOfWork) -> None:
+    _done(await _casework(work).referred(data))
+
+
+@handlers.on(ReferralDecided)
+async def referral_decided(data: ReferralDecided, work: UnitOfWork) -> None:
+    _done(await _casework(work).referral_decided(data))
+
+
+@handlers.on(LevelDecisionRecorded)
+async def level_decision_recorded(data: LevelDecisionRecorded, work: UnitOfWork) -> None:
+    _done(await _casework(work).level_decided(data))

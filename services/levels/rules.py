@@ -1,19 +1,44 @@
-"""MAPPA level rules (MAPPA Guidance ch.7). Pure, no I/O.
+"""MAPPA levels (MAPPA Guidance ch.7): screening, referrals and level decisions. Pure, no I/O.
 
 A newly categorised case is managed at level 1 until the lead agency's
-formal screening sets its level: "level 1 pending screening".
+formal screening: "level 1 pending screening". Screening confirms level 1
+or refers the case for level 2 or 3 (the "MAPPA A" referral), which the
+MAPPA co-ordinator accepts or declines. A level is raised only on an
+accepted referral for at least that level, and level 3 only with a
+senior officer's authorisation, since it commits senior oversight and
+special resources. Levels may be lowered by decision at any time.
 """
 
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.agencies import Role
+
 Level = Literal[1, 2, 3]
+Status = Literal["pending-screening", "managed", "closed"]
+Outcome = Literal["level-1", "referral"]
+ReferralStatus = Literal["open", "accepted", "declined", "used"]
+
+# Who records a level decision: the co-ordinator, the chair of the MAPPA meeting, or a senior officer.
+DECIDING_ROLES = frozenset({Role.MAPPA_COORDINATOR, Role.MEETING_CHAIR, Role.SENIOR_OFFICER})
 
 
 @dataclass(frozen=True)
 class CaseLevel:
     level: Level
-    status: Literal["pending-screening", "screened"]
+    status: Status
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A decision the rules do not allow; nothing changes.
+
+    ``authority`` when it is about who decides (a level 3 decision without
+    a senior officer), rather than about the state of the case.
+    """
+
+    reason: str
+    authority: bool = False
 
 
 def on_categorised(current: CaseLevel | None) -> CaseLevel | None:
@@ -21,7 +46,82 @@ def on_categorised(current: CaseLevel | None) -> CaseLevel | None:
 
     A new case sits at level 1 pending screening; a case already known keeps
     its level (a category change is reviewed, not re-screened from scratch).
+    A closed case that comes back into MAPPA is screened again.
     """
-    if current is None:
+    if current is None or current.status == "closed":
         return CaseLevel(level=1, status="pending-screening")
     return None
+
+
+def screen(case: CaseLevel, outcome: Outcome, level_sought: int | None) -> CaseLevel | Refused:
+    """The lead agency's screening: level 1 confirmed, or level 1 while a referral is decided."""
+    if case.status == "closed":
+        return Refused("the case is closed")
+    if case.status != "pending-screening":
+        return Refused("the case was screened already: refer it, or decide its level")
+    if outcome == "referral" and level_sought not in (2, 3):
+        return Refused("a referral names the level sought: 2 or 3")
+    if outcome == "level-1" and level_sought is not None:
+        return Refused("a level 1 outcome seeks no other level")
+    return CaseLevel(level=1, status="managed")
+
+
+def may_refer(case: CaseLevel, level_sought: int) -> Refused | None:
+    if case.status == "closed":
+        return Refused("the case is closed")
+    if level_sought not in (2, 3):
+        return Refused("a referral seeks level 2 or 3")
+    if level_sought <= case.level:
+        return Refused(f"the case is at level {case.level} already")
+    return None
+
+
+def may_decide_referral(status: ReferralStatus, decided_by: Role) -> Refused | None:
+    """Only the MAPPA co-ordinator decides whether a referral meets the criteria, and only once."""
+    if decided_by is not Role.MAPPA_COORDINATOR:
+        return Refused("referrals are accepted or declined by the MAPPA co-ordinator", authority=True)
+    if status != "open":
+        return Refused(f"the referral is {status} already")
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    level: Level
+    previous: Level
+    kind: Literal["set", "raised", "lowered", "confirmed"]
+
+
+def decide_level(
+    case: CaseLevel,
+    level: Level,
+    *,
+    decided_by: Role,
+    authorised_by: Role | None,
+    accepted_referral_level: int | None,
+    confirmed: bool,
+) -> Decision | Refused:
+    """Whether a level decision stands, and what kind of change it is.
+
+    ``confirmed`` says whether the case's level was confirmed before (by
+    screening or an earlier decision); ``accepted_referral_level`` is the
+    level sought by an accepted referral not yet acted on.
+    """
+    if case.status == "closed":
+        return Refused("the case is closed")
+    if decided_by not in DECIDING_ROLES:
+        return Refused(
+            "levels are decided by the MAPPA co-ordinator, a meeting chair or a senior officer",
+            authority=True,
+        )
+    if level == 3 and Role.SENIOR_OFFICER not in (decided_by, authorised_by):
+        return Refused("a level 3 decision needs a senior officer's authorisation", authority=True)
+    if level > case.level and (accepted_referral_level or 0) < level:
+        return Refused(
+            f"raising a case to level {level} needs an accepted referral for level {level} or above"
+        )
+    if level > case.level:
+        return Decision(level, case.level, "raised")
+    if level < case.level:
+        return Decision(level, case.level, "lowered")
+    return Decision(level, case.level, "confirmed" if confirmed else "set")

@@ -1,50 +1,131 @@
-"""Level management tables."""
+"""What level management writes, and the case facts its decisions rest on."""
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.levels.rules import CaseLevel
+from services.levels.policy import LeadAgency
+from services.levels.rules import CaseLevel, ReferralStatus
+from services.levels.tables import cases, decisions, referrals
 
-metadata = MetaData()
 
-cases = Table(
-    "cases",
-    metadata,
-    Column("platform_id", String(64), primary_key=True),
-    Column("category", Integer, nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("since", Date, nullable=False),
-)
+@dataclass(frozen=True)
+class Case:
+    platform_id: str
+    category: int
+    area: str | None
+    lead_agency: LeadAgency | None
+    level: CaseLevel
+    confirmed: bool
+    since: date
+    next_review_by: date | None
+    release_date: date | None
+    rosh: str | None
+    rosh_as_of: date | None
+    accepted_referral_level: int | None
+
+
+def _case(row: Any) -> Case:
+    return Case(
+        platform_id=row.platform_id,
+        category=row.category,
+        area=row.area,
+        lead_agency=row.lead_agency,
+        level=CaseLevel(level=row.level, status=row.status),
+        confirmed=row.confirmed,
+        since=row.since,
+        next_review_by=row.next_review_by,
+        release_date=row.release_date,
+        rosh=row.rosh,
+        rosh_as_of=row.rosh_as_of,
+        accepted_referral_level=row.accepted_referral_level,
+    )
 
 
 class LevelStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def current(self, platform_id: str) -> CaseLevel | None:
-        row = (
-            await self._session.execute(
-                select(cases.c.level, cases.c.status).where(cases.c.platform_id == platform_id)
+    async def case(self, platform_id: str) -> Case | None:
+        row = (await self._session.execute(select(cases).where(cases.c.platform_id == platform_id))).first()
+        return None if row is None else _case(row)
+
+    async def open_cases(self, *, in_area: str | None = None) -> list[Case]:
+        """Cases not closed, in every area or in ``in_area`` only."""
+        query = select(cases).where(cases.c.status != "closed").order_by(cases.c.platform_id)
+        if in_area is not None:
+            query = query.where(cases.c.area == in_area)
+        rows = await self._session.execute(query)
+        return [_case(row) for row in rows]
+
+    async def open_case(
+        self, platform_id: str, *, category: int, area: str | None, level: CaseLevel, since: date
+    ) -> None:
+        """Open a case, or reopen a closed one, pending screening."""
+        values: dict[str, Any] = dict(
+            category=category,
+            area=area,
+            level=level.level,
+            status=level.status,
+            confirmed=False,
+            since=since,
+            next_review_by=None,
+            accepted_referral_level=None,
+            closed_on=None,
+        )
+        reopened: Any = await self._session.execute(
+            cases.update().where(cases.c.platform_id == platform_id).values(**values)
+        )
+        if reopened.rowcount == 0:
+            await self._session.execute(cases.insert(), dict(platform_id=platform_id, **values))
+
+    async def update(self, platform_id: str, **values: Any) -> None:
+        await self._session.execute(cases.update().where(cases.c.platform_id == platform_id).values(**values))
+
+    async def add_referral(self, platform_id: str, referral_ref: str, **values: Any) -> bool:
+        """Record an open referral; False if this reference is on record already."""
+        if await self.referral_status(platform_id, referral_ref) is not None:
+            return False
+        await self._session.execute(
+            referrals.insert(),
+            dict(platform_id=platform_id, referral_ref=referral_ref, status="open", **values),
+        )
+        return True
+
+    async def referral_status(self, platform_id: str, referral_ref: str) -> ReferralStatus | None:
+        status: ReferralStatus | None = await self._session.scalar(
+            select(referrals.c.status).where(
+                referrals.c.platform_id == platform_id, referrals.c.referral_ref == referral_ref
             )
-        ).first()
-        return None if row is None else CaseLevel(level=row.level, status=row.status)
-
-    async def open_case(self, platform_id: str, category: int, state: CaseLevel, since: date) -> None:
-        await self._session.execute(
-            cases.insert(),
-            dict(
-                platform_id=platform_id,
-                category=category,
-                level=state.level,
-                status=state.status,
-                since=since,
-            ),
         )
+        return status
 
-    async def set_category(self, platform_id: str, category: int) -> None:
-        await self._session.execute(
-            cases.update().where(cases.c.platform_id == platform_id).values(category=category)
+    async def referral_level(self, platform_id: str, referral_ref: str) -> int:
+        found = await self._session.execute(
+            select(referrals.c.level_sought).where(
+                referrals.c.platform_id == platform_id, referrals.c.referral_ref == referral_ref
+            )
         )
+        level: int = found.scalar_one()
+        return level
+
+    async def decide_referral(
+        self, platform_id: str, referral_ref: str, *, status: ReferralStatus, **values: Any
+    ) -> bool:
+        """Close an open referral; False if it was decided meanwhile."""
+        decided: Any = await self._session.execute(
+            referrals.update()
+            .where(
+                referrals.c.platform_id == platform_id,
+                referrals.c.referral_ref == referral_ref,
+                referrals.c.status == "open",
+            )
+            .values(status=status, **values)
+        )
+        return bool(decided.rowcount == 1)
+
+    async def add_decision(self, platform_id: str, **values: Any) -> None:
+        await self._session.execute(decisions.insert(), dict(platform_id=platform_id, **values))

@@ -1,8 +1,11 @@
 """The registry service: agency topics in, registry.offenders.v1 out."""
 
-from functools import partial
+from opentelemetry.sdk.trace import TracerProvider
 
+from eventkit.clock import Clock, system_clock
+from eventkit.policy import service_policies
 from eventkit.service import Service
+from eventkit.settings import Settings
 from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
 from services.registry import actions
 from services.registry.api import router
@@ -11,14 +14,24 @@ from services.registry.policy import DEFAULTS, RegistryPolicy
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.tables import metadata
 
-create = partial(
-    Service,
-    "registry",
-    metadata=metadata,
-    consumes=AGENCY_TOPICS,
-    produces=(REGISTRY_OFFENDERS,),
-    handlers=handlers.by_type,
-    api=(router, actions.router),
-    jobs=(overdue_notifications, notification_periods_ended),
-    policy=(RegistryPolicy, DEFAULTS),
-)
+
+def create(
+    *,
+    settings: Settings | None = None,
+    clock: Clock = system_clock,
+    tracer_provider: TracerProvider | None = None,
+) -> Service:
+    settings = settings or Settings("registry")
+    return Service(
+        "registry",
+        metadata=metadata,
+        consumes=AGENCY_TOPICS,
+        produces=(REGISTRY_OFFENDERS,),
+        handlers=handlers.by_type,
+        api=(router, actions.router),
+        jobs=(overdue_notifications, notification_periods_ended),
+        policies=service_policies(settings, RegistryPolicy, DEFAULTS),
+        clock=clock,
+        settings=settings,
+        tracer_provider=tracer_provider,
+    )

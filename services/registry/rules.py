@@ -79,6 +79,11 @@ def category_for(conviction: Conviction) -> CategoryDecision | None:
     return None
 
 
+def serious_further_offence(*, murder: bool, criminal_justice_act_schedule_15: bool) -> bool:
+    """A charge that starts a serious case review for someone under MAPPA: murder or a specified offence."""
+    return murder or criminal_justice_act_schedule_15
+
+
 def prevailing(current: int | None, decision: CategoryDecision | None) -> CategoryDecision | None:
     """The decision to record now, or None to keep the current category.
 

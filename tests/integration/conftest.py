@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from eventkit.auth import load_auth_settings
 from eventkit.service import Service
 from eventkit.settings import Settings
+from services.levels.app import create as create_levels
+from services.levels.tables import metadata as levels_metadata
 from services.registry.app import create as create_registry
 from services.registry.tables import metadata
 from tests.support.api import KEY
@@ -34,6 +36,33 @@ async def registry(
     await service.start()
     yield service
     await service.stop()
+
+
+@pytest.fixture
+async def levels(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Service]:
+    """The levels service in this process, on the real broker and a fresh SQLite file."""
+    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'levels.db'}")
+    monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
+    # Its schedule runs once at start; tests of the schedule drive it with a fake clock.
+    monkeypatch.setenv("MAPPA_LEVELS_SCHEDULE_SECONDS", "3600")
+    service = create_levels(settings=Settings("levels"))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def offline_levels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
+) -> AsyncIterator[Service]:
+    """The levels service's database and HTTP API on a fake clock, without its broker."""
+    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'levels.db'}")
+    service = create_levels(settings=Settings("levels"), clock=clock)
+    await service.db.create_schema(levels_metadata)
+    yield service
+    await service.db.dispose()
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_a_new_case_sits_at_level_1_pending_screening() -> None:
 
 
 def test_a_known_case_keeps_its_level_when_recategorised() -> None:
-    assert on_categorised(CaseLevel(level=2, status="screened")) is None
+    assert on_categorised(CaseLevel(level=2, status="managed")) is None
 
 
 @pytest.mark.parametrize(("level", "required"), [(1, False), (2, True), (3, True)])

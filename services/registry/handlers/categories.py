@@ -43,6 +43,7 @@ async def set_category(
             reason=decision.reason,
             legal_basis=decision.legal_basis,
             effective_date=on,
+            area=(await store.facts(platform_id))["area"],
         ),
         key=platform_id,
     )

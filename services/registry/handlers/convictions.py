@@ -6,7 +6,8 @@ from datetime import date
 
 from eventkit.clock import local_date
 from eventkit.consumer import UnitOfWork
-from schemas.events.police import CautionRecorded, ConvictionRecorded, LinkedTerm, Offence
+from schemas.events import registry
+from schemas.events.police import CautionRecorded, ChargeRecorded, ConvictionRecorded, LinkedTerm, Offence
 from services.registry import rules
 from services.registry.handlers import categories, notifications
 from services.registry.handlers.resolve import nominal_for, note, on, update, update_if_newer
@@ -53,6 +54,23 @@ async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
             custody_months=None,
             discharge_months=None,
             linked_terms=(),
+        )
+
+
+@on(ChargeRecorded)
+async def charge_recorded(data: ChargeRecorded, work: UnitOfWork) -> None:
+    # A charge matters to MAPPA only for someone on the register: nobody else's charge is held.
+    if platform_id := await nominal_for(data.person, work, hold_if_unknown=False):
+        serious = rules.serious_further_offence(
+            murder=data.offence.murder,
+            criminal_justice_act_schedule_15=data.offence.criminal_justice_act_schedule_15,
+        )
+        await note(work, platform_id, f"charged ({data.offence.code})")
+        await work.emit(
+            registry.Charged(
+                platform_id=platform_id, charged_on=data.charged_on, serious_further_offence=serious
+            ),
+            key=platform_id,
         )
 
 

@@ -27,6 +27,9 @@ async def custody_started(data: CustodyStarted, work: UnitOfWork) -> None:
 async def release_date_set(data: ReleaseDateSet, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         await update(work, platform_id, "release date set", release_date=data.release_date)
+        await work.emit(
+            registry.ReleaseDateSet(platform_id=platform_id, release_date=data.release_date), key=platform_id
+        )
 
 
 @on(Released)

@@ -16,9 +16,15 @@ from services.registry.storage import RegistryStore
 async def lead_agency_set(data: LeadAgencySet, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
         change = f"lead agency {data.lead_agency}"
-        await update_if_newer(
+        if await update_if_newer(
             work, platform_id, "lead-agency", data.effective_from, change, lead_agency=data.lead_agency
-        )
+        ):
+            await work.emit(
+                registry.LeadAgencySet(
+                    platform_id=platform_id, lead_agency=data.lead_agency, effective_from=data.effective_from
+                ),
+                key=platform_id,
+            )
 
 
 @on(OffenderManagerAllocated)

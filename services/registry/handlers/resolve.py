@@ -75,7 +75,11 @@ def claimed(person: PersonDetails | PersonRef) -> dict[Scheme, str]:
 
 
 async def nominal_for(
-    person: PersonDetails | PersonRef, work: UnitOfWork, *, area: str | None = None
+    person: PersonDetails | PersonRef,
+    work: UnitOfWork,
+    *,
+    area: str | None = None,
+    hold_if_unknown: bool = True,
 ) -> str | None:
     """The platform id the event is about: decided, found, linked or newly registered.
 
@@ -105,6 +109,8 @@ async def nominal_for(
             )
             await _when_applied(work, resolution.link)
         return resolution.platform_id
+    if not hold_if_unknown:
+        return None
     if person.date_of_birth is None or not person.family_name or not person.given_names:
         await _hold(work, "unknown-person", (), ids)
         return None

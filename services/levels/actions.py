@@ -1,0 +1,194 @@
+"""Casework over HTTP: screening, referrals, referral decisions and level decisions.
+
+Each request becomes the casework event an agency's system would publish,
+with the caller's token as who acted and in what role, and takes the same
+step (``casework``). A step refused for who is asking (a level 3 decision
+by someone who is not a senior officer) is 403; one refused for the state
+of the case is 409; either way nothing changes. Each step is audited,
+kept in the case's history and published.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit import audit
+from eventkit.auth import Principal, Purpose
+from eventkit.guards import Caseworker
+from eventkit.http import Db, Policies, Today
+from eventkit.outbox import Cause, Emitter
+from schemas.events.casework import (
+    LevelDecisionRecorded,
+    ReferralDecided,
+    ReferralSubmitted,
+    ScreeningRecorded,
+    StaffRef,
+)
+from services.levels.api import NOT_FOUND, CaseView, case_view, readable
+from services.levels.casework import Casework
+from services.levels.rules import Refused
+from services.levels.storage import LevelStore
+
+router = APIRouter(tags=["casework"])
+SOURCE = "/mappa/levels"
+Rosh = Literal["low", "medium", "high", "very-high"]
+
+
+class Screening(BaseModel):
+    outcome: Literal["level-1", "referral"]
+    level_sought: Literal[2, 3] | None = None
+
+
+class Referral(BaseModel):
+    referral_ref: str = Field(min_length=1, max_length=64)
+    level_sought: Literal[2, 3]
+    reasons: str = Field(min_length=1, max_length=2000)
+    current_rosh: Rosh
+    lower_level_insufficient: str = Field(min_length=1, max_length=2000)
+
+
+class ReferralDecision(BaseModel):
+    decision: Literal["accepted", "declined"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LevelDecision(BaseModel):
+    level: Literal[1, 2, 3]
+    rationale: str = Field(min_length=1, max_length=2000)
+
+
+def _staff(principal: Principal) -> StaffRef:
+    return StaffRef(staff_ref=principal.user, role=principal.role)
+
+
+async def _take(
+    session: AsyncSession,
+    principal: Principal,
+    purpose: str,
+    policies: Policies,
+    platform_id: str,
+    action: str,
+    step: Callable[[Casework], Awaitable[Refused | None]],
+) -> CaseView:
+    work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
+    casework = Casework(work, policies)
+    if (refused := await step(casework)) is not None:
+        code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
+        raise HTTPException(code, refused.reason)
+    await audit.record_read(
+        session, principal, purpose=purpose, record_type=f"case-{action}", record_id=platform_id
+    )
+    found = await LevelStore(session).case(platform_id)
+    assert found is not None
+    return await case_view(session, found)
+
+
+@router.post("/cases/{platform_id}/screening", response_model=CaseView)
+async def screening(
+    platform_id: str,
+    body: Screening,
+    principal: Caseworker,
+    purpose: Purpose,
+    db: Db,
+    today: Today,
+    policies: Policies,
+) -> CaseView:
+    """Record the lead agency's screening: level 1, or a referral for level 2 or 3 (the referral follows)."""
+    if not principal.responsible_authority:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "screening is for the Responsible Authority")
+    try:
+        step = ScreeningRecorded(
+            platform_id=platform_id, screened_on=today, screened_by=_staff(principal), **body.model_dump()
+        )
+    except ValidationError as error:  # a level sought without a referral, or the reverse
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors()[0]["msg"]) from None
+    async with db.transaction() as session:
+        await readable(session, principal, platform_id)
+        return await _take(
+            session, principal, purpose, policies, platform_id, "screening", lambda c: c.screened(step)
+        )
+
+
+@router.post("/cases/{platform_id}/referrals", response_model=CaseView, status_code=status.HTTP_201_CREATED)
+async def refer(
+    platform_id: str,
+    body: Referral,
+    principal: Caseworker,
+    purpose: Purpose,
+    db: Db,
+    today: Today,
+    policies: Policies,
+) -> CaseView:
+    """A MAPPA A referral by any agency in the case's area: the level sought, why, and the RoSH now."""
+    step = ReferralSubmitted(
+        platform_id=platform_id,
+        referring_agency=principal.agency,
+        referred_on=today,
+        referred_by=_staff(principal),
+        **body.model_dump(),
+    )
+    async with db.transaction() as session:
+        found = await LevelStore(session).case(platform_id)
+        # Any agency of the area may refer, invited to the case's meetings or not.
+        if found is None or found.area != principal.area:
+            raise NOT_FOUND
+        return await _take(
+            session, principal, purpose, policies, platform_id, "referral", lambda c: c.referred(step)
+        )
+
+
+@router.post("/cases/{platform_id}/referrals/{referral_ref}/decision", response_model=CaseView)
+async def decide_referral(
+    platform_id: str,
+    referral_ref: str,
+    body: ReferralDecision,
+    principal: Caseworker,
+    purpose: Purpose,
+    db: Db,
+    today: Today,
+    policies: Policies,
+) -> CaseView:
+    """The MAPPA co-ordinator accepts or declines a referral, with the reason."""
+    step = ReferralDecided(
+        platform_id=platform_id,
+        referral_ref=referral_ref,
+        decided_on=today,
+        decided_by=_staff(principal),
+        **body.model_dump(),
+    )
+    async with db.transaction() as session:
+        await readable(session, principal, platform_id)
+        return await _take(
+            session,
+            principal,
+            purpose,
+            policies,
+            platform_id,
+            "referral-decision",
+            lambda c: c.referral_decided(step),
+        )
+
+
+@router.post("/cases/{platform_id}/level", response_model=CaseView)
+async def decide_level(
+    platform_id: str,
+    body: LevelDecision,
+    principal: Caseworker,
+    purpose: Purpose,
+    db: Db,
+    today: Today,
+    policies: Policies,
+) -> CaseView:
+    """Set, raise, lower or confirm (at review) the case's level; level 3 only by a senior officer."""
+    step = LevelDecisionRecorded(
+        platform_id=platform_id, decided_on=today, decided_by=_staff(principal), **body.model_dump()
+    )
+    async with db.transaction() as session:
+        await readable(session, principal, platform_id)
+        return await _take(
+            session, principal, purpose, policies, platform_id, "level", lambda c: c.level_decided(step)
+        )
