@@ -3,7 +3,8 @@
 Three police convictions are published the way any agency system would
 (plain Kafka client, CloudEvents JSON): a sexual offence (category 1), a
 violent offence with 18 months' custody (category 2) and a theft (not MAPPA).
-The demo prints what each service published, then keeps the platform
+When levels makes a screening due, the probation case system screens the
+case at level 1. The demo prints what each service published, then keeps the platform
 running until interrupted (``--once`` stops after the scenario).
 """
 
@@ -12,6 +13,7 @@ import asyncio
 import json
 import signal
 import time
+from datetime import date
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -20,13 +22,16 @@ from deploy.local import SERVICES, LocalPlatform
 from deploy.watch import Tail
 from eventkit.settings import PlatformSettings
 from eventkit.synthetic import OTHER_OFFENCE, SEXUAL_OFFENCE, VIOLENT_OFFENCE, Synthetic
+from schemas.agencies import Role
 from schemas.catalogue import (
     AGENCY_POLICE,
+    AGENCY_PROBATION,
     LEVELS_DECISIONS,
     MEETINGS_SCHEDULE,
     NOTIFICATIONS_DELIVERIES,
     REGISTRY_OFFENDERS,
 )
+from schemas.events.casework import ScreeningRecorded, StaffRef
 
 SCENARIO_TIMEOUT = 60.0
 WATCHED = [
@@ -35,6 +40,13 @@ WATCHED = [
     MEETINGS_SCHEDULE.name,
     NOTIFICATIONS_DELIVERIES.name,
 ]
+
+
+def _screened(platform_id: str) -> ScreeningRecorded:
+    staff = StaffRef(staff_ref="om-demo", role=Role.OFFENDER_MANAGER)
+    return ScreeningRecorded(
+        platform_id=platform_id, screened_on=date.today(), outcome="level-1", screened_by=staff
+    )
 
 
 async def scenario(bootstrap: str) -> None:
@@ -55,9 +67,9 @@ async def scenario(bootstrap: str) -> None:
                 AGENCY_POLICE.name, event.to_json(), key=conviction.person.pnc_id.encode()
             )
             print(f"police  -> {AGENCY_POLICE.name}: conviction recorded ({expectation})")
-        notified = 0
+        notified = levels_set = 0
         deadline = time.monotonic() + SCENARIO_TIMEOUT
-        while notified < 2 and time.monotonic() < deadline:
+        while (notified < 2 or levels_set < 2) and time.monotonic() < deadline:
             try:
                 record, _ = await asyncio.wait_for(watcher.arrivals.get(), timeout=1)
             except TimeoutError:
@@ -67,8 +79,16 @@ async def scenario(bootstrap: str) -> None:
             detail = {k: v for k, v in event["data"].items() if k in ("category", "level", "subject")}
             print(f"{record.topic:<28} {kind:<24} {event['subject']}  {detail or ''}")
             notified += record.topic == NOTIFICATIONS_DELIVERIES.name
-        if notified < 2:
-            raise SystemExit(f"only {notified} of 2 notifications arrived in {SCENARIO_TIMEOUT}s")
+            levels_set += kind == "level-set"
+            if kind == "screening-due":
+                # The lead agency's case system screens the new case: level 1 confirmed.
+                screened = synthetic.agency_event(AGENCY_PROBATION, _screened(event["subject"]))
+                await producer.send_and_wait(AGENCY_PROBATION.name, screened.to_json(), key=record.key)
+                print(f"probation -> {AGENCY_PROBATION.name}: screening recorded (level 1)")
+        if notified < 2 or levels_set < 2:
+            raise SystemExit(
+                f"{notified} of 2 notifications and {levels_set} of 2 levels set in {SCENARIO_TIMEOUT}s"
+            )
     finally:
         await producer.stop()
         await watcher.stop()

@@ -1,12 +1,13 @@
-"""What every read API shares: the caseworker check, and a subject's history as it is shown."""
+"""What every read API shares: who may call it, a subject's history, and a record's audit trail."""
 
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, history
+from eventkit import access, audit, history
 from eventkit.auth import Authenticated, Principal
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -44,4 +45,43 @@ def history_view(lines: list[history.Line]) -> list[HistoryLine]:
     return [
         HistoryLine(at=line.at, change=line.change, cause_id=line.cause_id, cause_type=line.cause_type)
         for line in lines
+    ]
+
+
+class ReadRecord(BaseModel):
+    at: datetime
+    user: str
+    agency: str
+    role: str
+    purpose: str
+    record: str
+
+
+async def audit_trail(
+    session: AsyncSession,
+    principal: Principal,
+    purpose: str,
+    *,
+    area: str | None,
+    record_types: tuple[str, ...],
+    record_id: str,
+    not_found: HTTPException,
+    limit: int,
+    offset: int,
+) -> list[ReadRecord]:
+    """Who read a record of ``area`` (as any of ``record_types``): for that area's auditors only.
+
+    Reading the trail is itself audited, as the last of ``record_types``.
+    """
+    if area is None or not access.may_read_audit(principal, area):
+        raise not_found
+    rows = await audit.reads_of(session, record_types, record_id, limit=limit, offset=offset)
+    await audit.record_read(
+        session, principal, purpose=purpose, record_type=record_types[-1], record_id=record_id
+    )
+    return [
+        ReadRecord(
+            at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose, record=r.record_type
+        )
+        for r in rows
     ]

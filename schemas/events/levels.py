@@ -53,75 +53,67 @@ class ReferralMade(Contract):
     referred_on: date
 
 
-class ReferralAccepted(Contract):
+class _ReferralDecision(Contract):
+    platform_id: PlatformId
+    referral_ref: str = Field(min_length=1, max_length=64)
+    level_sought: Literal[2, 3]
+    decided_on: date
+
+
+class ReferralAccepted(_ReferralDecision):
     """The MAPPA co-ordinator found the referral meets the criteria for the level sought."""
 
     EVENT_NAME: ClassVar[str] = "referral-accepted"
 
-    platform_id: PlatformId
-    referral_ref: str = Field(min_length=1, max_length=64)
-    level_sought: Literal[2, 3]
-    decided_on: date
 
-
-class ReferralDeclined(Contract):
+class ReferralDeclined(_ReferralDecision):
     """The MAPPA co-ordinator found the referral does not meet the criteria."""
 
     EVENT_NAME: ClassVar[str] = "referral-declined"
 
+
+class _LevelDecision(Contract):
     platform_id: PlatformId
-    referral_ref: str = Field(min_length=1, max_length=64)
-    level_sought: Literal[2, 3]
+    level: LevelNumber
     decided_on: date
+    decided_by_role: Role
+    senior_officer_authorised: bool
+    next_review_by: date
 
 
-class LevelSet(Contract):
+class LevelSet(_LevelDecision):
     """The case's level was set, or confirmed at a review, by an authorised decision."""
 
     EVENT_NAME: ClassVar[str] = "level-set"
 
-    platform_id: PlatformId
-    level: LevelNumber
     kind: Literal["set", "confirmed"]
-    decided_on: date
-    decided_by_role: Role
-    senior_officer_authorised: bool
-    next_review_by: date
 
 
-class LevelChanged(Contract):
+class LevelChanged(_LevelDecision):
     """The case's level was raised or lowered by an authorised decision."""
 
     EVENT_NAME: ClassVar[str] = "level-changed"
 
-    platform_id: PlatformId
-    level: LevelNumber
     previous_level: LevelNumber
     kind: Literal["raised", "lowered"]
-    decided_on: date
-    decided_by_role: Role
-    senior_officer_authorised: bool
-    next_review_by: date
 
 
-class ReviewDue(Contract):
+class _Review(Contract):
+    platform_id: PlatformId
+    level: LevelNumber
+    review_by: date
+
+
+class ReviewDue(_Review):
     """The case's review falls due: it must be reviewed by ``review_by``."""
 
     EVENT_NAME: ClassVar[str] = "review-due"
 
-    platform_id: PlatformId
-    level: LevelNumber
-    review_by: date
 
-
-class ReviewOverdue(Contract):
+class ReviewOverdue(_Review):
     """The case was not reviewed by ``review_by``."""
 
     EVENT_NAME: ClassVar[str] = "review-overdue"
-
-    platform_id: PlatformId
-    level: LevelNumber
-    review_by: date
 
 
 class ReleaseScreeningAlert(Contract):

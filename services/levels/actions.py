@@ -10,14 +10,13 @@ kept in the case's history and published.
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
-from eventkit.auth import Principal, Purpose
+from eventkit.auth import Purpose
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Policies, Today
 from eventkit.outbox import Cause, Emitter
@@ -61,134 +60,103 @@ class LevelDecision(BaseModel):
     rationale: str = Field(min_length=1, max_length=2000)
 
 
-def _staff(principal: Principal) -> StaffRef:
-    return StaffRef(staff_ref=principal.user, role=principal.role)
+class Actor:
+    """Who takes a step and why, with the service's database, date and area policies."""
+
+    def __init__(
+        self, principal: Caseworker, purpose: Purpose, db: Db, today: Today, policies: Policies
+    ) -> None:
+        self.principal = principal
+        self.purpose = purpose
+        self.today = today
+        self._db = db
+        self._policies = policies
+
+    @property
+    def staff(self) -> StaffRef:
+        return StaffRef(staff_ref=self.principal.user, role=self.principal.role)
+
+    async def take(
+        self,
+        platform_id: str,
+        action: str,
+        step: Callable[[Casework], Awaitable[Refused | None]],
+        *,
+        any_agency_of_the_area: bool = False,
+    ) -> CaseView:
+        """Take ``step`` on a case the caller may act on, audited; a refusal rolls everything back."""
+        async with self._db.transaction() as session:
+            if any_agency_of_the_area:
+                found = await LevelStore(session).case(platform_id)
+                if found is None or found.area != self.principal.area:
+                    raise NOT_FOUND
+            else:
+                await readable(session, self.principal, platform_id)
+            work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
+            if (refused := await step(Casework(work, self._policies))) is not None:
+                code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
+                raise HTTPException(code, refused.reason)
+            await audit.record_read(
+                session,
+                self.principal,
+                purpose=self.purpose,
+                record_type=f"case-{action}",
+                record_id=platform_id,
+            )
+            found = await LevelStore(session).case(platform_id)
+            assert found is not None
+            return await case_view(session, found)
 
 
-async def _take(
-    session: AsyncSession,
-    principal: Principal,
-    purpose: str,
-    policies: Policies,
-    platform_id: str,
-    action: str,
-    step: Callable[[Casework], Awaitable[Refused | None]],
-) -> CaseView:
-    work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
-    casework = Casework(work, policies)
-    if (refused := await step(casework)) is not None:
-        code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
-        raise HTTPException(code, refused.reason)
-    await audit.record_read(
-        session, principal, purpose=purpose, record_type=f"case-{action}", record_id=platform_id
-    )
-    found = await LevelStore(session).case(platform_id)
-    assert found is not None
-    return await case_view(session, found)
+Acting = Annotated[Actor, Depends()]
 
 
 @router.post("/cases/{platform_id}/screening", response_model=CaseView)
-async def screening(
-    platform_id: str,
-    body: Screening,
-    principal: Caseworker,
-    purpose: Purpose,
-    db: Db,
-    today: Today,
-    policies: Policies,
-) -> CaseView:
+async def screening(platform_id: str, body: Screening, actor: Acting) -> CaseView:
     """Record the lead agency's screening: level 1, or a referral for level 2 or 3 (the referral follows)."""
-    if not principal.responsible_authority:
+    if not actor.principal.responsible_authority:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "screening is for the Responsible Authority")
     try:
         step = ScreeningRecorded(
-            platform_id=platform_id, screened_on=today, screened_by=_staff(principal), **body.model_dump()
+            platform_id=platform_id, screened_on=actor.today, screened_by=actor.staff, **body.model_dump()
         )
     except ValidationError as error:  # a level sought without a referral, or the reverse
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors()[0]["msg"]) from None
-    async with db.transaction() as session:
-        await readable(session, principal, platform_id)
-        return await _take(
-            session, principal, purpose, policies, platform_id, "screening", lambda c: c.screened(step)
-        )
+    return await actor.take(platform_id, "screening", lambda c: c.screened(step))
 
 
 @router.post("/cases/{platform_id}/referrals", response_model=CaseView, status_code=status.HTTP_201_CREATED)
-async def refer(
-    platform_id: str,
-    body: Referral,
-    principal: Caseworker,
-    purpose: Purpose,
-    db: Db,
-    today: Today,
-    policies: Policies,
-) -> CaseView:
-    """A MAPPA A referral by any agency in the case's area: the level sought, why, and the RoSH now."""
+async def refer(platform_id: str, body: Referral, actor: Acting) -> CaseView:
+    """A MAPPA A referral by any agency of the case's area (invited to its meetings or not)."""
     step = ReferralSubmitted(
         platform_id=platform_id,
-        referring_agency=principal.agency,
-        referred_on=today,
-        referred_by=_staff(principal),
+        referring_agency=actor.principal.agency,
+        referred_on=actor.today,
+        referred_by=actor.staff,
         **body.model_dump(),
     )
-    async with db.transaction() as session:
-        found = await LevelStore(session).case(platform_id)
-        # Any agency of the area may refer, invited to the case's meetings or not.
-        if found is None or found.area != principal.area:
-            raise NOT_FOUND
-        return await _take(
-            session, principal, purpose, policies, platform_id, "referral", lambda c: c.referred(step)
-        )
+    return await actor.take(platform_id, "referral", lambda c: c.referred(step), any_agency_of_the_area=True)
 
 
 @router.post("/cases/{platform_id}/referrals/{referral_ref}/decision", response_model=CaseView)
 async def decide_referral(
-    platform_id: str,
-    referral_ref: str,
-    body: ReferralDecision,
-    principal: Caseworker,
-    purpose: Purpose,
-    db: Db,
-    today: Today,
-    policies: Policies,
+    platform_id: str, referral_ref: str, body: ReferralDecision, actor: Acting
 ) -> CaseView:
     """The MAPPA co-ordinator accepts or declines a referral, with the reason."""
     step = ReferralDecided(
         platform_id=platform_id,
         referral_ref=referral_ref,
-        decided_on=today,
-        decided_by=_staff(principal),
+        decided_on=actor.today,
+        decided_by=actor.staff,
         **body.model_dump(),
     )
-    async with db.transaction() as session:
-        await readable(session, principal, platform_id)
-        return await _take(
-            session,
-            principal,
-            purpose,
-            policies,
-            platform_id,
-            "referral-decision",
-            lambda c: c.referral_decided(step),
-        )
+    return await actor.take(platform_id, "referral-decision", lambda c: c.referral_decided(step))
 
 
 @router.post("/cases/{platform_id}/level", response_model=CaseView)
-async def decide_level(
-    platform_id: str,
-    body: LevelDecision,
-    principal: Caseworker,
-    purpose: Purpose,
-    db: Db,
-    today: Today,
-    policies: Policies,
-) -> CaseView:
+async def decide_level(platform_id: str, body: LevelDecision, actor: Acting) -> CaseView:
     """Set, raise, lower or confirm (at review) the case's level; level 3 only by a senior officer."""
     step = LevelDecisionRecorded(
-        platform_id=platform_id, decided_on=today, decided_by=_staff(principal), **body.model_dump()
+        platform_id=platform_id, decided_on=actor.today, decided_by=actor.staff, **body.model_dump()
     )
-    async with db.transaction() as session:
-        await readable(session, principal, platform_id)
-        return await _take(
-            session, principal, purpose, policies, platform_id, "level", lambda c: c.level_decided(step)
-        )
+    return await actor.take(platform_id, "level", lambda c: c.level_decided(step))

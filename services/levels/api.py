@@ -13,8 +13,17 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit, history
-from eventkit.auth import Principal, Purpose
-from eventkit.guards import Caseworker, HistoryLine, Limit, Offset, ResponsibleAuthority, history_view
+from eventkit.auth import Authenticated, Principal, Purpose
+from eventkit.guards import (
+    Caseworker,
+    HistoryLine,
+    Limit,
+    Offset,
+    ReadRecord,
+    ResponsibleAuthority,
+    audit_trail,
+    history_view,
+)
 from eventkit.http import Db, Policies, Today
 from services.levels.reads import LevelReads
 from services.levels.reviews import review_stage
@@ -127,6 +136,43 @@ async def case_history(
             session, principal, purpose=purpose, record_type="case-history", record_id=platform_id
         )
     return history_view(lines)
+
+
+# What a read or step on the case may have been; its audit trail's own reads come last.
+READS_OF_A_CASE = (
+    "case",
+    "case-history",
+    "case-screening",
+    "case-referral",
+    "case-referral-decision",
+    "case-level",
+    "case-reads",
+)
+
+
+@router.get("/cases/{platform_id}/reads", response_model=list[ReadRecord])
+async def case_reads(
+    platform_id: str,
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ReadRecord]:
+    """Who read or acted on the case, when and why: for its area's auditors."""
+    async with db.transaction() as session:
+        found = await LevelStore(session).case(platform_id)
+        return await audit_trail(
+            session,
+            principal,
+            purpose,
+            area=None if found is None else found.area,
+            record_types=READS_OF_A_CASE,
+            record_id=platform_id,
+            not_found=NOT_FOUND,
+            limit=limit,
+            offset=offset,
+        )
 
 
 @router.get("/reviews", response_model=list[ReviewView])

@@ -11,12 +11,22 @@ the read fails.
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit, history
 from eventkit.auth import Authenticated, Principal, Purpose, Role
+from eventkit.guards import (
+    Caseworker,
+    HistoryLine,
+    Limit,
+    Offset,
+    ReadRecord,
+    ResponsibleAuthority,
+    audit_trail,
+    history_view,
+)
 from eventkit.http import Db, Policies, Today
 from schemas.identifiers import Scheme
 from services.registry.notification_rules import NotificationState, compliance, next_deadline
@@ -25,8 +35,6 @@ from services.registry.storage import RegistryStore
 
 router = APIRouter(tags=["register"])
 
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "no such nominal")
 
 
@@ -119,22 +127,6 @@ class OverdueNotification(BaseModel):
     days_overdue: int
 
 
-class HistoryLine(BaseModel):
-    at: datetime
-    change: str
-    cause_id: str
-    cause_type: str
-
-
-class ReadRecord(BaseModel):
-    at: datetime
-    user: str
-    agency: str
-    role: str
-    purpose: str
-    record: str
-
-
 class ResolutionCase(BaseModel):
     id: int
     opened_at: datetime
@@ -196,11 +188,6 @@ def _requirement_view(state: NotificationState) -> NotificationRequirement:
     )
 
 
-def _caseworker(principal: Principal) -> None:
-    if not access.may_read_personal_records(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this role does not read personal records")
-
-
 async def _readable(reads: RegistryReads, principal: Principal, platform_id: str) -> dict[str, Any]:
     found = await reads.nominal(platform_id)
     # Invitations to meetings arrive with the meetings service; until then only
@@ -217,9 +204,8 @@ async def _state(session: AsyncSession, platform_id: str) -> NotificationState |
 
 @router.get("/nominals/{platform_id}", response_model=NominalView)
 async def nominal(
-    platform_id: str, principal: Authenticated, purpose: Purpose, db: Db, now: Annotated[Now, Depends()]
+    platform_id: str, principal: Caseworker, purpose: Purpose, db: Db, now: Annotated[Now, Depends()]
 ) -> NominalView:
-    _caseworker(principal)
     async with db.transaction() as session:
         found = await _readable(RegistryReads(session), principal, platform_id)
         view = _view(found, await _state(session, platform_id), now)
@@ -245,13 +231,12 @@ class Search(BaseModel):
 @router.post("/nominals/lookup", response_model=NominalView)
 async def by_identifier(
     lookup: Lookup,
-    principal: Authenticated,
+    principal: Caseworker,
     purpose: Purpose,
     db: Db,
     now: Annotated[Now, Depends()],
 ) -> NominalView:
     """Look a nominal up by an agency identifier (PNC ID, CRO number, prison number, CRN)."""
-    _caseworker(principal)
     async with db.transaction() as session:
         reads = RegistryReads(session)
         platform_id = await reads.by_identifier(lookup.scheme, lookup.value)
@@ -268,13 +253,12 @@ async def by_identifier(
 @router.post("/nominals/search", response_model=list[NominalView])
 async def search(
     query: Search,
-    principal: Authenticated,
+    principal: Caseworker,
     purpose: Purpose,
     db: Db,
     now: Annotated[Now, Depends()],
 ) -> list[NominalView]:
     """Nominals the caller may read with this family name (any case; former names too) and date of birth."""
-    _caseworker(principal)
     views: list[NominalView] = []
     async with db.transaction() as session:
         reads = RegistryReads(session)
@@ -299,14 +283,13 @@ async def search(
 @router.get("/nominals/{platform_id}/history", response_model=list[HistoryLine])
 async def nominal_history(
     platform_id: str,
-    principal: Authenticated,
+    principal: Caseworker,
     purpose: Purpose,
     db: Db,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[HistoryLine]:
     """Every change to the nominal, oldest first, with the event that caused it."""
-    _caseworker(principal)
     async with db.transaction() as session:
         reads = RegistryReads(session)
         await _readable(reads, principal, platform_id)
@@ -314,10 +297,7 @@ async def nominal_history(
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal-history", record_id=platform_id
         )
-    return [
-        HistoryLine(at=line.at, change=line.change, cause_id=line.cause_id, cause_type=line.cause_type)
-        for line in lines
-    ]
+    return history_view(lines)
 
 
 # What a read of the nominal may have been: the record, its history, or its audit trail.
@@ -333,24 +313,19 @@ async def nominal_reads(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[ReadRecord]:
-    """Who read the nominal (its record, history or audit trail), when and why: for its area's auditors.
-
-    Reading the audit trail is itself audited.
-    """
+    """Who read the nominal (its record, history or audit trail), when and why: for its area's auditors."""
     async with db.transaction() as session:
-        area = await RegistryReads(session).area(platform_id)
-        if area is None or not access.may_read_audit(principal, area):
-            raise NOT_FOUND
-        rows = await audit.reads_of(session, READS_OF_A_NOMINAL, platform_id, limit=limit, offset=offset)
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type="nominal-reads", record_id=platform_id
+        return await audit_trail(
+            session,
+            principal,
+            purpose,
+            area=await RegistryReads(session).area(platform_id),
+            record_types=READS_OF_A_NOMINAL,
+            record_id=platform_id,
+            not_found=NOT_FOUND,
+            limit=limit,
+            offset=offset,
         )
-    return [
-        ReadRecord(
-            at=r.at, user=r.user, agency=r.agency, role=r.role, purpose=r.purpose, record=r.record_type
-        )
-        for r in rows
-    ]
 
 
 async def case_visible(reads: RegistryReads, principal: Principal, platform_ids: list[str]) -> bool:
@@ -380,7 +355,7 @@ async def resolution_cases(
 
 @router.get("/notifications/overdue", response_model=list[OverdueNotification])
 async def overdue(
-    principal: Authenticated,
+    principal: ResponsibleAuthority,
     purpose: Purpose,
     db: Db,
     today: Today,
@@ -388,11 +363,6 @@ async def overdue(
     offset: Offset = 0,
 ) -> list[OverdueNotification]:
     """Registered sex offenders in the caller's area whose notification is overdue (platform ids only)."""
-    _caseworker(principal)
-    if not principal.responsible_authority:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "overdue notifications are for the Responsible Authority"
-        )
     async with db.transaction() as session:
         states = await RegistryStore(session).notification_states(area=principal.area)
         late = [

@@ -15,6 +15,8 @@ from schemas.agencies import Agency
 from schemas.catalogue import AGENCY_POLICE, AGENCY_PROBATION, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
 from schemas.events import levels
 from schemas.events.casework import StaffRef
+from schemas.events.common import PersonIdentifiers, PersonRef
+from schemas.events.police import ChargeRecorded
 from tests.e2e.helpers import query
 from tests.support.casework import level_decision, referral, screening
 from tests.support.kafka import event_of, publish, read_until, registered
@@ -104,6 +106,24 @@ async def test_registration_to_level_3_and_back_to_level_2(
         (2, "meeting-chair"),
     ]
     assert len(history) == 6  # categorised, screened, referred, accepted, raised, lowered
+    # A charge for a further Schedule 15 offence: the register says so, and levels tells the board chair.
+    charge = ChargeRecorded(
+        person=PersonRef(identifiers=PersonIdentifiers(pnc_id=conviction.person.pnc_id)),
+        offence=conviction.offence.model_copy(update={"criminal_justice_act_schedule_15": True}),
+        charged_on=today,
+        charging_force=area,
+    )
+    charged = agency.agency_event(AGENCY_POLICE, charge)
+    await publish(kafka_bootstrap, AGENCY_POLICE.name, charged.to_json(), key=conviction.person.pnc_id)
+    [review] = await read_until(
+        kafka_bootstrap,
+        LEVELS_DECISIONS.name,
+        bool,
+        match=lambda r: about(r) and event_of(r)["type"] == type_of(levels.SeriousCaseReviewDue),
+    )
+    assert event_of(review)["data"]["level"] == 2
+    assert event_of(review)["data"]["notify_board_chair_by"] > today.isoformat()
+
     audited = query(
         platform.data_dir / "levels.db",
         "select user, record_type from audit_reads where record_id = ? order by id",

@@ -131,6 +131,12 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
             await _post(http, ELSEWHERE, f"{case}/level", {"level": 1, "rationale": "x"})
         ).status_code == 404
 
+        # The area's auditor sees who read and acted on the case; another area's auditor sees nothing.
+        trail = await http.get(f"{case}/reads", headers=bearer(AUDITOR, "Audit of case access"))
+        assert ("u-senior", "case-level") in {(r["user"], r["record"]) for r in trail.json()}
+        other = Principal(user="u-audit-2", agency=Agency.POLICE, role=Role.AUDITOR, area="02")
+        assert (await http.get(f"{case}/reads", headers=bearer(other))).status_code == 404
+
     async with offline_levels.db.transaction() as session:
         audited = (await session.execute(select(audit_reads.c.user, audit_reads.c.record_type))).all()
         pending = await outbox.pending(session, 100)

@@ -7,7 +7,11 @@ from eventkit.deadletter import CONSUMER, ERROR_CLASS, ERROR_MESSAGE
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_PROBATION, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
+from schemas.contract import Contract
+from schemas.envelope import CloudEvent, new_event
 from schemas.events import levels as published
+from schemas.events.registry import ExitedMappa, RiskAssessed
+from services.levels.storage import LevelStore
 from tests.support.casework import (
     COORDINATOR,
     SENIOR_OFFICER,
@@ -111,3 +115,54 @@ async def test_referral_and_decisions_lead_to_the_level_events_in_order(
     assert headers[CONSUMER] == "levels"
     assert headers[ERROR_CLASS] == "RefusedByRule"
     assert headers[ERROR_MESSAGE] == "a level 3 decision needs a senior officer's authorisation"
+
+
+async def test_rosh_rising_at_level_1_then_leaving_mappa(kafka_bootstrap: str, levels: Service) -> None:
+    platform_id = a_platform_id()
+
+    def from_registry(data: Contract) -> CloudEvent:
+        return new_event(
+            REGISTRY_OFFENDERS.type_of(type(data)), data, source="/mappa/registry", subject=platform_id
+        )
+
+    events = [
+        categorised(platform_id, TODAY),
+        from_registry(
+            RiskAssessed(
+                platform_id=platform_id, rosh="medium", completed_on=TODAY, assessor_agency="probation"
+            )
+        ),
+        from_registry(
+            RiskAssessed(
+                platform_id=platform_id, rosh="high", completed_on=TODAY, assessor_agency="probation"
+            )
+        ),
+        # An older assessment arriving late changes nothing.
+        from_registry(
+            RiskAssessed(
+                platform_id=platform_id, rosh="low", completed_on=date(2020, 1, 1), assessor_agency="police"
+            )
+        ),
+        from_registry(
+            ExitedMappa(platform_id=platform_id, category=1, reason="requirement ended", exited_on=TODAY)
+        ),
+    ]
+    for event in events:
+        await publish(kafka_bootstrap, REGISTRY_OFFENDERS.name, event.to_json(), key=platform_id)
+
+    about = await read_until(
+        kafka_bootstrap,
+        LEVELS_DECISIONS.name,
+        lambda kept: len(kept) >= 3,
+        match=lambda r: r.key == platform_id.encode(),
+    )
+    assert [(event_of(r)["type"], event_of(r)["causationid"]) for r in about] == [
+        (type_of(published.ScreeningDue), events[0].id),
+        (type_of(published.ConsiderReferral), events[2].id),
+        (type_of(published.CaseClosed), events[4].id),
+    ]
+    assert event_of(about[2])["data"]["reason"] == "exited-mappa"
+    async with levels.db.transaction() as session:
+        case = await LevelStore(session).case(platform_id)
+    assert case is not None
+    assert (case.rosh, case.level.status, case.next_review_by) == ("high", "closed", None)
