@@ -154,6 +154,7 @@ LEVELS_DECISIONS = Topic(
         levels.ConsiderReferral,
         levels.SeriousCaseReviewDue,
         levels.CaseClosed,
+        levels.CaseReopened,
     ),
 )
 MEETINGS_SCHEDULE = Topic(

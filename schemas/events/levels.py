@@ -148,10 +148,24 @@ class SeriousCaseReviewDue(Contract):
 
 
 class CaseClosed(Contract):
-    """The case left MAPPA (the register says so), or was merged into another."""
+    """The case left MAPPA (the register says so), or its record was merged into another's."""
 
     EVENT_NAME: ClassVar[str] = "case-closed"
 
     platform_id: PlatformId
     closed_on: date
     reason: Literal["exited-mappa", "merged"]
+    merged_into: PlatformId | None = Field(
+        default=None, description="With reason merged: the record whose case carries on, at the higher level"
+    )
+
+
+class CaseReopened(Contract):
+    """A case closed by a merge is open again: the merge was undone."""
+
+    EVENT_NAME: ClassVar[str] = "case-reopened"
+
+    platform_id: PlatformId
+    level: LevelNumber
+    status: Literal["pending-screening", "managed"]
+    reopened_on: date

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, ValidationError
 
-from eventkit import audit
+from eventkit import access, audit
 from eventkit.auth import Purpose
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Policies, Today
@@ -27,7 +27,7 @@ from schemas.events.casework import (
     ScreeningRecorded,
     StaffRef,
 )
-from services.levels.api import NOT_FOUND, CaseView, case_view, readable
+from services.levels.api import NOT_FOUND, CaseView, case_view
 from services.levels.casework import Casework
 from services.levels.rules import Refused
 from services.levels.storage import LevelStore
@@ -83,17 +83,23 @@ class Actor:
         step: Callable[[Casework], Awaitable[Refused | None]],
         *,
         any_agency_of_the_area: bool = False,
-    ) -> CaseView:
-        """Take ``step`` on a case the caller may act on, audited; a refusal rolls everything back."""
+    ) -> CaseView | None:
+        """Take ``step`` on a case the caller may act on, audited; a refusal rolls everything back.
+
+        Returns the case as it now is, or None to a caller who may act on the
+        case but not read it (a Duty-to-Co-operate agency referring): such a
+        caller learns nothing of the case, not even why a step was refused.
+        """
         async with self._db.transaction() as session:
-            if any_agency_of_the_area:
-                found = await LevelStore(session).case(platform_id)
-                if found is None or found.area != self.principal.area:
-                    raise NOT_FOUND
-            else:
-                await readable(session, self.principal, platform_id)
+            found = await LevelStore(session).case(platform_id)
+            reader = found is not None and access.may_read_nominal(self.principal, found.area, frozenset())
+            of_the_area = found is not None and any_agency_of_the_area and found.area == self.principal.area
+            if not (reader or of_the_area):
+                raise NOT_FOUND
             work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
             if (refused := await step(Casework(work, self._policies))) is not None:
+                if not reader:
+                    raise NOT_FOUND
                 code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
                 raise HTTPException(code, refused.reason)
             await audit.record_read(
@@ -103,9 +109,17 @@ class Actor:
                 record_type=f"case-{action}",
                 record_id=platform_id,
             )
-            found = await LevelStore(session).case(platform_id)
-            assert found is not None
-            return await case_view(session, found)
+            now = await LevelStore(session).case(platform_id)
+            assert now is not None
+            return await case_view(session, now) if reader else None
+
+    async def take_and_show(
+        self, platform_id: str, action: str, step: Callable[[Casework], Awaitable[Refused | None]]
+    ) -> CaseView:
+        """Take a step only a reader of the case may take, and show the case as it now is."""
+        view = await self.take(platform_id, action, step)
+        assert view is not None
+        return view
 
 
 Acting = Annotated[Actor, Depends()]
@@ -122,12 +136,25 @@ async def screening(platform_id: str, body: Screening, actor: Acting) -> CaseVie
         )
     except ValidationError as error:  # a level sought without a referral, or the reverse
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors()[0]["msg"]) from None
-    return await actor.take(platform_id, "screening", lambda c: c.screened(step))
+    return await actor.take_and_show(
+        platform_id, "screening", lambda c: c.screened(step, actor.principal.agency)
+    )
 
 
-@router.post("/cases/{platform_id}/referrals", response_model=CaseView, status_code=status.HTTP_201_CREATED)
-async def refer(platform_id: str, body: Referral, actor: Acting) -> CaseView:
-    """A MAPPA A referral by any agency of the case's area (invited to its meetings or not)."""
+class ReferralReceipt(BaseModel):
+    platform_id: str
+    referral_ref: str
+    status: Literal["open"]
+
+
+@router.post(
+    "/cases/{platform_id}/referrals", response_model=ReferralReceipt, status_code=status.HTTP_201_CREATED
+)
+async def refer(platform_id: str, body: Referral, actor: Acting) -> ReferralReceipt:
+    """A MAPPA A referral by any agency of the case's area (invited to its meetings or not).
+
+    The answer is a receipt, never the case: the referring agency may not be one that reads it.
+    """
     step = ReferralSubmitted(
         platform_id=platform_id,
         referring_agency=actor.principal.agency,
@@ -135,7 +162,8 @@ async def refer(platform_id: str, body: Referral, actor: Acting) -> CaseView:
         referred_by=actor.staff,
         **body.model_dump(),
     )
-    return await actor.take(platform_id, "referral", lambda c: c.referred(step), any_agency_of_the_area=True)
+    await actor.take(platform_id, "referral", lambda c: c.referred(step), any_agency_of_the_area=True)
+    return ReferralReceipt(platform_id=platform_id, referral_ref=body.referral_ref, status="open")
 
 
 @router.post("/cases/{platform_id}/referrals/{referral_ref}/decision", response_model=CaseView)
@@ -150,7 +178,7 @@ async def decide_referral(
         decided_by=actor.staff,
         **body.model_dump(),
     )
-    return await actor.take(platform_id, "referral-decision", lambda c: c.referral_decided(step))
+    return await actor.take_and_show(platform_id, "referral-decision", lambda c: c.referral_decided(step))
 
 
 @router.post("/cases/{platform_id}/level", response_model=CaseView)
@@ -159,4 +187,4 @@ async def decide_level(platform_id: str, body: LevelDecision, actor: Acting) -> 
     step = LevelDecisionRecorded(
         platform_id=platform_id, decided_on=actor.today, decided_by=actor.staff, **body.model_dump()
     )
-    return await actor.take(platform_id, "level", lambda c: c.level_decided(step))
+    return await actor.take_and_show(platform_id, "level", lambda c: c.level_decided(step))

@@ -146,6 +146,7 @@ READS_OF_A_CASE = (
     "case-referral",
     "case-referral-decision",
     "case-level",
+    "open-referrals",
     "case-reads",
 )
 
@@ -206,10 +207,14 @@ async def reviews(
 async def open_referrals(
     principal: ResponsibleAuthority, purpose: Purpose, db: Db, limit: Limit = 50, offset: Offset = 0
 ) -> list[Referral]:
-    """Referrals in the caller's area awaiting the co-ordinator's decision, oldest first."""
+    """Referrals in the caller's area awaiting the co-ordinator's decision, oldest first.
+
+    Each case whose referral is shown is audited as read, as its reasons are.
+    """
     async with db.transaction() as session:
-        found = await LevelReads(session).open_referrals(principal.area)
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type="open-referrals", record_id=principal.area
-        )
-    return [Referral(**r) for r in found[offset : offset + limit]]
+        found = (await LevelReads(session).open_referrals(principal.area))[offset : offset + limit]
+        for platform_id in sorted({r["platform_id"] for r in found}):
+            await audit.record_read(
+                session, principal, purpose=purpose, record_type="open-referrals", record_id=platform_id
+            )
+    return [Referral(**r) for r in found]

@@ -76,14 +76,77 @@ class Casework:
             platform_id,
         )
 
-    async def closed(self, platform_id: str, on: date, reason: Literal["exited-mappa", "merged"]) -> None:
-        """The person left MAPPA, or their record was merged into another: the case closes."""
+    async def exited(self, platform_id: str, on: date) -> None:
+        """The person left MAPPA: the case closes, and what was pending for it with it."""
         case = await self.store.case(platform_id)
-        if case is None or case.level.status == "closed":
+        if case is not None and case.level.status != "closed":
+            await self._close(case, on, next_review_by=None, status_before_close=None)
+            await self.note(platform_id, "case closed: left MAPPA")
+            await self.emit(
+                levels.CaseClosed(platform_id=platform_id, closed_on=on, reason="exited-mappa"), platform_id
+            )
+
+    async def merged(self, absorbed: str, survivor: str, on: date) -> None:
+        """The register found two records are one person: the survivor's case carries on at the higher level.
+
+        The absorbed record's case closes, keeping what it was, so that an
+        unmerge can reopen it; its decisions and referrals stay in its history.
+        """
+        taken = await self.store.case(absorbed)
+        if taken is None or taken.level.status == "closed":
             return
-        await self.store.update(platform_id, status="closed", closed_on=on, next_review_by=None)
-        await self.note(platform_id, f"case closed ({reason})")
-        await self.emit(levels.CaseClosed(platform_id=platform_id, closed_on=on, reason=reason), platform_id)
+        kept = await self.store.case(survivor)
+        if kept is None or kept.level.status == "closed":
+            await self.store.take_over(absorbed, survivor)
+            await self.note(
+                survivor, f"case of merged record {absorbed} taken over at level {taken.level.level}"
+            )
+        else:
+            reviews = [d for d in (kept.next_review_by, taken.next_review_by) if d is not None]
+            await self.store.update(survivor, next_review_by=min(reviews, default=None))
+            if taken.level.level > kept.level.level:
+                await self.store.update(
+                    survivor, level=taken.level.level, status=taken.level.status, confirmed=taken.confirmed
+                )
+                await self.note(survivor, f"level {taken.level.level} of merged record {absorbed} taken over")
+        await self._close(
+            taken, on, next_review_by=taken.next_review_by, status_before_close=taken.level.status
+        )
+        await self.note(absorbed, f"case closed: record merged into {survivor}")
+        await self.emit(
+            levels.CaseClosed(platform_id=absorbed, closed_on=on, reason="merged", merged_into=survivor),
+            absorbed,
+        )
+
+    async def unmerged(self, restored: str, on: date) -> None:
+        """A merge was undone: the restored record's case opens again as it was."""
+        case = await self.store.case(restored)
+        if case is None or case.level.status != "closed" or case.status_before_close is None:
+            return
+        status: Literal["pending-screening", "managed"] = (
+            "pending-screening" if case.status_before_close == "pending-screening" else "managed"
+        )
+        await self.store.update(restored, status=status, closed_on=None, status_before_close=None)
+        await self.note(restored, "case reopened: merge undone")
+        await self.emit(
+            levels.CaseReopened(platform_id=restored, level=case.level.level, status=status, reopened_on=on),
+            restored,
+        )
+
+    async def _close(
+        self, case: Case, on: date, *, next_review_by: date | None, status_before_close: str | None
+    ) -> None:
+        await self.store.update(
+            case.platform_id,
+            status="closed",
+            closed_on=on,
+            next_review_by=next_review_by,
+            status_before_close=status_before_close,
+            accepted_referral_level=None,
+        )
+        # Referrals not yet acted on end with the case; a new episode is referred afresh.
+        for pending in ("open", "accepted"):
+            await self.store.retire_referrals(case.platform_id, status=pending, to="withdrawn")
 
     async def risk_assessed(self, platform_id: str, rosh: str, on: date) -> None:
         case = await self.store.case(platform_id)
@@ -119,10 +182,13 @@ class Casework:
 
     # --- casework by agencies and co-ordinators ---------------------------------
 
-    async def screened(self, step: ScreeningRecorded) -> Refused | None:
+    async def screened(self, step: ScreeningRecorded, agency: str) -> Refused | None:
+        """``agency`` screened: the one whose topic carried the event, or the caller's."""
         case = await self.store.case(step.platform_id)
         if case is None:
             return NO_CASE
+        if refused := rules.may_screen(case.lead_agency, agency):
+            return refused
         outcome = rules.screen(case.level, step.outcome, step.level_sought)
         if isinstance(outcome, Refused):
             return outcome
@@ -200,7 +266,11 @@ class Casework:
         status = await self.store.referral_status(step.platform_id, step.referral_ref)
         if status is None:
             return Refused(f"no referral {step.referral_ref} for this case")
-        if refused := rules.may_decide_referral(status, step.decided_by.role):
+        sought = await self.store.referral_level(step.platform_id, step.referral_ref)
+        accepting = step.decision == "accepted"
+        if refused := rules.may_decide_referral(
+            case.level, status, sought, step.decided_by.role, accepting=accepting
+        ):
             return refused
         if not await self.store.decide_referral(
             step.platform_id,
@@ -211,12 +281,11 @@ class Casework:
             decided_by=step.decided_by.staff_ref,
         ):
             return Refused(f"referral {step.referral_ref} was decided meanwhile")
-        sought = await self.store.referral_level(step.platform_id, step.referral_ref)
-        if step.decision == "accepted":
+        if accepting:
             await self.store.update(
                 step.platform_id, accepted_referral_level=max(sought, case.accepted_referral_level or 0)
             )
-        await self.note(step.platform_id, f"referral {step.referral_ref} {step.decision}: {step.reason}")
+        await self.note(step.platform_id, f"referral {step.referral_ref} {step.decision}")
         event = levels.ReferralAccepted if step.decision == "accepted" else levels.ReferralDeclined
         await self.emit(
             event(
@@ -256,6 +325,12 @@ class Casework:
             # An accepted referral is used by the raise it allowed.
             accepted_referral_level=None if decision.kind == "raised" else case.accepted_referral_level,
         )
+        if decision.kind == "raised":
+            await self.store.retire_referrals(step.platform_id, status="accepted", to="used")
+            # Referrals for no more than the level reached have nothing left to ask.
+            await self.store.retire_referrals(
+                step.platform_id, status="open", to="withdrawn", up_to_level=decision.level
+            )
         await self.store.add_decision(
             step.platform_id,
             kind=decision.kind,

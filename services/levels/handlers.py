@@ -7,6 +7,7 @@ rules refuse, dead-letters the event with the rule's reason.
 from eventkit.clock import local_date
 from eventkit.consumer import Handlers, UnitOfWork
 from eventkit.errors import RefusedByRule
+from schemas.catalogue import TOPIC_OF_EVENT
 from schemas.events import registry
 from schemas.events.casework import (
     LevelDecisionRecorded,
@@ -37,13 +38,17 @@ async def category_assigned(data: registry.CategoryAssigned, work: UnitOfWork) -
 
 @handlers.on(registry.ExitedMappa)
 async def exited(data: registry.ExitedMappa, work: UnitOfWork) -> None:
-    await _casework(work).closed(data.platform_id, data.exited_on, "exited-mappa")
+    await _casework(work).exited(data.platform_id, data.exited_on)
 
 
 @handlers.on(registry.NominalsMerged)
 async def merged(data: registry.NominalsMerged, work: UnitOfWork) -> None:
-    # The survivor's case carries on; the absorbed record's case ends with it.
-    await _casework(work).closed(data.absorbed_platform_id, local_date(work.cause.time), "merged")
+    await _casework(work).merged(data.absorbed_platform_id, data.platform_id, local_date(work.cause.time))
+
+
+@handlers.on(registry.NominalsUnmerged)
+async def unmerged(data: registry.NominalsUnmerged, work: UnitOfWork) -> None:
+    await _casework(work).unmerged(data.restored_platform_id, local_date(work.cause.time))
 
 
 @handlers.on(registry.RiskAssessed)
@@ -76,7 +81,9 @@ async def transferred(data: registry.Transferred, work: UnitOfWork) -> None:
 
 @handlers.on(ScreeningRecorded)
 async def screening_recorded(data: ScreeningRecorded, work: UnitOfWork) -> None:
-    _done(await _casework(work).screened(data))
+    # Each agency has its own event type, accepted only on its own topic: the type names the agency.
+    agency = TOPIC_OF_EVENT[work.cause.type].producer
+    _done(await _casework(work).screened(data, agency))
 
 
 @handlers.on(ReferralSubmitted)

@@ -17,7 +17,8 @@ from schemas.agencies import Role
 Level = Literal[1, 2, 3]
 Status = Literal["pending-screening", "managed", "closed"]
 Outcome = Literal["level-1", "referral"]
-ReferralStatus = Literal["open", "accepted", "declined", "used"]
+# "used" by the raise it allowed; "withdrawn" when a raise or the case's closing overtook it.
+ReferralStatus = Literal["open", "accepted", "declined", "used", "withdrawn"]
 
 # Who records a level decision: the co-ordinator, the chair of the MAPPA meeting, or a senior officer.
 DECIDING_ROLES = frozenset({Role.MAPPA_COORDINATOR, Role.MEETING_CHAIR, Role.SENIOR_OFFICER})
@@ -53,6 +54,13 @@ def on_categorised(current: CaseLevel | None) -> CaseLevel | None:
     return None
 
 
+def may_screen(lead_agency: str | None, agency: str) -> Refused | None:
+    """The lead agency screens; while none is known, any Responsible Authority agency may."""
+    if lead_agency is not None and agency != lead_agency:
+        return Refused(f"the lead agency ({lead_agency}) screens this case", authority=True)
+    return None
+
+
 def screen(case: CaseLevel, outcome: Outcome, level_sought: int | None) -> CaseLevel | Refused:
     """The lead agency's screening: level 1 confirmed, or level 1 while a referral is decided."""
     if case.status == "closed":
@@ -76,12 +84,21 @@ def may_refer(case: CaseLevel, level_sought: int) -> Refused | None:
     return None
 
 
-def may_decide_referral(status: ReferralStatus, decided_by: Role) -> Refused | None:
-    """Only the MAPPA co-ordinator decides whether a referral meets the criteria, and only once."""
+def may_decide_referral(
+    case: CaseLevel, status: ReferralStatus, level_sought: int, decided_by: Role, *, accepting: bool
+) -> Refused | None:
+    """Only the MAPPA co-ordinator decides whether a referral meets the criteria, and only once.
+
+    A referral for a level the case has reached meanwhile may be declined, not accepted.
+    """
     if decided_by is not Role.MAPPA_COORDINATOR:
         return Refused("referrals are accepted or declined by the MAPPA co-ordinator", authority=True)
+    if case.status == "closed":
+        return Refused("the case is closed")
     if status != "open":
         return Refused(f"the referral is {status} already")
+    if accepting and level_sought <= case.level:
+        return Refused(f"the case is at level {case.level} already: decline the referral")
     return None
 
 

@@ -26,6 +26,7 @@ class Case:
     rosh: str | None
     rosh_as_of: date | None
     accepted_referral_level: int | None
+    status_before_close: str | None
 
 
 def _case(row: Any) -> Case:
@@ -42,6 +43,7 @@ def _case(row: Any) -> Case:
         rosh=row.rosh,
         rosh_as_of=row.rosh_as_of,
         accepted_referral_level=row.accepted_referral_level,
+        status_before_close=row.status_before_close,
     )
 
 
@@ -81,6 +83,12 @@ class LevelStore:
         )
         if reopened.rowcount == 0:
             await self._session.execute(cases.insert(), dict(platform_id=platform_id, **values))
+
+    async def take_over(self, absorbed: str, survivor: str) -> None:
+        """The survivor takes the absorbed record's case; a closed one of its own is replaced."""
+        row = (await self._session.execute(select(cases).where(cases.c.platform_id == absorbed))).one()
+        await self._session.execute(cases.delete().where(cases.c.platform_id == survivor))
+        await self._session.execute(cases.insert(), {**row._mapping, "platform_id": survivor})
 
     async def update(self, platform_id: str, **values: Any) -> None:
         await self._session.execute(cases.update().where(cases.c.platform_id == platform_id).values(**values))
@@ -126,6 +134,20 @@ class LevelStore:
             .values(status=status, **values)
         )
         return bool(decided.rowcount == 1)
+
+    async def retire_referrals(
+        self, platform_id: str, *, to: ReferralStatus, status: ReferralStatus, up_to_level: int = 3
+    ) -> None:
+        """Referrals in ``status`` seeking ``up_to_level`` or less now have status ``to``."""
+        await self._session.execute(
+            referrals.update()
+            .where(
+                referrals.c.platform_id == platform_id,
+                referrals.c.status == status,
+                referrals.c.level_sought <= up_to_level,
+            )
+            .values(status=to)
+        )
 
     async def add_decision(self, platform_id: str, **values: Any) -> None:
         await self._session.execute(decisions.insert(), dict(platform_id=platform_id, **values))

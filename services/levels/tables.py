@@ -24,6 +24,8 @@ cases = Table(
     # The level sought by an accepted referral not yet acted on.
     Column("accepted_referral_level", Integer),
     Column("closed_on", Date),
+    # What a case closed by a merge goes back to if the merge is undone.
+    Column("status_before_close", String(32)),
 )
 
 referrals = Table(

@@ -9,17 +9,19 @@ from aiokafka import ConsumerRecord
 
 from deploy.local import LocalPlatform
 from eventkit.auth import Principal, Role
+from eventkit.deadletter import ERROR_MESSAGE
 from eventkit.synthetic import Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency
 from schemas.catalogue import AGENCY_POLICE, AGENCY_PROBATION, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
 from schemas.events import levels
 from schemas.events.casework import StaffRef
-from schemas.events.common import PersonIdentifiers, PersonRef
+from schemas.events.common import LeadAgencySet, PersonIdentifiers, PersonRef
 from schemas.events.police import ChargeRecorded
 from tests.e2e.helpers import query
 from tests.support.casework import level_decision, referral, screening
-from tests.support.kafka import event_of, publish, read_until, registered
+from tests.support.kafka import event_of, headers_of, publish, read_until, registered
+from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
 
@@ -50,8 +52,27 @@ async def test_registration_to_level_3_and_back_to_level_2(
     [due] = await read_until(kafka_bootstrap, LEVELS_DECISIONS.name, bool, match=about)
     assert event_of(due)["type"] == type_of(levels.ScreeningDue)
 
-    # Probation, the lead agency, screens the case and refers it for level 3 from its case system.
+    # Probation takes the lead; once levels knows, only probation screens.
     today = date.today()
+    person = PersonRef(identifiers=PersonIdentifiers(pnc_id=conviction.person.pnc_id))
+    lead = agency.agency_event(
+        AGENCY_PROBATION, LeadAgencySet(person=person, lead_agency="probation", effective_from=today)
+    )
+    await publish(kafka_bootstrap, AGENCY_PROBATION.name, lead.to_json(), key=conviction.person.pnc_id)
+
+    async def lead_known() -> bool:
+        sql = "select lead_agency from cases where platform_id = ?"
+        return query(platform.data_dir / "levels.db", sql, platform_id) == [("probation",)]
+
+    await eventually(lead_known, what="levels to learn the lead agency")
+    by_police = agency.agency_event(AGENCY_POLICE, screening(platform_id, today))
+    await publish(kafka_bootstrap, AGENCY_POLICE.name, by_police.to_json(), key=platform_id)
+    [refused_screening] = await read_until(
+        kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=lambda r: event_of(r)["id"] == by_police.id
+    )
+    assert headers_of(refused_screening)[ERROR_MESSAGE] == "the lead agency (probation) screens this case"
+
+    # Probation screens the case and refers it for level 3 from its case system.
     for step in (
         screening(platform_id, today, level_sought=3),
         referral(platform_id, today, 3, ref="MAPPA-A-1"),
@@ -105,10 +126,10 @@ async def test_registration_to_level_3_and_back_to_level_2(
         (3, "senior-officer"),
         (2, "meeting-chair"),
     ]
-    assert len(history) == 6  # categorised, screened, referred, accepted, raised, lowered
+    assert len(history) == 7  # categorised, lead agency, screened, referred, accepted, raised, lowered
     # A charge for a further Schedule 15 offence: the register says so, and levels tells the board chair.
     charge = ChargeRecorded(
-        person=PersonRef(identifiers=PersonIdentifiers(pnc_id=conviction.person.pnc_id)),
+        person=person,
         offence=conviction.offence.model_copy(update={"criminal_justice_act_schedule_15": True}),
         charged_on=today,
         charging_force=area,
@@ -130,6 +151,7 @@ async def test_registration_to_level_3_and_back_to_level_2(
         platform_id,
     )
     assert audited == [
+        ("u-coord", "open-referrals"),
         ("u-coord", "case-referral-decision"),
         ("u-senior", "case-level"),
         ("u-coord", "case"),

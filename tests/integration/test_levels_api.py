@@ -33,6 +33,13 @@ async def _categorised(service: Service) -> str:
             session, "/mappa/registry", Cause("category-event", "uk.mappa.registry.category-assigned.v1")
         )
         await Casework(work, service.policies).categorised(platform_id, 1, "01", CATEGORISED)  # type: ignore[arg-type]
+    async with service.db.transaction() as session:
+        work = Emitter(
+            session, "/mappa/registry", Cause("lead-event", "uk.mappa.registry.lead-agency-set.v1")
+        )
+        await Casework(work, service.policies).case_fact(  # type: ignore[arg-type]
+            platform_id, "lead agency probation", lead_agency="probation"
+        )
     return platform_id
 
 
@@ -47,6 +54,12 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
     platform_id = await _categorised(offline_levels)
     case = f"/cases/{platform_id}"
     async with asgi_client(offline_levels) as http:
+        police = Principal(user="u-ppo", agency=Agency.POLICE, role=Role.PUBLIC_PROTECTION_OFFICER, area="01")
+        not_lead = await _post(http, police, f"{case}/screening", {"outcome": "level-1"})
+        assert (not_lead.status_code, not_lead.json()["detail"]) == (
+            403,
+            "the lead agency (probation) screens this case",
+        )
         screened = await _post(
             http, OFFENDER_MANAGER, f"{case}/screening", {"outcome": "referral", "level_sought": 3}
         )
@@ -62,14 +75,20 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
         }
         # A Duty-to-Co-operate agency of the area may refer.
         referred = await _post(http, LANDLORD, f"{case}/referrals", referral)
-        assert referred.status_code == 201
-        assert (
-            await _post(http, LANDLORD, f"{case}/referrals", referral)
-        ).status_code == 409  # on record already
+        # A receipt, not the case: the landlord does not read the case.
+        assert (referred.status_code, referred.json()) == (
+            201,
+            {"platform_id": platform_id, "referral_ref": "MAPPA-A-7", "status": "open"},
+        )
+        # Refused (on record already), yet answered as for no case: the landlord learns nothing of it.
+        assert (await _post(http, LANDLORD, f"{case}/referrals", referral)).status_code == 404
+        lower = {**referral, "referral_ref": "MAPPA-A-8", "level_sought": 2}
+        assert (await _post(http, OFFENDER_MANAGER, f"{case}/referrals", lower)).status_code == 201
 
         open_referrals = await http.get("/referrals", headers=bearer(COORDINATOR))
-        assert [(r["platform_id"], r["referring_agency"]) for r in open_referrals.json()] == [
-            (platform_id, "social-landlord")
+        assert [(r["referral_ref"], r["referring_agency"]) for r in open_referrals.json()] == [
+            ("MAPPA-A-7", "social-landlord"),
+            ("MAPPA-A-8", "probation"),
         ]
 
         decision = {"decision": "accepted", "reason": "Meets the level 3 criteria"}
@@ -100,9 +119,19 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
             ("raised", 3, "u-senior", "senior-officer"),
             ("lowered", 2, "u-coord", "mappa-coordinator"),
         ]
-        # Raising again needs a new accepted referral: the last one was used.
+        # The referral was used by the raise; the one for level 2 had nothing left to ask.
+        assert [(r["referral_ref"], r["status"]) for r in view["referrals"]] == [
+            ("MAPPA-A-7", "used"),
+            ("MAPPA-A-8", "withdrawn"),
+        ]
+        # So raising again needs a new accepted referral.
         again = await _post(http, SENIOR_OFFICER, f"{case}/level", level_3)
         assert again.status_code == 409
+        withdrawn = await _post(http, COORDINATOR, f"{case}/referrals/MAPPA-A-8/decision", decision)
+        assert (withdrawn.status_code, withdrawn.json()["detail"]) == (
+            409,
+            "the referral is withdrawn already",
+        )
 
         history = await http.get(f"{case}/history", headers=bearer(OFFENDER_MANAGER))
         changes = [line["change"] for line in history.json()]
@@ -111,7 +140,7 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
             "level 3 raised by senior-officer u-senior",
             "level 2 lowered by mappa-coordinator u-coord",
         ]
-        assert {line["cause_type"] for line in history.json()[1:]} == {
+        assert {line["cause_type"] for line in history.json()[2:]} == {
             "decision/screening",
             "decision/referral",
             "decision/referral-decision",
@@ -138,15 +167,20 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
         assert (await http.get(f"{case}/reads", headers=bearer(other))).status_code == 404
 
     async with offline_levels.db.transaction() as session:
-        audited = (await session.execute(select(audit_reads.c.user, audit_reads.c.record_type))).all()
+        audited = (
+            await session.execute(
+                select(audit_reads.c.user, audit_reads.c.record_type, audit_reads.c.record_id)
+            )
+        ).all()
         pending = await outbox.pending(session, 100)
-    assert ("u-senior", "case-level") in audited
-    assert ("u-coord", "case-referral-decision") in audited
-    assert ("u-om", "case-history") in audited
-    assert ("u-coord", "open-referrals") in audited
+    assert ("u-senior", "case-level", platform_id) in audited
+    assert ("u-coord", "case-referral-decision", platform_id) in audited
+    assert ("u-om", "case-history", platform_id) in audited
+    assert ("u-coord", "open-referrals", platform_id) in audited
     assert [row.event_type.split(".")[3] for row in pending] == [
         "screening-due",
         "screening-done",
+        "referral-made",
         "referral-made",
         "referral-accepted",
         "level-changed",

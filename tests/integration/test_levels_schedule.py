@@ -24,7 +24,7 @@ async def _case(service: Service, *, release: date | None = None, screened: bool
             platform_id, "lead agency probation", lead_agency="probation", release_date=release
         )
         if screened:
-            assert await casework.screened(screening(platform_id, SCREENED)) is None
+            assert await casework.screened(screening(platform_id, SCREENED), "probation") is None
     return platform_id
 
 

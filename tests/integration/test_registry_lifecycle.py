@@ -24,7 +24,7 @@ from schemas.events.common import (
     PersonIdentifiers,
     PersonRef,
 )
-from schemas.events.prison import Released
+from schemas.events.prison import Released, ReleaseDateSet
 from schemas.events.probation import LicenceEnded
 from schemas.events.registry import CategoryAssigned, ExitedMappa, Transferred
 from services.registry.storage import RegistryStore
@@ -63,6 +63,11 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
     assert (await published(CategoryAssigned, platform_id))["category"] == 2
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
     released_on = violent.conviction_date + timedelta(days=10)
+    # The release date goes out for level management's release screening.
+    await send(AGENCY_PRISON, ReleaseDateSet(person=ref, release_date=released_on), pnc)
+    assert (await published(registry_events.ReleaseDateSet, platform_id))[
+        "release_date"
+    ] == released_on.isoformat()
     await send(AGENCY_PRISON, Released(person=ref, released_on=released_on, on_licence=True), pnc)
     assert (await published(registry_events.Released, platform_id))["on_licence"] is True
     async with registry.db.transaction() as session:

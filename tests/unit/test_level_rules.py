@@ -17,6 +17,7 @@ from services.levels.rules import (
     decide_level,
     may_decide_referral,
     may_refer,
+    may_screen,
     screen,
 )
 from services.levels.triggers import needs_release_screening, serious_case_review_by, should_consider_referral
@@ -93,7 +94,7 @@ ADDED = [
 @pytest.mark.parametrize(("start", "days", "nation", "end"), ADDED)
 def test_adding_working_days(start: date, days: int, nation: str, end: date) -> None:
     assert add_working_days(start, days, nation) == end  # type: ignore[arg-type]
-    assert subtract_working_days(end, days, nation) <= start  # type: ignore[arg-type]
+    assert subtract_working_days(end, days, nation) == start  # type: ignore[arg-type]
 
 
 def test_a_review_falls_due_ten_working_days_ahead_and_is_overdue_the_day_after() -> None:
@@ -176,12 +177,42 @@ def test_only_deciding_roles_decide_levels_and_only_the_coordinator_decides_refe
     )
     assert isinstance(refused, Refused)
     assert refused.authority
-    assert may_decide_referral("open", Role.MAPPA_COORDINATOR) is None
-    assert may_decide_referral("open", Role.SENIOR_OFFICER) == Refused(
-        "referrals are accepted or declined by the MAPPA co-ordinator", authority=True
-    )
-    assert may_decide_referral("accepted", Role.MAPPA_COORDINATOR) == Refused(
-        "the referral is accepted already"
+
+
+COORDINATOR = Role.MAPPA_COORDINATOR
+# case, referral status, level sought, decided by, accepting -> None or the refusal
+REFERRAL_DECISIONS: list[tuple[CaseLevel, str, int, Role, bool, Refused | None]] = [
+    (LEVEL_1, "open", 3, COORDINATOR, True, None),
+    (LEVEL_1, "open", 3, COORDINATOR, False, None),
+    (
+        LEVEL_1,
+        "open",
+        3,
+        Role.SENIOR_OFFICER,
+        True,
+        Refused("referrals are accepted or declined by the MAPPA co-ordinator", authority=True),
+    ),
+    (LEVEL_1, "accepted", 3, COORDINATOR, True, Refused("the referral is accepted already")),
+    (LEVEL_1, "withdrawn", 3, COORDINATOR, False, Refused("the referral is withdrawn already")),
+    # The case reached the level sought meanwhile: decline, do not accept.
+    (LEVEL_2, "open", 2, COORDINATOR, True, Refused("the case is at level 2 already: decline the referral")),
+    (LEVEL_2, "open", 2, COORDINATOR, False, None),
+    (CLOSED, "open", 3, COORDINATOR, False, Refused("the case is closed")),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "sought", "by", "accepting", "expected"), REFERRAL_DECISIONS)
+def test_referral_decisions(
+    case: CaseLevel, status: str, sought: int, by: Role, accepting: bool, expected: Refused | None
+) -> None:
+    assert may_decide_referral(case, status, sought, by, accepting=accepting) == expected  # type: ignore[arg-type]
+
+
+def test_the_lead_agency_screens_or_any_responsible_authority_agency_while_none_is_known() -> None:
+    assert may_screen("probation", "probation") is None
+    assert may_screen(None, "police") is None
+    assert may_screen("probation", "police") == Refused(
+        "the lead agency (probation) screens this case", authority=True
     )
 
 

@@ -1,0 +1,130 @@
+"""A case's life beyond decisions: leaving MAPPA ends what was pending; a merge keeps the higher level, and
+an unmerge reopens the case the merge closed."""
+
+from datetime import date
+
+from eventkit import outbox
+from eventkit.outbox import Cause, Emitter
+from eventkit.service import Service
+from schemas.envelope import CloudEvent
+from services.levels.casework import Casework
+from services.levels.rules import Refused
+from services.levels.storage import Case
+from tests.support.casework import (
+    SENIOR_OFFICER,
+    a_platform_id,
+    level_decision,
+    referral,
+    referral_decision,
+    screening,
+)
+
+ON = date(2027, 3, 1)
+
+
+async def _at_level_3(service: Service) -> str:
+    """A case screened, referred, accepted and raised to level 3, with a second referral still open."""
+    platform_id = a_platform_id()
+    async with service.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause(platform_id, "test")), service.policies)  # type: ignore[arg-type]
+        await casework.categorised(platform_id, 2, "01", ON)
+        steps = [
+            casework.screened(screening(platform_id, ON, level_sought=3), "probation"),
+            casework.referred(referral(platform_id, ON, 3, ref="R-3")),
+            casework.referral_decided(referral_decision(platform_id, ON, ref="R-3")),
+            casework.level_decided(level_decision(platform_id, ON, 3, by=SENIOR_OFFICER)),
+        ]
+        for step in steps:
+            assert await step is None
+    return platform_id
+
+
+async def _case(service: Service, platform_id: str) -> Case:
+    async with service.db.transaction() as session:
+        case = await Casework(Emitter(session, "/test"), service.policies).store.case(platform_id)  # type: ignore[arg-type]
+    assert case is not None
+    return case
+
+
+async def _published(service: Service, platform_id: str) -> list[CloudEvent]:
+    async with service.db.transaction() as session:
+        rows = await outbox.pending(session, 1000)
+    return [e for r in rows if (e := CloudEvent.model_validate_json(r.payload)).subject == platform_id]
+
+
+async def test_leaving_mappa_closes_the_case_and_withdraws_its_referrals(offline_levels: Service) -> None:
+    platform_id = a_platform_id()
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("c", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.categorised(platform_id, 1, "01", ON)
+        assert await casework.screened(screening(platform_id, ON, level_sought=2), "police") is None
+        assert await casework.referred(referral(platform_id, ON, 2)) is None
+        await casework.exited(platform_id, ON)
+        await casework.exited(platform_id, ON)  # once only
+        late = await casework.referral_decided(referral_decision(platform_id, ON))
+        referrals = await casework.store.referral_status(platform_id, "MAPPA-A-1")
+    assert late == Refused("the case is closed")
+    assert referrals == "withdrawn"
+    closed = [e for e in await _published(offline_levels, platform_id) if e.type.endswith("case-closed.v1")]
+    assert [e.data for e in closed] == [
+        {"platform_id": platform_id, "closed_on": "2027-03-01", "reason": "exited-mappa", "merged_into": None}
+    ]
+
+    # Back in MAPPA later: screened afresh, with nothing of the old referrals pending.
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("again", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.categorised(platform_id, 1, "01", date(2028, 1, 10))
+    case = await _case(offline_levels, platform_id)
+    assert (case.level.status, case.accepted_referral_level, case.since) == (
+        "pending-screening",
+        None,
+        date(2028, 1, 10),
+    )
+
+
+async def test_a_merge_keeps_the_higher_level_and_an_unmerge_reopens_the_closed_case(
+    offline_levels: Service,
+) -> None:
+    absorbed = await _at_level_3(offline_levels)
+    survivor = a_platform_id()
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("merge", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.categorised(survivor, 1, "01", ON)
+        await casework.merged(absorbed, survivor, date(2027, 3, 5))
+
+    kept, taken = await _case(offline_levels, survivor), await _case(offline_levels, absorbed)
+    assert (kept.level.level, kept.level.status, kept.confirmed) == (3, "managed", True)
+    # The earlier review of the two: level 3's eight weeks from its decision.
+    assert kept.next_review_by == date(2027, 4, 26)
+    assert (taken.level.level, taken.level.status) == (3, "closed")
+    [closed] = [e for e in await _published(offline_levels, absorbed) if e.type.endswith("case-closed.v1")]
+    assert closed.data["merged_into"] == survivor
+
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("unmerge", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.unmerged(absorbed, date(2027, 3, 9))
+    restored = await _case(offline_levels, absorbed)
+    assert (restored.level.level, restored.level.status, restored.next_review_by) == (
+        3,
+        "managed",
+        date(2027, 4, 26),
+    )
+    [reopened] = [
+        e for e in await _published(offline_levels, absorbed) if e.type.endswith("case-reopened.v1")
+    ]
+    assert reopened.data == {
+        "platform_id": absorbed,
+        "level": 3,
+        "status": "managed",
+        "reopened_on": "2027-03-09",
+    }
+
+
+async def test_a_merge_into_a_record_with_no_case_moves_the_case_there(offline_levels: Service) -> None:
+    absorbed = await _at_level_3(offline_levels)
+    survivor = a_platform_id()
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("merge", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.merged(absorbed, survivor, ON)
+    kept = await _case(offline_levels, survivor)
+    assert (kept.level.level, kept.level.status, kept.category, kept.area) == (3, "managed", 2, "01")
