@@ -155,6 +155,8 @@ LEVELS_DECISIONS = Topic(
         levels.SeriousCaseReviewDue,
         levels.CaseClosed,
         levels.CaseReopened,
+        levels.CaseMerged,
+        levels.CaseUnmerged,
     ),
 )
 MEETINGS_SCHEDULE = Topic(

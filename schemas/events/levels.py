@@ -160,6 +160,32 @@ class CaseClosed(Contract):
     )
 
 
+class CaseMerged(Contract):
+    """Another record was merged into this one: this case carries on, at the higher level of the two."""
+
+    EVENT_NAME: ClassVar[str] = "case-merged"
+
+    platform_id: PlatformId
+    absorbed_platform_id: PlatformId
+    merge_id: int
+    level: LevelNumber
+    previous_level: LevelNumber | None = Field(description="None when this record had no open case")
+    merged_on: date
+
+
+class CaseUnmerged(Contract):
+    """A merge was undone: this case is back as it was before the merge (closed, if it had none)."""
+
+    EVENT_NAME: ClassVar[str] = "case-unmerged"
+
+    platform_id: PlatformId
+    restored_platform_id: PlatformId
+    merge_id: int
+    level: LevelNumber
+    status: Literal["pending-screening", "managed", "closed"]
+    unmerged_on: date
+
+
 class CaseReopened(Contract):
     """A case closed by a merge is open again: the merge was undone."""
 

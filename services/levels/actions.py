@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit
+from eventkit import audit
 from eventkit.auth import Purpose
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Policies, Today
@@ -27,7 +28,7 @@ from schemas.events.casework import (
     ScreeningRecorded,
     StaffRef,
 )
-from services.levels.api import NOT_FOUND, CaseView, case_view
+from services.levels.api import CaseView, case_view, readable
 from services.levels.casework import Casework
 from services.levels.rules import Refused
 from services.levels.storage import LevelStore
@@ -60,6 +61,11 @@ class LevelDecision(BaseModel):
     rationale: str = Field(min_length=1, max_length=2000)
 
 
+class _RolledBack(Exception):
+    def __init__(self, refused: Refused) -> None:
+        self.refused = refused
+
+
 class Actor:
     """Who takes a step and why, with the service's database, date and area policies."""
 
@@ -77,49 +83,34 @@ class Actor:
         return StaffRef(staff_ref=self.principal.user, role=self.principal.role)
 
     async def take(
-        self,
-        platform_id: str,
-        action: str,
-        step: Callable[[Casework], Awaitable[Refused | None]],
-        *,
-        any_agency_of_the_area: bool = False,
-    ) -> CaseView | None:
-        """Take ``step`` on a case the caller may act on, audited; a refusal rolls everything back.
-
-        Returns the case as it now is, or None to a caller who may act on the
-        case but not read it (a Duty-to-Co-operate agency referring): such a
-        caller learns nothing of the case, not even why a step was refused.
-        """
-        async with self._db.transaction() as session:
-            found = await LevelStore(session).case(platform_id)
-            reader = found is not None and access.may_read_nominal(self.principal, found.area, frozenset())
-            of_the_area = found is not None and any_agency_of_the_area and found.area == self.principal.area
-            if not (reader or of_the_area):
-                raise NOT_FOUND
-            work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
-            if (refused := await step(Casework(work, self._policies))) is not None:
-                if not reader:
-                    raise NOT_FOUND
-                code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
-                raise HTTPException(code, refused.reason)
-            await audit.record_read(
-                session,
-                self.principal,
-                purpose=self.purpose,
-                record_type=f"case-{action}",
-                record_id=platform_id,
-            )
-            now = await LevelStore(session).case(platform_id)
-            assert now is not None
-            return await case_view(session, now) if reader else None
-
-    async def take_and_show(
         self, platform_id: str, action: str, step: Callable[[Casework], Awaitable[Refused | None]]
     ) -> CaseView:
-        """Take a step only a reader of the case may take, and show the case as it now is."""
-        view = await self.take(platform_id, action, step)
-        assert view is not None
-        return view
+        """Take ``step`` on a case the caller may read, audited; a refusal changes nothing.
+
+        A refusal tells the caller something of the case (its level, its lead
+        agency), so it is audited too, once its transaction has rolled back.
+        """
+        try:
+            async with self._db.transaction() as session:
+                await readable(session, self.principal, platform_id)
+                work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
+                if (refused := await step(Casework(work, self._policies))) is not None:
+                    raise _RolledBack(refused)
+                await self._audit(session, f"case-{action}", platform_id)
+                now = await LevelStore(session).case(platform_id)
+                assert now is not None
+                return await case_view(session, now)
+        except _RolledBack as rolled_back:
+            refused = rolled_back.refused
+        async with self._db.transaction() as session:
+            await self._audit(session, f"case-{action}-refused", platform_id)
+        code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
+        raise HTTPException(code, refused.reason)
+
+    async def _audit(self, session: AsyncSession, record_type: str, platform_id: str) -> None:
+        await audit.record_read(
+            session, self.principal, purpose=self.purpose, record_type=record_type, record_id=platform_id
+        )
 
 
 Acting = Annotated[Actor, Depends()]
@@ -136,24 +127,15 @@ async def screening(platform_id: str, body: Screening, actor: Acting) -> CaseVie
         )
     except ValidationError as error:  # a level sought without a referral, or the reverse
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors()[0]["msg"]) from None
-    return await actor.take_and_show(
-        platform_id, "screening", lambda c: c.screened(step, actor.principal.agency)
-    )
+    return await actor.take(platform_id, "screening", lambda c: c.screened(step, actor.principal.agency))
 
 
-class ReferralReceipt(BaseModel):
-    platform_id: str
-    referral_ref: str
-    status: Literal["open"]
+@router.post("/cases/{platform_id}/referrals", response_model=CaseView, status_code=status.HTTP_201_CREATED)
+async def refer(platform_id: str, body: Referral, actor: Acting) -> CaseView:
+    """A MAPPA A referral by anyone who reads the case.
 
-
-@router.post(
-    "/cases/{platform_id}/referrals", response_model=ReferralReceipt, status_code=status.HTTP_201_CREATED
-)
-async def refer(platform_id: str, body: Referral, actor: Acting) -> ReferralReceipt:
-    """A MAPPA A referral by any agency of the case's area (invited to its meetings or not).
-
-    The answer is a receipt, never the case: the referring agency may not be one that reads it.
+    A Duty-to-Co-operate agency reads a case only while invited to its
+    meetings; until then it refers through its case system's events.
     """
     step = ReferralSubmitted(
         platform_id=platform_id,
@@ -162,8 +144,7 @@ async def refer(platform_id: str, body: Referral, actor: Acting) -> ReferralRece
         referred_by=actor.staff,
         **body.model_dump(),
     )
-    await actor.take(platform_id, "referral", lambda c: c.referred(step), any_agency_of_the_area=True)
-    return ReferralReceipt(platform_id=platform_id, referral_ref=body.referral_ref, status="open")
+    return await actor.take(platform_id, "referral", lambda c: c.referred(step))
 
 
 @router.post("/cases/{platform_id}/referrals/{referral_ref}/decision", response_model=CaseView)
@@ -178,7 +159,7 @@ async def decide_referral(
         decided_by=actor.staff,
         **body.model_dump(),
     )
-    return await actor.take_and_show(platform_id, "referral-decision", lambda c: c.referral_decided(step))
+    return await actor.take(platform_id, "referral-decision", lambda c: c.referral_decided(step))
 
 
 @router.post("/cases/{platform_id}/level", response_model=CaseView)
@@ -187,4 +168,4 @@ async def decide_level(platform_id: str, body: LevelDecision, actor: Acting) -> 
     step = LevelDecisionRecorded(
         platform_id=platform_id, decided_on=actor.today, decided_by=actor.staff, **body.model_dump()
     )
-    return await actor.take_and_show(platform_id, "level", lambda c: c.level_decided(step))
+    return await actor.take(platform_id, "level", lambda c: c.level_decided(step))

@@ -139,13 +139,12 @@ async def case_history(
 
 
 # What a read or step on the case may have been; its audit trail's own reads come last.
+_STEPS = ("case-screening", "case-referral", "case-referral-decision", "case-level")
 READS_OF_A_CASE = (
     "case",
     "case-history",
-    "case-screening",
-    "case-referral",
-    "case-referral-decision",
-    "case-level",
+    *_STEPS,
+    *(f"{step}-refused" for step in _STEPS),
     "open-referrals",
     "case-reads",
 )

@@ -7,7 +7,7 @@ rules refuse returns ``Refused`` and changes nothing.
 """
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from eventkit import history
 from eventkit.outbox import Cause, Emitter
@@ -56,7 +56,13 @@ class Casework:
     # --- what the register says -------------------------------------------------
 
     async def categorised(self, platform_id: str, category: int, area: str | None, on: date) -> None:
-        """A category assigned: a new (or returning) case is opened pending screening."""
+        """A category assigned: a new (or returning) case is opened pending screening.
+
+        A record merged into another opens nothing: the survivor's case is the person's.
+        """
+        if survivor := await self.store.merged_into(platform_id):
+            await self.note(platform_id, f"category {category}: the case is {survivor}'s since the merge")
+            return
         case = await self.store.case(platform_id)
         opened = rules.on_categorised(None if case is None else case.level)
         if opened is None:
@@ -80,73 +86,24 @@ class Casework:
         """The person left MAPPA: the case closes, and what was pending for it with it."""
         case = await self.store.case(platform_id)
         if case is not None and case.level.status != "closed":
-            await self._close(case, on, next_review_by=None, status_before_close=None)
+            await self.close(case, on, for_merge=False)
             await self.note(platform_id, "case closed: left MAPPA")
             await self.emit(
                 levels.CaseClosed(platform_id=platform_id, closed_on=on, reason="exited-mappa"), platform_id
             )
 
-    async def merged(self, absorbed: str, survivor: str, on: date) -> None:
-        """The register found two records are one person: the survivor's case carries on at the higher level.
-
-        The absorbed record's case closes, keeping what it was, so that an
-        unmerge can reopen it; its decisions and referrals stay in its history.
-        """
-        taken = await self.store.case(absorbed)
-        if taken is None or taken.level.status == "closed":
-            return
-        kept = await self.store.case(survivor)
-        if kept is None or kept.level.status == "closed":
-            await self.store.take_over(absorbed, survivor)
-            await self.note(
-                survivor, f"case of merged record {absorbed} taken over at level {taken.level.level}"
-            )
-        else:
-            reviews = [d for d in (kept.next_review_by, taken.next_review_by) if d is not None]
-            await self.store.update(survivor, next_review_by=min(reviews, default=None))
-            if taken.level.level > kept.level.level:
-                await self.store.update(
-                    survivor, level=taken.level.level, status=taken.level.status, confirmed=taken.confirmed
-                )
-                await self.note(survivor, f"level {taken.level.level} of merged record {absorbed} taken over")
-        await self._close(
-            taken, on, next_review_by=taken.next_review_by, status_before_close=taken.level.status
-        )
-        await self.note(absorbed, f"case closed: record merged into {survivor}")
-        await self.emit(
-            levels.CaseClosed(platform_id=absorbed, closed_on=on, reason="merged", merged_into=survivor),
-            absorbed,
-        )
-
-    async def unmerged(self, restored: str, on: date) -> None:
-        """A merge was undone: the restored record's case opens again as it was."""
-        case = await self.store.case(restored)
-        if case is None or case.level.status != "closed" or case.status_before_close is None:
-            return
-        status: Literal["pending-screening", "managed"] = (
-            "pending-screening" if case.status_before_close == "pending-screening" else "managed"
-        )
-        await self.store.update(restored, status=status, closed_on=None, status_before_close=None)
-        await self.note(restored, "case reopened: merge undone")
-        await self.emit(
-            levels.CaseReopened(platform_id=restored, level=case.level.level, status=status, reopened_on=on),
-            restored,
-        )
-
-    async def _close(
-        self, case: Case, on: date, *, next_review_by: date | None, status_before_close: str | None
-    ) -> None:
+    async def close(self, case: Case, on: date, *, for_merge: bool) -> None:
+        """Close the case; one closed by a merge keeps what it was, for an unmerge to reopen."""
         await self.store.update(
             case.platform_id,
             status="closed",
             closed_on=on,
-            next_review_by=next_review_by,
-            status_before_close=status_before_close,
+            next_review_by=case.next_review_by if for_merge else None,
+            status_before_close=case.level.status if for_merge else None,
             accepted_referral_level=None,
         )
         # Referrals not yet acted on end with the case; a new episode is referred afresh.
-        for pending in ("open", "accepted"):
-            await self.store.retire_referrals(case.platform_id, status=pending, to="withdrawn")
+        await self.store.withdraw_referrals(case.platform_id)
 
     async def risk_assessed(self, platform_id: str, rosh: str, on: date) -> None:
         case = await self.store.case(platform_id)
@@ -316,21 +273,17 @@ class Casework:
         on = step.decided_on
         review_by = self._review_by(case, decision.level, on)
         senior = Role.SENIOR_OFFICER in (step.decided_by.role, authoriser.role if authoriser else None)
+        still_allowed = case.accepted_referral_level
+        if decision.kind == "raised":
+            still_allowed = await self.store.use_referral(step.platform_id, decision.level)
         await self.store.update(
             step.platform_id,
             level=decision.level,
             status="managed",
             confirmed=True,
             next_review_by=review_by,
-            # An accepted referral is used by the raise it allowed.
-            accepted_referral_level=None if decision.kind == "raised" else case.accepted_referral_level,
+            accepted_referral_level=still_allowed,
         )
-        if decision.kind == "raised":
-            await self.store.retire_referrals(step.platform_id, status="accepted", to="used")
-            # Referrals for no more than the level reached have nothing left to ask.
-            await self.store.retire_referrals(
-                step.platform_id, status="open", to="withdrawn", up_to_level=decision.level
-            )
         await self.store.add_decision(
             step.platform_id,
             kind=decision.kind,

@@ -15,6 +15,7 @@ from schemas.events.casework import (
     ReferralSubmitted,
     ScreeningRecorded,
 )
+from services.levels import merges
 from services.levels.casework import Casework
 from services.levels.rules import Refused
 
@@ -43,12 +44,13 @@ async def exited(data: registry.ExitedMappa, work: UnitOfWork) -> None:
 
 @handlers.on(registry.NominalsMerged)
 async def merged(data: registry.NominalsMerged, work: UnitOfWork) -> None:
-    await _casework(work).merged(data.absorbed_platform_id, data.platform_id, local_date(work.cause.time))
+    on = local_date(work.cause.time)
+    await merges.merged(_casework(work), data.merge_id, data.absorbed_platform_id, data.platform_id, on)
 
 
 @handlers.on(registry.NominalsUnmerged)
 async def unmerged(data: registry.NominalsUnmerged, work: UnitOfWork) -> None:
-    await _casework(work).unmerged(data.restored_platform_id, local_date(work.cause.time))
+    await merges.unmerged(_casework(work), data.merge_id, local_date(work.cause.time))
 
 
 @handlers.on(registry.RiskAssessed)

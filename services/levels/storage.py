@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.levels.policy import LeadAgency
 from services.levels.rules import CaseLevel, ReferralStatus
-from services.levels.tables import cases, decisions, referrals
+from services.levels.tables import cases, decisions, merges, referrals
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class LevelStore:
             next_review_by=None,
             accepted_referral_level=None,
             closed_on=None,
+            status_before_close=None,
         )
         reopened: Any = await self._session.execute(
             cases.update().where(cases.c.platform_id == platform_id).values(**values)
@@ -88,7 +89,42 @@ class LevelStore:
         """The survivor takes the absorbed record's case; a closed one of its own is replaced."""
         row = (await self._session.execute(select(cases).where(cases.c.platform_id == absorbed))).one()
         await self._session.execute(cases.delete().where(cases.c.platform_id == survivor))
-        await self._session.execute(cases.insert(), {**row._mapping, "platform_id": survivor})
+        await self._session.execute(
+            cases.insert(),
+            {**row._mapping, "platform_id": survivor, "closed_on": None, "status_before_close": None},
+        )
+
+    async def add_merge(self, merge_id: int, *, survivor: str, absorbed: str, before: Case | None) -> bool:
+        """Record a merge and the survivor's open case before it; False if it is on record already."""
+        if await self.merge(merge_id) is not None:
+            return False
+        await self._session.execute(
+            merges.insert(),
+            dict(
+                merge_id=merge_id,
+                survivor=survivor,
+                absorbed=absorbed,
+                survivor_level=before.level.level if before else None,
+                survivor_status=before.level.status if before else None,
+                survivor_confirmed=before.confirmed if before else None,
+                survivor_next_review_by=before.next_review_by if before else None,
+                undone=False,
+            ),
+        )
+        return True
+
+    async def merge(self, merge_id: int) -> Any:
+        return (await self._session.execute(select(merges).where(merges.c.merge_id == merge_id))).first()
+
+    async def undo_merge(self, merge_id: int) -> None:
+        await self._session.execute(merges.update().where(merges.c.merge_id == merge_id).values(undone=True))
+
+    async def merged_into(self, absorbed: str) -> str | None:
+        """The record ``absorbed`` lives on as, while its merge stands."""
+        survivor: str | None = await self._session.scalar(
+            select(merges.c.survivor).where(merges.c.absorbed == absorbed, merges.c.undone.is_(False))
+        )
+        return survivor
 
     async def update(self, platform_id: str, **values: Any) -> None:
         await self._session.execute(cases.update().where(cases.c.platform_id == platform_id).values(**values))
@@ -135,18 +171,43 @@ class LevelStore:
         )
         return bool(decided.rowcount == 1)
 
-    async def retire_referrals(
-        self, platform_id: str, *, to: ReferralStatus, status: ReferralStatus, up_to_level: int = 3
-    ) -> None:
-        """Referrals in ``status`` seeking ``up_to_level`` or less now have status ``to``."""
+    async def use_referral(self, platform_id: str, level: int) -> int | None:
+        """A raise to ``level`` uses the lowest accepted referral that allows it.
+
+        Referrals (open or accepted) asking no more than ``level`` have nothing
+        left to ask and are withdrawn. Returns the highest level an accepted
+        referral still allows, if any.
+        """
+        rows = (
+            await self._session.execute(
+                select(referrals.c.referral_ref, referrals.c.level_sought, referrals.c.status).where(
+                    referrals.c.platform_id == platform_id, referrals.c.status.in_(("open", "accepted"))
+                )
+            )
+        ).all()
+        allowing = sorted(
+            (r.level_sought, r.referral_ref)
+            for r in rows
+            if r.status == "accepted" and r.level_sought >= level
+        )
+        used = allowing[0][1] if allowing else None
+        for row in rows:
+            if row.referral_ref == used or row.level_sought <= level:
+                await self._session.execute(
+                    referrals.update()
+                    .where(
+                        referrals.c.platform_id == platform_id, referrals.c.referral_ref == row.referral_ref
+                    )
+                    .values(status="used" if row.referral_ref == used else "withdrawn")
+                )
+        return max((sought for sought, ref in allowing if ref != used and sought > level), default=None)
+
+    async def withdraw_referrals(self, platform_id: str) -> None:
+        """Referrals not yet acted on (open or accepted) are withdrawn."""
         await self._session.execute(
             referrals.update()
-            .where(
-                referrals.c.platform_id == platform_id,
-                referrals.c.status == status,
-                referrals.c.level_sought <= up_to_level,
-            )
-            .values(status=to)
+            .where(referrals.c.platform_id == platform_id, referrals.c.status.in_(("open", "accepted")))
+            .values(status="withdrawn")
         )
 
     async def add_decision(self, platform_id: str, **values: Any) -> None:

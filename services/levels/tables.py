@@ -46,6 +46,21 @@ referrals = Table(
     Column("decided_by", String(64)),
 )
 
+# A merge of two records' cases: what the survivor's case was before it, for an unmerge to restore.
+merges = Table(
+    "case_merges",
+    metadata,
+    Column("merge_id", Integer, primary_key=True, autoincrement=False),
+    Column("survivor", String(64), nullable=False),
+    Column("absorbed", String(64), nullable=False, index=True),
+    # No level: the survivor had no open case before the merge.
+    Column("survivor_level", Integer),
+    Column("survivor_status", String(32)),
+    Column("survivor_confirmed", Boolean),
+    Column("survivor_next_review_by", Date),
+    Column("undone", Boolean, nullable=False, default=False),
+)
+
 decisions = Table(
     "level_decisions",
     metadata,

@@ -153,6 +153,7 @@ async def test_registration_to_level_3_and_back_to_level_2(
     assert audited == [
         ("u-coord", "open-referrals"),
         ("u-coord", "case-referral-decision"),
+        ("u-coord", "case-level-refused"),
         ("u-senior", "case-level"),
         ("u-coord", "case"),
         ("u-coord", "case-history"),

@@ -73,21 +73,20 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
             "current_rosh": "very-high",
             "lower_level_insufficient": "Synthetic: needs multi-agency resources",
         }
-        # A Duty-to-Co-operate agency of the area may refer.
-        referred = await _post(http, LANDLORD, f"{case}/referrals", referral)
-        # A receipt, not the case: the landlord does not read the case.
-        assert (referred.status_code, referred.json()) == (
-            201,
-            {"platform_id": platform_id, "referral_ref": "MAPPA-A-7", "status": "open"},
-        )
-        # Refused (on record already), yet answered as for no case: the landlord learns nothing of it.
-        assert (await _post(http, LANDLORD, f"{case}/referrals", referral)).status_code == 404
+        # A Duty-to-Co-operate agency not invited to the case's meetings does not read it, nor refer
+        # over HTTP: the answer is the one for no case at all.
+        by_landlord = await _post(http, LANDLORD, f"{case}/referrals", referral)
+        assert (by_landlord.status_code, by_landlord.json()) == (404, {"detail": "no such case"})
+        referred = await _post(http, OFFENDER_MANAGER, f"{case}/referrals", referral)
+        assert referred.status_code == 201
+        assert [r["status"] for r in referred.json()["referrals"]] == ["open"]
+        assert (await _post(http, OFFENDER_MANAGER, f"{case}/referrals", referral)).status_code == 409
         lower = {**referral, "referral_ref": "MAPPA-A-8", "level_sought": 2}
         assert (await _post(http, OFFENDER_MANAGER, f"{case}/referrals", lower)).status_code == 201
 
         open_referrals = await http.get("/referrals", headers=bearer(COORDINATOR))
         assert [(r["referral_ref"], r["referring_agency"]) for r in open_referrals.json()] == [
-            ("MAPPA-A-7", "social-landlord"),
+            ("MAPPA-A-7", "probation"),
             ("MAPPA-A-8", "probation"),
         ]
 
@@ -177,6 +176,8 @@ async def test_a_case_goes_to_level_3_with_a_senior_officer_and_back_to_level_2(
     assert ("u-coord", "case-referral-decision", platform_id) in audited
     assert ("u-om", "case-history", platform_id) in audited
     assert ("u-coord", "open-referrals", platform_id) in audited
+    # A refusal tells something of the case: it is audited though nothing else of it stays.
+    assert ("u-coord", "case-level-refused", platform_id) in audited
     assert [row.event_type.split(".")[3] for row in pending] == [
         "screening-due",
         "screening-done",

@@ -7,6 +7,7 @@ from eventkit import outbox
 from eventkit.outbox import Cause, Emitter
 from eventkit.service import Service
 from schemas.envelope import CloudEvent
+from services.levels import merges
 from services.levels.casework import Casework
 from services.levels.rules import Refused
 from services.levels.storage import Case
@@ -82,7 +83,7 @@ async def test_leaving_mappa_closes_the_case_and_withdraws_its_referrals(offline
     )
 
 
-async def test_a_merge_keeps_the_higher_level_and_an_unmerge_reopens_the_closed_case(
+async def test_a_merge_keeps_the_higher_level_and_an_unmerge_puts_both_cases_back(
     offline_levels: Service,
 ) -> None:
     absorbed = await _at_level_3(offline_levels)
@@ -90,7 +91,10 @@ async def test_a_merge_keeps_the_higher_level_and_an_unmerge_reopens_the_closed_
     async with offline_levels.db.transaction() as session:
         casework = Casework(Emitter(session, "/test", Cause("merge", "test")), offline_levels.policies)  # type: ignore[arg-type]
         await casework.categorised(survivor, 1, "01", ON)
-        await casework.merged(absorbed, survivor, date(2027, 3, 5))
+        await merges.merged(casework, 12, absorbed, survivor, date(2027, 3, 5))
+        await merges.merged(casework, 12, absorbed, survivor, date(2027, 3, 5))  # once only
+        # The absorbed record's category arriving late opens no second case for the person.
+        await casework.categorised(absorbed, 2, "01", date(2027, 3, 6))
 
     kept, taken = await _case(offline_levels, survivor), await _case(offline_levels, absorbed)
     assert (kept.level.level, kept.level.status, kept.confirmed) == (3, "managed", True)
@@ -99,15 +103,25 @@ async def test_a_merge_keeps_the_higher_level_and_an_unmerge_reopens_the_closed_
     assert (taken.level.level, taken.level.status) == (3, "closed")
     [closed] = [e for e in await _published(offline_levels, absorbed) if e.type.endswith("case-closed.v1")]
     assert closed.data["merged_into"] == survivor
+    [merged] = [e for e in await _published(offline_levels, survivor) if e.type.endswith("case-merged.v1")]
+    assert (merged.data["level"], merged.data["previous_level"], merged.data["merge_id"]) == (3, 1, 12)
 
     async with offline_levels.db.transaction() as session:
         casework = Casework(Emitter(session, "/test", Cause("unmerge", "test")), offline_levels.policies)  # type: ignore[arg-type]
-        await casework.unmerged(absorbed, date(2027, 3, 9))
-    restored = await _case(offline_levels, absorbed)
+        await merges.unmerged(casework, 12, date(2027, 3, 9))
+        await merges.unmerged(casework, 12, date(2027, 3, 9))  # once only
+    restored, back = await _case(offline_levels, absorbed), await _case(offline_levels, survivor)
     assert (restored.level.level, restored.level.status, restored.next_review_by) == (
         3,
         "managed",
         date(2027, 4, 26),
+    )
+    # The survivor is as it was before the merge: level 1 pending screening, reviewed by 30 August.
+    assert (back.level.level, back.level.status, back.confirmed, back.next_review_by) == (
+        1,
+        "pending-screening",
+        False,
+        date(2027, 8, 30),
     )
     [reopened] = [
         e for e in await _published(offline_levels, absorbed) if e.type.endswith("case-reopened.v1")
@@ -118,13 +132,45 @@ async def test_a_merge_keeps_the_higher_level_and_an_unmerge_reopens_the_closed_
         "status": "managed",
         "reopened_on": "2027-03-09",
     }
+    [unmerged] = [
+        e for e in await _published(offline_levels, survivor) if e.type.endswith("case-unmerged.v1")
+    ]
+    assert (unmerged.data["level"], unmerged.data["status"]) == (1, "pending-screening")
 
 
-async def test_a_merge_into_a_record_with_no_case_moves_the_case_there(offline_levels: Service) -> None:
+async def test_a_merge_into_a_record_with_no_case_moves_the_case_and_an_unmerge_closes_it_again(
+    offline_levels: Service,
+) -> None:
     absorbed = await _at_level_3(offline_levels)
     survivor = a_platform_id()
     async with offline_levels.db.transaction() as session:
         casework = Casework(Emitter(session, "/test", Cause("merge", "test")), offline_levels.policies)  # type: ignore[arg-type]
-        await casework.merged(absorbed, survivor, ON)
+        await merges.merged(casework, 13, absorbed, survivor, ON)
     kept = await _case(offline_levels, survivor)
     assert (kept.level.level, kept.level.status, kept.category, kept.area) == (3, "managed", 2, "01")
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("unmerge", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await merges.unmerged(casework, 13, ON)
+    assert (await _case(offline_levels, survivor)).level.status == "closed"
+    assert (await _case(offline_levels, absorbed)).level.status == "managed"
+
+
+async def test_a_raise_uses_the_lowest_accepted_referral_that_allows_it(offline_levels: Service) -> None:
+    platform_id = a_platform_id()
+    async with offline_levels.db.transaction() as session:
+        casework = Casework(Emitter(session, "/test", Cause("c", "test")), offline_levels.policies)  # type: ignore[arg-type]
+        await casework.categorised(platform_id, 1, "01", ON)
+        for step in [
+            casework.screened(screening(platform_id, ON, level_sought=2), "police"),
+            casework.referred(referral(platform_id, ON, 2, ref="R-2")),
+            casework.referred(referral(platform_id, ON, 3, ref="R-3")),
+            casework.referral_decided(referral_decision(platform_id, ON, ref="R-2")),
+            casework.referral_decided(referral_decision(platform_id, ON, ref="R-3")),
+            casework.level_decided(level_decision(platform_id, ON, 2)),
+        ]:
+            assert await step is None
+        # R-2 was used; R-3 still allows level 3.
+        assert await casework.store.referral_status(platform_id, "R-2") == "used"
+        assert await casework.store.referral_status(platform_id, "R-3") == "accepted"
+        assert await casework.level_decided(level_decision(platform_id, ON, 3, by=SENIOR_OFFICER)) is None
+        assert await casework.store.referral_status(platform_id, "R-3") == "used"
