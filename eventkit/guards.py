@@ -41,7 +41,19 @@ class HistoryLine(BaseModel):
     cause_type: str
 
 
-def history_view(lines: list[history.Line]) -> list[HistoryLine]:
+async def read_history(
+    session: AsyncSession,
+    principal: Principal,
+    purpose: str,
+    *,
+    subject: str,
+    record_type: str,
+    limit: int,
+    offset: int,
+) -> list[HistoryLine]:
+    """A page of ``subject``'s history, audited as a read of ``record_type``; check need-to-know first."""
+    lines = await history.lines(session, subject, limit=limit, offset=offset)
+    await audit.record_read(session, principal, purpose=purpose, record_type=record_type, record_id=subject)
     return [
         HistoryLine(at=line.at, change=line.change, cause_id=line.cause_id, cause_type=line.cause_type)
         for line in lines

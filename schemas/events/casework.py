@@ -8,16 +8,13 @@ Authority, referrals from any agency.
 """
 
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from schemas.agencies import Agency, Role
 from schemas.contract import Contract
-
-PlatformId = Annotated[
-    str, Field(min_length=1, max_length=64, description="The case's platform id, from the register")
-]
+from schemas.events.common import PlatformId, Rosh
 
 
 class StaffRef(Contract):
@@ -55,7 +52,7 @@ class ReferralSubmitted(Contract):
     level_sought: Literal[2, 3]
     referring_agency: Agency
     reasons: str = Field(min_length=1, max_length=2000)
-    current_rosh: Literal["low", "medium", "high", "very-high"]
+    current_rosh: Rosh
     lower_level_insufficient: str = Field(min_length=1, max_length=2000)
     referred_on: date
     referred_by: StaffRef

@@ -1,7 +1,7 @@
 """Payload parts and events that several agencies publish alike."""
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -11,6 +11,10 @@ from schemas.identifiers import Crn, CroNumber, PncId, PrisonNumber
 
 ResponsibleAuthority = Literal["police", "prison", "probation"]
 Rosh = Literal["low", "medium", "high", "very-high"]
+# A nominal on the register, by the opaque id the registry gave it.
+PlatformId = Annotated[
+    str, Field(min_length=1, max_length=64, description="The platform id, from the register")
+]
 
 
 class PersonIdentifiers(Contract):

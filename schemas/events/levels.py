@@ -6,15 +6,15 @@ service, behind its audited API.
 """
 
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from schemas.agencies import Agency, Role
 from schemas.contract import Contract
+from schemas.events.common import PlatformId, Rosh
 
 LevelNumber = Literal[1, 2, 3]
-PlatformId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class ScreeningDue(Contract):
@@ -49,7 +49,7 @@ class ReferralMade(Contract):
     referral_ref: str = Field(min_length=1, max_length=64)
     level_sought: Literal[2, 3]
     referring_agency: Agency
-    current_rosh: Literal["low", "medium", "high", "very-high"]
+    current_rosh: Rosh
     referred_on: date
 
 

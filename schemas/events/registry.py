@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from schemas.contract import Contract
+from schemas.events.common import ResponsibleAuthority, Rosh
 from schemas.identifiers import Scheme
 
 # Published events name which kinds of identifier a nominal has, never their values: an
@@ -65,7 +66,7 @@ class RiskAssessed(Contract):
     EVENT_NAME: ClassVar[str] = "risk-assessed"
 
     platform_id: str = Field(min_length=1, max_length=64)
-    rosh: Literal["low", "medium", "high", "very-high"]
+    rosh: Rosh
     completed_on: date
     assessor_agency: str = Field(min_length=1, max_length=32)
 
@@ -138,7 +139,7 @@ class LeadAgencySet(Contract):
     EVENT_NAME: ClassVar[str] = "lead-agency-set"
 
     platform_id: str = Field(min_length=1, max_length=64)
-    lead_agency: Literal["police", "prison", "probation"]
+    lead_agency: ResponsibleAuthority
     effective_from: date
 
 

@@ -28,6 +28,7 @@ from schemas.events.casework import (
     ScreeningRecorded,
     StaffRef,
 )
+from schemas.events.common import Rosh
 from services.levels.api import CaseView, case_view, readable
 from services.levels.casework import Casework
 from services.levels.rules import Refused
@@ -35,7 +36,6 @@ from services.levels.storage import LevelStore
 
 router = APIRouter(tags=["casework"])
 SOURCE = "/mappa/levels"
-Rosh = Literal["low", "medium", "high", "very-high"]
 
 
 class Screening(BaseModel):

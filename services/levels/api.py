@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit, history
+from eventkit import access, audit
 from eventkit.auth import Authenticated, Principal, Purpose
 from eventkit.guards import (
     Caseworker,
@@ -22,7 +22,7 @@ from eventkit.guards import (
     ReadRecord,
     ResponsibleAuthority,
     audit_trail,
-    history_view,
+    read_history,
 )
 from eventkit.http import Db, Policies, Today
 from services.levels.reads import LevelReads
@@ -131,11 +131,15 @@ async def case_history(
     """Every change to the case, oldest first, with the event or decision that caused it."""
     async with db.transaction() as session:
         await readable(session, principal, platform_id)
-        lines = await history.lines(session, platform_id, limit=limit, offset=offset)
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type="case-history", record_id=platform_id
+        return await read_history(
+            session,
+            principal,
+            purpose,
+            subject=platform_id,
+            record_type="case-history",
+            limit=limit,
+            offset=offset,
         )
-    return history_view(lines)
 
 
 # What a read or step on the case may have been; its audit trail's own reads come last.

@@ -70,10 +70,13 @@ class Casework:
             await self.store.update(platform_id, category=category, area=area or case.area)
             await self.note(platform_id, f"category {category}")
             return
-        await self.store.open_case(platform_id, category=category, area=area, level=opened, since=on)
-        case = await self.store.case(platform_id)
-        assert case is not None
-        await self.store.update(platform_id, next_review_by=self._review_by(case, opened.level, on))
+        # A returning case keeps what the register said of it before: its area and lead agency.
+        area = area or (case.area if case else None)
+        lead_agency = case.lead_agency if case else None
+        review_by = next_review(on, opened.level, lead_agency, self._policies.for_area(area))
+        await self.store.open_case(
+            platform_id, category=category, area=area, level=opened, since=on, next_review_by=review_by
+        )
         await self.note(platform_id, f"category {category}: level 1 pending screening")
         await self.emit(
             levels.ScreeningDue(
@@ -220,10 +223,10 @@ class Casework:
         case = await self.store.case(step.platform_id)
         if case is None:
             return NO_CASE
-        status = await self.store.referral_status(step.platform_id, step.referral_ref)
-        if status is None:
+        referral = await self.store.referral(step.platform_id, step.referral_ref)
+        if referral is None:
             return Refused(f"no referral {step.referral_ref} for this case")
-        sought = await self.store.referral_level(step.platform_id, step.referral_ref)
+        status, sought = referral
         accepting = step.decision == "accepted"
         if refused := rules.may_decide_referral(
             case.level, status, sought, step.decided_by.role, accepting=accepting

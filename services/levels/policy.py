@@ -1,14 +1,15 @@
 """The levels service's area policy: what ``policy.toml`` may set, with its bounds."""
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit.calendar import Nation
+from schemas.events.common import ResponsibleAuthority
 
 DEFAULTS = Path(__file__).with_name("policy.toml")
-LeadAgency = Literal["police", "probation", "prison"]
+# The lead agency is one of the Responsible Authority.
+LeadAgency = ResponsibleAuthority
 
 
 class LevelsPolicy(BaseModel):

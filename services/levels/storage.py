@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,11 @@ class Case:
     rosh_as_of: date | None
     accepted_referral_level: int | None
     status_before_close: str | None
+
+
+class ReferralState(NamedTuple):
+    status: ReferralStatus
+    level_sought: int
 
 
 def _case(row: Any) -> Case:
@@ -64,7 +69,14 @@ class LevelStore:
         return [_case(row) for row in rows]
 
     async def open_case(
-        self, platform_id: str, *, category: int, area: str | None, level: CaseLevel, since: date
+        self,
+        platform_id: str,
+        *,
+        category: int,
+        area: str | None,
+        level: CaseLevel,
+        since: date,
+        next_review_by: date,
     ) -> None:
         """Open a case, or reopen a closed one, pending screening."""
         values: dict[str, Any] = dict(
@@ -74,7 +86,7 @@ class LevelStore:
             status=level.status,
             confirmed=False,
             since=since,
-            next_review_by=None,
+            next_review_by=next_review_by,
             accepted_referral_level=None,
             closed_on=None,
             status_before_close=None,
@@ -131,7 +143,7 @@ class LevelStore:
 
     async def add_referral(self, platform_id: str, referral_ref: str, **values: Any) -> bool:
         """Record an open referral; False if this reference is on record already."""
-        if await self.referral_status(platform_id, referral_ref) is not None:
+        if await self.referral(platform_id, referral_ref) is not None:
             return False
         await self._session.execute(
             referrals.insert(),
@@ -139,22 +151,15 @@ class LevelStore:
         )
         return True
 
-    async def referral_status(self, platform_id: str, referral_ref: str) -> ReferralStatus | None:
-        status: ReferralStatus | None = await self._session.scalar(
-            select(referrals.c.status).where(
-                referrals.c.platform_id == platform_id, referrals.c.referral_ref == referral_ref
+    async def referral(self, platform_id: str, referral_ref: str) -> ReferralState | None:
+        row = (
+            await self._session.execute(
+                select(referrals.c.status, referrals.c.level_sought).where(
+                    referrals.c.platform_id == platform_id, referrals.c.referral_ref == referral_ref
+                )
             )
-        )
-        return status
-
-    async def referral_level(self, platform_id: str, referral_ref: str) -> int:
-        found = await self._session.execute(
-            select(referrals.c.level_sought).where(
-                referrals.c.platform_id == platform_id, referrals.c.referral_ref == referral_ref
-            )
-        )
-        level: int = found.scalar_one()
-        return level
+        ).first()
+        return None if row is None else ReferralState(row.status, row.level_sought)
 
     async def decide_referral(
         self, platform_id: str, referral_ref: str, *, status: ReferralStatus, **values: Any

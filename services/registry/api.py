@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit, history
+from eventkit import access, audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
 from eventkit.guards import (
     Caseworker,
@@ -25,7 +25,7 @@ from eventkit.guards import (
     ReadRecord,
     ResponsibleAuthority,
     audit_trail,
-    history_view,
+    read_history,
 )
 from eventkit.http import Db, Policies, Today
 from schemas.identifiers import Scheme
@@ -293,11 +293,15 @@ async def nominal_history(
     async with db.transaction() as session:
         reads = RegistryReads(session)
         await _readable(reads, principal, platform_id)
-        lines = await history.lines(session, platform_id, limit=limit, offset=offset)
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type="nominal-history", record_id=platform_id
+        return await read_history(
+            session,
+            principal,
+            purpose,
+            subject=platform_id,
+            record_type="nominal-history",
+            limit=limit,
+            offset=offset,
         )
-    return history_view(lines)
 
 
 # What a read of the nominal may have been: the record, its history, or its audit trail.

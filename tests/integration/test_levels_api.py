@@ -9,12 +9,10 @@ from sqlalchemy import select
 from eventkit import outbox
 from eventkit.audit import audit_reads
 from eventkit.auth import Principal, Role
-from eventkit.outbox import Cause, Emitter
 from eventkit.service import Service
 from schemas.agencies import Agency
-from services.levels.casework import Casework
 from tests.support.api import asgi_client, bearer
-from tests.support.casework import a_platform_id
+from tests.support.casework import a_platform_id, casework_in
 from tests.support.clock import FakeClock
 
 CATEGORISED = date(2027, 2, 1)
@@ -27,19 +25,11 @@ AUDITOR = Principal(user="u-audit", agency=Agency.POLICE, role=Role.AUDITOR, are
 
 
 async def _categorised(service: Service) -> str:
+    """A category 1 case of area 01 led by probation, as the register's events leave it."""
     platform_id = a_platform_id()
-    async with service.db.transaction() as session:
-        work = Emitter(
-            session, "/mappa/registry", Cause("category-event", "uk.mappa.registry.category-assigned.v1")
-        )
-        await Casework(work, service.policies).categorised(platform_id, 1, "01", CATEGORISED)  # type: ignore[arg-type]
-    async with service.db.transaction() as session:
-        work = Emitter(
-            session, "/mappa/registry", Cause("lead-event", "uk.mappa.registry.lead-agency-set.v1")
-        )
-        await Casework(work, service.policies).case_fact(  # type: ignore[arg-type]
-            platform_id, "lead agency probation", lead_agency="probation"
-        )
+    async with casework_in(service, "register") as casework:
+        await casework.categorised(platform_id, 1, "01", CATEGORISED)
+        await casework.case_fact(platform_id, "lead agency probation", lead_agency="probation")
     return platform_id
 
 

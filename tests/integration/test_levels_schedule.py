@@ -2,14 +2,17 @@
 
 from datetime import date
 
-from eventkit import outbox
-from eventkit.outbox import Cause, Emitter
 from eventkit.scheduler import Job, Scheduler
 from eventkit.service import Service
-from schemas.envelope import CloudEvent
-from services.levels.casework import Casework
 from services.levels.schedule import jobs
-from tests.support.casework import COORDINATOR, a_platform_id, level_decision, screening
+from tests.support.casework import (
+    COORDINATOR,
+    a_platform_id,
+    casework_in,
+    level_decision,
+    published,
+    screening,
+)
 from tests.support.clock import FakeClock
 
 SCREENED = date(2027, 1, 4)  # level 1 under probation's policy: reviewed within 26 weeks, by 5 July
@@ -17,8 +20,7 @@ SCREENED = date(2027, 1, 4)  # level 1 under probation's policy: reviewed within
 
 async def _case(service: Service, *, release: date | None = None, screened: bool = True) -> str:
     platform_id = a_platform_id()
-    async with service.db.transaction() as session:
-        casework = Casework(Emitter(session, "/test", Cause(platform_id, "test")), service.policies)  # type: ignore[arg-type]
+    async with casework_in(service, platform_id) as casework:
         await casework.categorised(platform_id, 1, "01", SCREENED)
         await casework.case_fact(
             platform_id, "lead agency probation", lead_agency="probation", release_date=release
@@ -26,12 +28,6 @@ async def _case(service: Service, *, release: date | None = None, screened: bool
         if screened:
             assert await casework.screened(screening(platform_id, SCREENED), "probation") is None
     return platform_id
-
-
-async def _published(service: Service, event_type: str) -> list[CloudEvent]:
-    async with service.db.transaction() as session:
-        rows = await outbox.pending(session, 1000)
-    return [CloudEvent.model_validate_json(r.payload) for r in rows if r.event_type.endswith(event_type)]
 
 
 def _scheduler(service: Service, clock: FakeClock, job: int) -> Scheduler:
@@ -57,14 +53,13 @@ async def test_a_review_is_published_due_then_overdue_once_each_also_across_a_re
     assert await reviews.tick() == 1
     assert await _scheduler(offline_levels, clock, 0).tick() == 0
 
-    [due] = await _published(offline_levels, "review-due.v1")
-    [overdue] = await _published(offline_levels, "review-overdue.v1")
+    [due] = await published(offline_levels, "review-due")
+    [overdue] = await published(offline_levels, "review-overdue")
     assert due.data == {"platform_id": platform_id, "level": 1, "review_by": "2027-07-05"}
     assert overdue.data == due.data
 
     # The review is held: level 1 confirmed, and the next review is 26 weeks on.
-    async with offline_levels.db.transaction() as session:
-        casework = Casework(Emitter(session, "/test", Cause("review", "test")), offline_levels.policies)  # type: ignore[arg-type]
+    async with casework_in(offline_levels, "review") as casework:
         assert (
             await casework.level_decided(level_decision(platform_id, date(2027, 7, 6), 1, by=COORDINATOR))
             is None
@@ -77,7 +72,7 @@ async def test_a_review_is_published_due_then_overdue_once_each_also_across_a_re
     assert await reviews.tick() == 0
     clock.set(date(2027, 12, 16))
     assert await reviews.tick() == 1
-    assert [e.data["review_by"] for e in await _published(offline_levels, "review-due.v1")] == [
+    assert [e.data["review_by"] for e in await published(offline_levels, "review-due")] == [
         "2027-07-05",
         "2028-01-04",
     ]
@@ -95,11 +90,10 @@ async def test_a_release_near_with_no_level_confirmed_alerts_once_per_release_da
     assert await release.tick() == 1
     assert await release.tick() == 0
     assert await _scheduler(offline_levels, clock, 1).tick() == 0
-    [alert] = await _published(offline_levels, "release-screening-alert.v1")
+    [alert] = await published(offline_levels, "release-screening-alert")
     assert alert.data == {"platform_id": pending, "release_date": "2027-08-01", "level": 1}
 
     # The prison moves the release date: a new date, a new alert.
-    async with offline_levels.db.transaction() as session:
-        casework = Casework(Emitter(session, "/test", Cause("moved", "test")), offline_levels.policies)  # type: ignore[arg-type]
+    async with casework_in(offline_levels, "moved") as casework:
         await casework.case_fact(pending, "release date 2027-07-01", release_date=date(2027, 7, 1))
     assert await release.tick() == 1

@@ -1,8 +1,13 @@
 """Casework as agencies and the register send it: a case categorised, screened, referred and decided."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
+from eventkit import outbox
+from eventkit.outbox import Cause, Emitter
+from eventkit.service import Service
 from schemas.agencies import Role
 from schemas.catalogue import REGISTRY_OFFENDERS
 from schemas.envelope import CloudEvent, new_event
@@ -14,6 +19,8 @@ from schemas.events.casework import (
     StaffRef,
 )
 from schemas.events.registry import CategoryAssigned
+from services.levels.casework import Casework
+from services.levels.storage import Case
 
 COORDINATOR = StaffRef(staff_ref="co-ord-1", role=Role.MAPPA_COORDINATOR)
 SENIOR_OFFICER = StaffRef(staff_ref="senior-1", role=Role.SENIOR_OFFICER)
@@ -90,3 +97,28 @@ def level_decision(
         decided_by=by,
         authorised_by=authorised_by,
     )
+
+
+@asynccontextmanager
+async def casework_in(service: Service, cause: str = "test") -> AsyncIterator[Casework]:
+    """The levels service's casework in one transaction, as a handler takes it."""
+    assert service.policies is not None
+    async with service.db.transaction() as session:
+        yield Casework(Emitter(session, "/test", Cause(cause, "test")), service.policies)
+
+
+async def case_of(service: Service, platform_id: str) -> Case:
+    async with casework_in(service) as casework:
+        case = await casework.store.case(platform_id)
+    assert case is not None
+    return case
+
+
+async def published(service: Service, event_name: str, *, subject: str | None = None) -> list[CloudEvent]:
+    """The events of one kind the service has emitted and not yet published (a service without its broker)."""
+    async with service.db.transaction() as session:
+        rows = await outbox.pending(session, 1000)
+    events = [
+        CloudEvent.model_validate_json(r.payload) for r in rows if r.event_type.endswith(f".{event_name}.v1")
+    ]
+    return [e for e in events if subject in (None, e.subject)]
