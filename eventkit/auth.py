@@ -9,7 +9,6 @@ Errors name what was wrong with a token, never its contents.
 import functools
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.agencies import RESPONSIBLE_AUTHORITY, Agency
 from schemas.agencies import Role as Role  # roles are part of the contract: tokens and events carry them
+from schemas.identifiers import is_area_code
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ DEFAULT_AUDIENCE = "mappa-platform"
 PURPOSE_HEADER = "X-Purpose"
 MAX_PURPOSE_LENGTH = 200
 MAX_USER_LENGTH = 128
-_AREA = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 # What PyJWT implements, less "none"; an unknown name is a configuration mistake worth refusing.
 _SUPPORTED_ALGORITHMS = frozenset(get_default_algorithms()) - {"none"}
 
@@ -41,7 +40,11 @@ class Principal:
     user: str
     agency: Agency
     role: Role
-    area: str
+    area: str  # a MAPPA area code in the register's format (schemas.identifiers.AREA_PATTERN)
+
+    def __post_init__(self) -> None:
+        if not is_area_code(self.area):
+            raise ValueError("area is not a MAPPA area code (2 to 8 capital letters and digits, e.g. 01)")
 
     @property
     def responsible_authority(self) -> bool:
@@ -172,7 +175,7 @@ def verify(token: str, settings: AuthSettings | None = None) -> Principal:
     user, area = claims["sub"], claims["area"]
     if not isinstance(user, str) or not 0 < len(user) <= MAX_USER_LENGTH:
         raise Unauthorized("token subject is not a user id")
-    if not isinstance(area, str) or not _AREA.fullmatch(area):
+    if not isinstance(area, str) or not is_area_code(area):
         raise Unauthorized("token area is not an area code")
     try:
         agency = Agency(claims["agency"])

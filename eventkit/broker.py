@@ -1,12 +1,17 @@
 """Kafka with safe defaults, and the platform's topics created explicitly."""
 
+import asyncio
 import dataclasses
+import functools
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
@@ -23,6 +28,77 @@ log = logging.getLogger(__name__)
 ACK_POLICY = AckPolicy.MANUAL
 AUTO_OFFSET_RESET: Literal["earliest"] = "earliest"
 
+# How long every Kafka client (producer, consumer, admin) waits before retrying a failed request or
+# reconnecting; aiokafka's default of 100 ms makes an outage a storm of reconnects and log lines.
+# (aiokafka 0.14 has no reconnect_backoff_ms: retry_backoff_ms is the one knob, see below.)
+RETRY_BACKOFF_MS = 500
+# How long a service waits at start for its consumer group's coordinator (a new cluster elects one).
+COORDINATOR_WAIT_SECONDS = 60.0
+
+
+def _back_off_failed_metadata_updates() -> None:
+    """Makes a failed metadata update wait ``retry_backoff_ms`` before its waiters retry.
+
+    aiokafka 0.14 retries at once: a producer holding a batch for a partition
+    whose leader it lost (the broker went away while it was sending) asks for
+    metadata again the moment the last request failed, thousands of times a
+    second, each time logging "Unable connect" and "Unable to update
+    metadata" (aio-libs/aiokafka#267). Waiting here, in the one task that
+    updates metadata, paces everything that waits for it.
+    """
+    update = AIOKafkaClient._metadata_update
+    if getattr(update, "backs_off", False):
+        return
+
+    @functools.wraps(update)
+    async def backing_off(self: Any, cluster_metadata: Any, topics: Any) -> Any:
+        updated = await update(self, cluster_metadata, topics)
+        if not updated:
+            await asyncio.sleep(self._retry_backoff)
+        return updated
+
+    backing_off.backs_off = True  # type: ignore[attr-defined]
+    AIOKafkaClient._metadata_update = backing_off
+
+
+_back_off_failed_metadata_updates()
+
+
+def producer_options(max_message_bytes: int) -> dict[str, Any]:
+    """The platform's producer settings, for FastStream's producer and the outbox relay's alike."""
+    return {
+        "acks": "all",
+        "enable_idempotence": True,
+        "max_request_size": max(max_message_bytes * 2, 1024 * 1024),
+    }
+
+
+def make_producer(
+    bootstrap_servers: str, *, client_id: str, max_message_bytes: int, request_timeout_seconds: float
+) -> AIOKafkaProducer:
+    """The outbox relay's aiokafka producer, with the platform's settings (not started).
+
+    Its batches wait for their partition's leader as long as it takes. aiokafka
+    would otherwise fail a batch whose partition has had no leader for
+    ``request_timeout_ms`` (as when the broker goes away during a controlled
+    shutdown), after giving it a sequence number: the broker may have
+    written it already (so sending it again would publish it twice), or not
+    (and then it refuses every later batch for that partition with
+    OutOfOrderSequenceNumber). Waiting keeps the producer id and sequence
+    numbers across an outage, so the broker takes each record exactly once
+    when it is back; /health reports the relay stalled meanwhile.
+    """
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=int(request_timeout_seconds * 1000),
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+        **producer_options(max_message_bytes),
+    )
+    # aiokafka 0.14 has no setting for this (its batch lifetime is the request timeout).
+    producer._message_accumulator._batch_ttl = math.inf
+    return producer
+
 
 def make_broker(
     bootstrap_servers: str,
@@ -35,9 +111,8 @@ def make_broker(
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        max_request_size=max(max_message_bytes * 2, 1024 * 1024),
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+        **producer_options(max_message_bytes),
         allow_auto_create_topics=False,  # topics are created explicitly, by ensure_topics
         graceful_timeout=15.0,
         # Per-message "received/processed" lines only at DEBUG; failures still log.
@@ -75,10 +150,22 @@ def _is_utf8(value: bytes) -> bool:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, names: Iterable[str], *, partitions: int, replication_factor: int
+    bootstrap_servers: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int,
+    groups: Iterable[str] = (),
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="mappa-topics")
+    """Create the topics that do not exist yet, then wait for the ``groups``' coordinators.
+
+    Returns the names created. Waiting for the coordinators spares a consumer
+    starting on a new cluster its retries (and their ERROR lines) while the
+    broker creates ``__consumer_offsets`` and elects them.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="mappa-topics", retry_backoff_ms=RETRY_BACKOFF_MS
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -95,6 +182,28 @@ async def ensure_topics(
                 if code not in (0, 36):
                     raise RuntimeError(f"could not create topic {name}: error code {code}")
             log.info("created %d topics", len(wanted))
+        for group in groups:
+            await _wait_for_coordinator(admin, group)
         return wanted
     finally:
         await admin.close()
+
+
+async def _wait_for_coordinator(admin: AIOKafkaAdminClient, group: str) -> None:
+    """Until the broker names a coordinator for ``group``; after a while the consumer retries itself."""
+    try:
+        async with asyncio.timeout(COORDINATOR_WAIT_SECONDS):
+            while True:
+                try:
+                    await admin.find_coordinator(group)
+                    return
+                except KafkaError as error:
+                    if not error.retriable:
+                        raise
+                await asyncio.sleep(0.1)  # a healthy broker electing: ask again soon, nothing is logged
+    except TimeoutError:
+        log.warning(
+            "no coordinator for group %s after %.0fs; its consumer will keep asking",
+            group,
+            COORDINATOR_WAIT_SECONDS,
+        )

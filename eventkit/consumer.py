@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -21,19 +22,22 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import inbox
-from eventkit.codec import Incoming, decode
+from eventkit.clock import Clock, local_date, system_clock
+from eventkit.codec import Incoming, Received, envelope, event_type_of, parse, payload
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
 from eventkit.outbox import Cause, Emitter
 from eventkit.policy import AreaPolicies
-from schemas.catalogue import EVENT_MODELS
+from schemas.catalogue import EVENT_MODELS, TOPICS
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
+# "left-to-owner": a message this consumer cannot apply, which another consumer of the
+# topic dead-letters (schemas.catalogue.Topic.dead_lettered_by), so it is dead-lettered once.
+Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered", "left-to-owner"]
 
 # Failures of the platform rather than of the message: never a reason to
 # dead-letter a valid event. The caller redelivers it once they pass.
@@ -48,16 +52,29 @@ class UnitOfWork(Emitter):
     """What a handler may touch: its transaction, the event it handles, and the events it emits."""
 
     def __init__(
-        self, session: AsyncSession, source: str, cause: CloudEvent, policies: AreaPolicies[Any] | None = None
+        self,
+        session: AsyncSession,
+        source: str,
+        cause: CloudEvent,
+        policies: AreaPolicies[Any] | None = None,
+        *,
+        now: datetime,
     ) -> None:
         super().__init__(session, source, Cause(cause.id, cause.type))
         self.cause = cause
         # The service's area policies, for rules whose values an area may change.
         self.policies = policies
+        # The service's clock when the event is applied; never the sender's ``time``.
+        self.now = now
+
+    @property
+    def today(self) -> date:
+        """Today in England and Wales, by the service's clock."""
+        return local_date(self.now)
 
     def for_cause(self, cause: CloudEvent) -> "UnitOfWork":
         """The same transaction, handling another event (one that was held back)."""
-        return UnitOfWork(self.session, self._source, cause, self.policies)
+        return UnitOfWork(self.session, self._source, cause, self.policies, now=self.now)
 
 
 Handler = Callable[[Incoming, UnitOfWork], Awaitable[None]]
@@ -100,6 +117,9 @@ class ConsumerConfig:
     retry_backoff_seconds: float
     max_message_bytes: int
     policies: AreaPolicies[Any] | None = None
+    clock: Clock = system_clock
+    # How far ahead of the service's clock a sender's event time may be.
+    max_clock_skew: timedelta = timedelta(minutes=5)
 
 
 class Consumer:
@@ -116,6 +136,15 @@ class Consumer:
         self._db = db
         self._handlers = handlers
         self._dead_letter = dead_letter
+        # Per topic: who dead-letters a message of no type carried there, and who for each type.
+        self._owners = {
+            topic.name: (
+                topic.dead_lettered_by(None),
+                {t: topic.dead_lettered_by(t) for t in topic.event_types},
+            )
+            for topic in TOPICS
+            if topic.consumers
+        }
         self._on_emitted = on_emitted
         self._outcomes = Counter(
             "mappa_events_consumed",
@@ -135,16 +164,26 @@ class Consumer:
         return outcome
 
     async def _process(self, record: ConsumerRecord) -> Outcome:
+        received = Received(self._config.clock(), self._config.max_clock_skew)
         try:
-            incoming = decode(record.topic, record.value or b"", max_bytes=self._config.max_message_bytes)
+            raw = parse(record.value or b"", max_bytes=self._config.max_message_bytes)
         except PermanentError as error:
-            return await self._reject(record, error, attempts=1)
-        handler = self._handlers.get(incoming.event.type)
-        if handler is None:
-            return "ignored"  # a known event this service has no use for
+            return await self._reject_once(record, None, error)
+        # The type first: what this service does not handle is skipped without validating it.
+        event_type = event_type_of(raw)
+        handler = self._handlers.get(event_type) if event_type is not None else None
+        if handler is None and not self._owns(record.topic, event_type):
+            return "ignored"
+        try:
+            event = envelope(record.topic, raw, received)
+            if handler is None:
+                return "ignored"  # a valid event of a type this service has no use for
+            incoming = Incoming(event, payload(event, received))
+        except PermanentError as error:
+            return await self._reject_once(record, event_type, error)
         for attempt in range(1, self._config.max_attempts + 1):
             try:
-                return await self._apply(incoming, handler)
+                return await self._apply(incoming, handler, received.at)
             except PermanentError as error:
                 return await self._reject(record, error, attempts=attempt)
             except Exception as error:
@@ -163,7 +202,21 @@ class Consumer:
                 await asyncio.sleep(self._config.retry_backoff_seconds * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    async def _apply(self, incoming: Incoming, handler: Handler) -> Outcome:
+    def _owns(self, topic: str, event_type: str | None) -> bool:
+        """Whether this consumer is the one that dead-letters such a message on ``topic``."""
+        if (owners := self._owners.get(topic)) is None:
+            return True  # a topic outside the catalogue: nobody else will
+        anything, by_type = owners
+        return by_type.get(event_type or "", anything) == self._config.name
+
+    async def _reject_once(
+        self, record: ConsumerRecord, event_type: str | None, error: PermanentError
+    ) -> Outcome:
+        if self._owns(record.topic, event_type):
+            return await self._reject(record, error, attempts=1)
+        return "left-to-owner"
+
+    async def _apply(self, incoming: Incoming, handler: Handler, now: datetime) -> Outcome:
         async with self._db.transaction() as session:
             fresh = await inbox.claim(
                 session,
@@ -174,7 +227,7 @@ class Consumer:
             )
             if not fresh:
                 return "duplicate"
-            work = UnitOfWork(session, self._config.source, incoming.event, self._config.policies)
+            work = UnitOfWork(session, self._config.source, incoming.event, self._config.policies, now=now)
             await handler(incoming, work)
         if work.emitted:
             self._on_emitted()

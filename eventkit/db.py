@@ -2,16 +2,25 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # Kit tables (outbox, inbox) live on this metadata; each service adds its own.
 kit_metadata = MetaData()
 SCHEMA_LOCK_KEY = 0x4D41505041  # "MAPPA"
+
+# One row, rewritten by each health check: reading alone would not notice a database that refuses writes.
+health_probe = Table(
+    "kit_health_probe",
+    kit_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,6 +61,12 @@ class Database:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def probe_write(self) -> None:
+        """Commit a write, as applying an event would; raises if the database cannot take one."""
+        async with self.transaction() as session:
+            await session.execute(health_probe.delete())
+            await session.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
 
     async def dispose(self) -> None:
         await self.engine.dispose()

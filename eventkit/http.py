@@ -2,13 +2,14 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel, ConfigDict
 
 from eventkit.clock import Clock, local_date
 from eventkit.db import Database
@@ -24,10 +25,24 @@ def database(request: Request) -> Database:
 Db = Annotated[Database, Depends(database)]
 
 
-def today(request: Request) -> date:
-    """Today in England and Wales, by the service's clock (the one its schedulers use)."""
+class RequestBody(BaseModel):
+    """A request's JSON body: a field the API does not know is refused (422), never ignored.
+
+    A caller who sends ``decided_on`` expecting it to count must be told it does not.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def now(request: Request) -> datetime:
+    """The service's clock (the one its schedulers and consumers use)."""
     clock: Clock = request.app.state.clock
-    return local_date(clock())
+    return clock()
+
+
+def today(request: Request) -> date:
+    """Today in England and Wales, by the service's clock."""
+    return local_date(now(request))
 
 
 def policies(request: Request) -> AreaPolicies[Any]:
@@ -35,6 +50,7 @@ def policies(request: Request) -> AreaPolicies[Any]:
     return found
 
 
+Now = Annotated[datetime, Depends(now)]
 Today = Annotated[date, Depends(today)]
 Policies = Annotated[AreaPolicies[Any], Depends(policies)]
 

@@ -10,6 +10,7 @@ duplicate) or publishes for the first time; it never loses an event.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,30 +134,65 @@ async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(outbox)) or 0)
 
 
+async def has_pending(session: AsyncSession) -> bool:
+    """Whether any row waits (one primary-key lookup, however long the table)."""
+    return await session.scalar(select(outbox.c.id).limit(1)) is not None
+
+
 # Sends one record and returns an awaitable that completes on the broker's ack.
 Send = Callable[[OutboxRecord], Awaitable[Awaitable[object]]]
+# Told of a failed send once nothing is in flight any more (e.g. to replace the producer).
+OnFailure = Callable[[BaseException], Awaitable[None]]
 
 
 class OutboxRelay:
     """Publishes pending outbox rows, in order, until stopped."""
 
-    def __init__(self, db: Database, send: Send, *, batch_size: int, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        send: Send,
+        *,
+        batch_size: int,
+        poll_seconds: float,
+        on_failure: OnFailure | None = None,
+        stall_seconds: float = 30.0,
+    ) -> None:
         self._db = db
         self._send = send
+        self._on_failure = on_failure
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._stall_seconds = stall_seconds
         self._wake = asyncio.Event()
         self._loop = Loop(self._run, "outbox-relay")
+        self._running = False
+        # When the relay last published a row or found nothing to publish.
+        self._progress_at = time.monotonic()
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._running = True
+        self._progress_at = time.monotonic()
         self._loop.start()
 
     async def stop(self) -> None:
         # Rows still pending stay in the table and go out on the next start.
+        self._running = False
         await self._loop.cancel()
+
+    async def stalled(self) -> bool:
+        """Rows wait and the running relay has published nothing for longer than the stall time.
+
+        Cheap enough for every health check: the database is asked (one
+        primary-key lookup) only once the relay has made no progress for that long.
+        """
+        if not self._running or time.monotonic() - self._progress_at <= self._stall_seconds:
+            return False
+        async with self._db.transaction() as session:
+            return await has_pending(session)
 
     async def _run(self) -> None:
         while True:
@@ -192,18 +228,25 @@ class OutboxRelay:
         failure: BaseException | None = None
 
         async def settle() -> BaseException | None:
-            """Wait for the sends in flight; record the acknowledged prefix."""
+            """Wait for the sends in flight; record each acknowledged one, return the first failure.
+
+            An acknowledged row is removed even when a send before it failed:
+            it is for another key, and sending it again would publish it twice.
+            """
             results = await asyncio.gather(*(ack for _, ack in in_flight), return_exceptions=True)
-            records = [record for record, _ in in_flight]
+            sent = [record for record, _ in in_flight]
             in_flight.clear()
-            for record, result in zip(records, results, strict=True):
-                if isinstance(result, BaseException):
-                    return result
-                published.append(record.id)
-            return None
+            failures = [result for result in results if isinstance(result, BaseException)]
+            published.extend(
+                record.id
+                for record, result in zip(sent, results, strict=True)
+                if not isinstance(result, BaseException)
+            )
+            return failures[0] if failures else None
 
         async with self._db.transaction() as session:
-            for record in await pending(session, self._batch_size):
+            batch = await pending(session, self._batch_size)
+            for record in batch:
                 if any(record.key == sent.key for sent, _ in in_flight):
                     failure = await settle()
                     if failure is not None:
@@ -219,6 +262,10 @@ class OutboxRelay:
             failure = await settle() or failure
             # Only acknowledged rows are removed; the rest are sent again.
             await remove(session, published)
+        if published or not batch:
+            self._progress_at = time.monotonic()
         if failure is not None:
+            if self._on_failure is not None:
+                await self._on_failure(failure)
             raise failure
         return len(published)

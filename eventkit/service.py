@@ -5,8 +5,10 @@ module wires the database, the broker, the inbox/outbox, dead letters,
 telemetry and HTTP around them.
 """
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -19,20 +21,21 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
-from eventkit.broker import ensure_topics, make_broker
+from eventkit.broker import ensure_topics, make_broker, make_producer
 from eventkit.clock import Clock, system_clock
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
-from eventkit.outbox import OutboxRecord, OutboxRelay
+from eventkit.logs import configure_logging
+from eventkit.outbox import OutboxRelay
 from eventkit.policy import AreaPolicies
+from eventkit.publisher import OutboxPublisher
 from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import Subscription
 from eventkit.telemetry import setup_tracing
 from schemas.catalogue import Topic, all_topic_names
-from schemas.envelope import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ class Service:
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.name = name
+        # What it reads and which event types it handles: the catalogue's consumer lists must match.
+        self.consumes = tuple(consumes)
+        self.handles = frozenset(handlers)
         self._api = api
         self.settings = settings or Settings(name)
         platform = self.settings.platform
@@ -75,6 +81,7 @@ class Service:
             registry=self.registry,
             max_message_bytes=platform.max_message_bytes,
         )
+        # Declared for the AsyncAPI document; the relay publishes through a producer of its own.
         self._publishers: dict[str, DefaultPublisher] = {
             topic.name: self.broker.publisher(
                 topic.name,
@@ -84,11 +91,24 @@ class Service:
             )
             for topic in produces
         }
+        self.publisher = OutboxPublisher(
+            functools.partial(
+                make_producer,
+                platform.kafka_bootstrap_servers,
+                client_id=f"mappa-{name}-outbox",
+                max_message_bytes=platform.max_message_bytes,
+                request_timeout_seconds=platform.producer_request_timeout_seconds,
+            ),
+            tracer_provider=self.tracer_provider,
+            registry=self.registry,
+        )
         self.relay = OutboxRelay(
             self.db,
-            self._send,
+            self.publisher.send,
+            on_failure=self.publisher.restart,
             batch_size=self.settings.own.outbox_batch_size,
             poll_seconds=self.settings.own.outbox_poll_seconds,
+            stall_seconds=self.settings.own.outbox_stall_seconds,
         )
         self.consumer = Consumer(
             ConsumerConfig(
@@ -98,6 +118,8 @@ class Service:
                 retry_backoff_seconds=platform.retry_backoff_seconds,
                 max_message_bytes=platform.max_message_bytes,
                 policies=policies,
+                clock=clock,
+                max_clock_skew=timedelta(seconds=platform.max_clock_skew_seconds),
             ),
             self.db,
             handlers,
@@ -139,14 +161,6 @@ class Service:
             description=f"Events consumed and produced by the MAPPA {name} service.",
         )
 
-    async def _send(self, record: OutboxRecord) -> Any:
-        return await self._publishers[record.topic].publish(
-            record.payload,
-            key=record.key.encode(),
-            headers={"content-type": CONTENT_TYPE, "ce_id": record.event_id},
-            no_confirm=True,
-        )
-
     async def _dead_letter(self, topic: str, record: ConsumerRecord, headers: dict[str, str]) -> None:
         assert topic == dead_letter_topic(record.topic)
         await self.broker.publish(record.value or b"", topic, key=record.key, headers=headers)
@@ -159,6 +173,7 @@ class Service:
             all_topic_names(),
             partitions=platform.topic_partitions,
             replication_factor=platform.topic_replication_factor,
+            groups=[f"mappa-{self.name}"] if self.subscription else [],  # the subscription's group
         )
         await self.broker.start()
         if self.subscription:
@@ -179,6 +194,7 @@ class Service:
         await self.relay.stop()
         if self.settings.own.outbox_relay:
             await self.relay.flush(SHUTDOWN_GRACE_SECONDS)
+        await self.publisher.close(SHUTDOWN_GRACE_SECONDS)
         await self.broker.stop()
         await self.db.dispose()
         log.info("%s stopped", self.name)
@@ -187,8 +203,16 @@ class Service:
         return await self.broker.ping(timeout=2.0)
 
     async def _database_ok(self) -> bool:
-        await self.db.ping()
+        await self.db.probe_write()
         return True
+
+    async def _consumer_ok(self) -> bool:
+        """False while the last record could not be applied for a failing dependency."""
+        return self.subscription is None or self.subscription.failing is None
+
+    async def _outbox_ok(self) -> bool:
+        """False while rows wait and the relay has published nothing for ``outbox_stall_seconds``."""
+        return not await self.relay.stalled()
 
     def http_app(self) -> FastAPI:
         return build_http_app(
@@ -199,15 +223,20 @@ class Service:
             routers=self._api,
             registry=self.registry,
             asyncapi=self.asyncapi,
-            checks={"broker": self._broker_ok, "database": self._database_ok},
+            checks={
+                "broker": self._broker_ok,
+                "database": self._database_ok,
+                "consumer": self._consumer_ok,
+                "outbox": self._outbox_ok,
+            },
             start=self.start,
             stop=self.stop,
         )
 
     def run(self) -> None:
-        logging.basicConfig(
-            level=self.settings.platform.log_level,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        configure_logging(
+            self.settings.platform.log_level,
+            repeat_interval_seconds=self.settings.platform.log_repeat_seconds,
         )
         uvicorn.run(
             self.http_app(),

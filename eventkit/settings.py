@@ -29,7 +29,13 @@ class PlatformSettings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_seconds: float = Field(default=0.2, ge=0)
     max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    # How long the outbox relay's producer waits for an answer to one request before retrying it.
+    producer_request_timeout_seconds: float = Field(default=40.0, gt=0)
+    # How far ahead of the platform's clock a sender's event time may be before it is refused.
+    max_clock_skew_seconds: float = Field(default=300.0, ge=0)
     log_level: str = "INFO"
+    # A warning or error repeated word for word is logged once, then counted and summarised this often.
+    log_repeat_seconds: float = Field(default=60.0, gt=0)
     otel_traces_exporter: str = Field(
         default="none",
         validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "MAPPA_OTEL_TRACES_EXPORTER"),
@@ -47,6 +53,8 @@ class ServiceSettings(BaseSettings):
     outbox_relay: bool = True
     outbox_batch_size: int = Field(default=200, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # /health reports the outbox failing when rows wait and nothing was published for this long.
+    outbox_stall_seconds: float = Field(default=30.0, gt=0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
     schedule_seconds: float = Field(default=60.0, gt=0)
     # The area policy file; the service's own policy.toml when unset.

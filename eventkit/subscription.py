@@ -60,6 +60,8 @@ class Subscription:
         self._pause = redelivery_pause_seconds
         self._idle = asyncio.Event()
         self._idle.set()
+        # The dependency error that stopped the last record being applied, until one is applied again.
+        self.failing: str | None = None
         self._redelivered = Counter(
             "mappa_events_redelivered",
             "Messages neither applied nor dead-lettered (a dependency failed), to be delivered again",
@@ -91,6 +93,7 @@ class Subscription:
         try:
             await self._consumer.process(record)
         except Exception as error:
+            self.failing = type(error.__cause__ or error).__name__
             self._redelivered.labels(record.topic).inc()
             log.warning(
                 "%s[%d]@%d not applied, will be delivered again: %s",
@@ -99,6 +102,7 @@ class Subscription:
             await asyncio.sleep(self._pause)  # let the failing dependency recover
             await msg.nack()
             return
+        self.failing = None
         self.offsets.done(msg.consumer, record)
 
     def start(self) -> None:

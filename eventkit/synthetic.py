@@ -13,6 +13,7 @@ from faker import Faker
 
 from schemas.catalogue import AGENCY_POLICE, Topic
 from schemas.contract import Contract
+from schemas.dates import age_on
 from schemas.envelope import CloudEvent, new_event
 from schemas.events.police import ConvictionRecorded, Disposal, Offence, PersonDetails
 from schemas.identifiers import format_cro, format_pnc
@@ -71,9 +72,11 @@ class Synthetic:
         *,
         person: PersonDetails | None = None,
         custody_months: int = 18,
+        convicted_on: date | None = None,
     ) -> ConvictionRecorded:
-        age = self.random.randint(19, 70)
-        person = person or self.person(age=age)
+        """A conviction within the last month, unless ``convicted_on`` says when."""
+        person = person or self.person(age=self.random.randint(19, 70))
+        convicted_on = convicted_on or date.today() - timedelta(days=self.random.randint(1, 30))
         return ConvictionRecorded(
             person=person,
             offence=Offence(
@@ -82,8 +85,8 @@ class Synthetic:
                 sexual_offences_act_schedule_3=offence.schedule_3,
                 criminal_justice_act_schedule_15=offence.schedule_15,
             ),
-            conviction_date=date.today() - timedelta(days=self.random.randint(1, 30)),
-            age_at_conviction=age,
+            conviction_date=convicted_on,
+            age_at_conviction=age_on(person.date_of_birth, convicted_on),
             disposal=Disposal(type="custody", custody_months=custody_months),
             recording_force=f"{self.random.randint(1, 50):02d}",
         )

@@ -1,6 +1,6 @@
 """Development tokens, for development and tests only.
 
-``python -m eventkit.tokens --user U --agency police --role offender-manager --area N01``
+``python -m eventkit.tokens --user U --agency police --role offender-manager --area 01``
 prints one. Never use them against real data: real tokens come from the agencies'
 identity provider, signed with a key this platform never holds. The token
 is signed HS256 with ``MAPPA_AUTH_JWT_KEY`` and printed on stdout alone.
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from eventkit.auth import DEFAULT_AUDIENCE, AuthSettings, Principal, Role
 from schemas.agencies import Agency
+from schemas.identifiers import AREA_PATTERN, is_area_code
 
 MAX_MINUTES = 24 * 60
 
@@ -47,6 +48,12 @@ def issue(
     return jwt.encode(claims, key, algorithm="HS256")
 
 
+def _area(value: str) -> str:
+    if not is_area_code(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a MAPPA area code ({AREA_PATTERN}, e.g. 01)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eventkit.tokens",
@@ -56,7 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", required=True, help="opaque user id (the sub claim), never a name")
     parser.add_argument("--agency", required=True, choices=[a.value for a in Agency])
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
-    parser.add_argument("--area", required=True, help="MAPPA area code, e.g. N01")
+    parser.add_argument(
+        "--area",
+        required=True,
+        type=_area,
+        help="MAPPA area code as nominals carry it: 2 to 8 capital letters and digits, e.g. 01 "
+        "(a nominal placed by a police conviction is in the recording force's area)",
+    )
     parser.add_argument("--minutes", type=int, default=60, help=f"lifetime, 1 to {MAX_MINUTES} (default 60)")
     parser.add_argument("--audience", help="aud claim (default MAPPA_AUTH_JWT_AUDIENCE or mappa-platform)")
     return parser

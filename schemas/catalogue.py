@@ -29,15 +29,31 @@ DEAD_LETTER_SUFFIX = ".dlt"
 
 @dataclass(frozen=True)
 class Topic:
+    """A topic and who reads it.
+
+    The first consumer owns the topic: it dead-letters what nobody can
+    apply (not JSON, not a CloudEvent, an unknown type). A message of a
+    known type is dead-lettered by the consumer that owns that type, the
+    topic's owner unless ``type_owners`` names another; every other
+    consumer skips what it cannot apply, so each message is dead-lettered
+    once.
+    """
+
     name: str
     key: str
     producer: str
     consumers: tuple[str, ...]
     events: tuple[type[Contract], ...]
+    type_owners: tuple[tuple[type[Contract], str], ...] = ()
 
     @property
     def dead_letter(self) -> str:
         return self.name + DEAD_LETTER_SUFFIX
+
+    def dead_lettered_by(self, event_type: str | None) -> str:
+        """The one consumer that dead-letters a message of this type (or of no known type) here."""
+        model = self.event_types.get(event_type) if event_type is not None else None
+        return dict(self.type_owners).get(model, self.consumers[0]) if model else self.consumers[0]
 
     def type_of(self, model: type[Contract]) -> str:
         if model not in self.events:
@@ -55,16 +71,6 @@ class Topic:
         return Union[typed] if len(typed) > 1 else (typed[0] if typed else CloudEvent)  # noqa: UP007
 
 
-def _agency(agency: str, *events: type[Contract]) -> Topic:
-    return Topic(
-        name=f"agency.{agency}.v1",
-        key=f"the {agency} service's own person identifier; casework events: the platform id",
-        producer=agency,
-        consumers=("registry", "levels"),
-        events=events,
-    )
-
-
 # Casework about a case on the register, keyed by its platform id: any agency may refer;
 # the Responsible Authority screens and decides levels.
 _REFERRALS = (casework.ReferralSubmitted,)
@@ -74,6 +80,20 @@ _CASEWORK = (
     casework.ReferralDecided,
     casework.LevelDecisionRecorded,
 )
+
+
+def _agency(agency: str, *events: type[Contract]) -> Topic:
+    return Topic(
+        name=f"agency.{agency}.v1",
+        key=f"the {agency} service's own person identifier; casework events: the platform id",
+        producer=agency,
+        # The register owns what agencies say about people; levels owns their casework.
+        consumers=("registry", "levels"),
+        events=events,
+        type_owners=tuple((model, "levels") for model in _CASEWORK if model in events),
+    )
+
+
 _SHARED = (
     common.RiskAssessmentCompleted,
     common.LeadAgencySet,
@@ -116,7 +136,7 @@ REGISTRY_OFFENDERS = Topic(
     name="registry.offenders.v1",
     key="platform person id",
     producer="registry",
-    consumers=("levels", "meetings", "notifications", "dashboards"),
+    consumers=("levels",),
     events=(
         registry.NominalRegistered,
         registry.IdentifiersLinked,
@@ -139,7 +159,7 @@ LEVELS_DECISIONS = Topic(
     name="levels.decisions.v1",
     key="platform person id",
     producer="levels",
-    consumers=("meetings", "notifications", "registry"),
+    consumers=("meetings",),
     events=(
         levels.ScreeningDue,
         levels.ScreeningDone,
@@ -163,14 +183,14 @@ MEETINGS_SCHEDULE = Topic(
     name="meetings.schedule.v1",
     key="platform person id",
     producer="meetings",
-    consumers=("notifications", "levels"),
+    consumers=("notifications",),
     events=(meetings.MeetingNotRequired,),
 )
 NOTIFICATIONS_DELIVERIES = Topic(
     name="notifications.deliveries.v1",
     key="platform person id",
     producer="notifications",
-    consumers=("dashboards",),
+    consumers=(),
     events=(notifications.NotificationRecorded,),
 )
 PLATFORM_TOPICS = (REGISTRY_OFFENDERS, LEVELS_DECISIONS, MEETINGS_SCHEDULE, NOTIFICATIONS_DELIVERIES)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.catalogue import EVENT_MODELS, TOPIC_OF_EVENT, TOPICS
+from schemas.catalogue import EVENT_MODELS, TOPIC_OF_EVENT, TOPICS, Topic
 from schemas.envelope import EVENT_TYPE_PATTERN, schema_uri
 
 OUT_DIR = Path(__file__).parent / "json"
@@ -45,6 +45,15 @@ def event_schema(event_type: str) -> dict[str, Any]:
     return schema
 
 
+def _dead_letterers(topic: Topic) -> dict[str, str]:
+    """Who dead-letters what ("*": anything not listed); each message is dead-lettered once."""
+    if not topic.consumers:
+        return {}
+    owner = topic.dead_lettered_by(None)
+    others = {t: c for t in sorted(topic.event_types) if (c := topic.dead_lettered_by(t)) != owner}
+    return {"*": owner} | others
+
+
 def catalogue() -> dict[str, Any]:
     return {
         "topics": [
@@ -55,6 +64,7 @@ def catalogue() -> dict[str, Any]:
                 "consumers": list(topic.consumers),
                 "event_types": sorted(topic.event_types),
                 "dead_letter_topic": topic.dead_letter,
+                "dead_lettered_by": _dead_letterers(topic),
             }
             for topic in TOPICS
         ]

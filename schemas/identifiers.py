@@ -6,6 +6,10 @@
   is ``CHECK_LETTERS[int(YY + NNNNNN) % 23]``.
 - Prison (NOMS) number: ``A1234BC``.
 - Probation case reference number (CRN): ``X123456``.
+- MAPPA area code: 2 to 8 capital letters and digits. A nominal first
+  placed by a police conviction is in the recording force's area, its
+  two-digit force code (``01``); a transfer may name any area code.
+  Tokens name the caller's area in the same format.
 """
 
 import re
@@ -21,6 +25,7 @@ PNC_PATTERN = r"^[0-9]{4}/[0-9]{7}[A-Z]$"
 CRO_PATTERN = r"^[0-9]{6}/[0-9]{2}[A-Z]$"
 PRISON_NUMBER_PATTERN = r"^[A-Z][0-9]{4}[A-Z]{2}$"
 CRN_PATTERN = r"^[A-Z][0-9]{6}$"
+AREA_PATTERN = r"^[A-Z0-9]{2,8}$"
 
 
 def pnc_check_letter(year: int, serial: int) -> str:
@@ -60,6 +65,11 @@ def is_valid(scheme: Scheme, value: str) -> bool:
     if scheme == "prison-number":
         return re.fullmatch(PRISON_NUMBER_PATTERN, value) is not None
     return re.fullmatch(CRN_PATTERN, value) is not None
+
+
+def is_area_code(value: str) -> bool:
+    """Whether ``value`` is a MAPPA area code as the register holds them (``01``, ``N01``)."""
+    return re.fullmatch(AREA_PATTERN, value) is not None
 
 
 def _require(valid: bool, message: str) -> None:

@@ -7,13 +7,13 @@ its own topic: screening and level decisions come from the Responsible
 Authority, referrals from any agency.
 """
 
-from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from schemas.agencies import Agency, Role
 from schemas.contract import Contract
+from schemas.dates import Occurred
 from schemas.events.common import PlatformId, Rosh
 
 
@@ -30,7 +30,7 @@ class ScreeningRecorded(Contract):
     EVENT_NAME: ClassVar[str] = "screening-recorded"
 
     platform_id: PlatformId
-    screened_on: date
+    screened_on: Occurred
     outcome: Literal["level-1", "referral"]
     level_sought: Literal[2, 3] | None = None
     screened_by: StaffRef
@@ -54,7 +54,7 @@ class ReferralSubmitted(Contract):
     reasons: str = Field(min_length=1, max_length=2000)
     current_rosh: Rosh
     lower_level_insufficient: str = Field(min_length=1, max_length=2000)
-    referred_on: date
+    referred_on: Occurred
     referred_by: StaffRef
 
 
@@ -67,7 +67,7 @@ class ReferralDecided(Contract):
     referral_ref: str = Field(min_length=1, max_length=64)
     decision: Literal["accepted", "declined"]
     reason: str = Field(min_length=1, max_length=2000)
-    decided_on: date
+    decided_on: Occurred
     decided_by: StaffRef
 
 
@@ -84,6 +84,6 @@ class LevelDecisionRecorded(Contract):
     platform_id: PlatformId
     level: Literal[1, 2, 3]
     rationale: str = Field(min_length=1, max_length=2000)
-    decided_on: date
+    decided_on: Occurred
     decided_by: StaffRef
     authorised_by: StaffRef | None = None

@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from schemas.agencies import Agency
 from schemas.contract import Contract
+from schemas.dates import Occurred
 from schemas.identifiers import Crn, CroNumber, PncId, PrisonNumber
 
 ResponsibleAuthority = Literal["police", "prison", "probation"]
@@ -44,7 +45,7 @@ class PersonRef(Contract):
     identifiers: PersonIdentifiers
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
     given_names: list[str] | None = Field(default=None, min_length=1, max_length=5)
-    date_of_birth: date | None = None
+    date_of_birth: Occurred | None = None
 
 
 class RiskAssessmentCompleted(Contract):
@@ -53,7 +54,7 @@ class RiskAssessmentCompleted(Contract):
     EVENT_NAME: ClassVar[str] = "risk-assessment-completed"
 
     person: PersonRef
-    completed_on: date
+    completed_on: Occurred
     tool: Literal["OASys", "ARMS", "RM2000", "SARN", "AssetPlus", "HCR-20", "other"]
     rosh: Rosh
     assessor_agency: Agency
@@ -65,7 +66,7 @@ class OffenderManagerAllocated(Contract):
     EVENT_NAME: ClassVar[str] = "offender-manager-allocated"
 
     person: PersonRef
-    allocated_on: date
+    allocated_on: Occurred
     staff_ref: str = Field(min_length=1, max_length=64, description="Opaque staff reference, not a name")
     team_code: str = Field(min_length=1, max_length=16)
 
@@ -87,7 +88,7 @@ class CategoryReferralAccepted(Contract):
 
     person: PersonRef
     category: Literal[3, 4]
-    accepted_on: date
+    accepted_on: Occurred
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -98,7 +99,7 @@ class CategoryEnded(Contract):
 
     person: PersonRef
     category: Literal[3, 4]
-    ended_on: date
+    ended_on: Occurred
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -110,4 +111,4 @@ class AreaTransferred(Contract):
     person: PersonRef
     from_area: str = Field(pattern=r"^[A-Z0-9]{2,8}$")
     to_area: str = Field(pattern=r"^[A-Z0-9]{2,8}$")
-    transferred_on: date
+    transferred_on: Occurred

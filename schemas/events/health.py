@@ -1,9 +1,9 @@
 """Events published by NHS bodies on ``agency.health.v1``."""
 
-from datetime import date
 from typing import ClassVar, Literal
 
 from schemas.contract import Contract
+from schemas.dates import Occurred
 from schemas.events.common import PersonRef
 
 
@@ -13,7 +13,7 @@ class HospitalOrderMade(Contract):
     EVENT_NAME: ClassVar[str] = "hospital-order-made"
 
     person: PersonRef
-    made_on: date
+    made_on: Occurred
     order: Literal["hospital-order", "guardianship-order"]
     restriction_order: bool
 
@@ -22,5 +22,5 @@ class HospitalOrderEnded(Contract):
     EVENT_NAME: ClassVar[str] = "hospital-order-ended"
 
     person: PersonRef
-    ended_on: date
+    ended_on: Occurred
     order: Literal["hospital-order", "guardianship-order"]

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from schemas.contract import Contract
+from schemas.dates import Occurred, age_from_dates
 from schemas.events.common import PersonRef
 from schemas.identifiers import CroNumber, PncId
 
@@ -31,7 +32,7 @@ class PersonDetails(Contract):
     cro_number: CroNumber | None = None
     family_name: str = Field(min_length=1, max_length=100)
     given_names: list[str] = Field(min_length=1, max_length=5)
-    date_of_birth: date
+    date_of_birth: Occurred
 
 
 class Offence(Contract):
@@ -114,10 +115,30 @@ class ConvictionRecorded(Contract):
 
     person: PersonDetails
     offence: Offence
-    conviction_date: date
-    age_at_conviction: int = Field(ge=10, le=120)
+    conviction_date: Occurred
+    age_at_conviction: int | None = Field(
+        default=None,
+        ge=10,
+        le=120,
+        description="Optional: the age is worked out from the date of birth; if given, it must agree",
+    )
     disposal: Disposal
     recording_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
+
+    @model_validator(mode="after")
+    def _age_agrees(self) -> "ConvictionRecorded":
+        self.age()
+        return self
+
+    def age(self) -> int:
+        """The age at conviction, from the dates (it decides the under-18 halving of s.82(2))."""
+        return age_from_dates(
+            self.person.date_of_birth,
+            self.conviction_date,
+            self.age_at_conviction,
+            stated_field="age_at_conviction",
+            on_field="conviction_date",
+        )
 
 
 class CautionRecorded(Contract):
@@ -127,9 +148,29 @@ class CautionRecorded(Contract):
 
     person: PersonDetails
     offence: Offence
-    caution_date: date
-    age_at_caution: int = Field(ge=10, le=120)
+    caution_date: Occurred
+    age_at_caution: int | None = Field(
+        default=None,
+        ge=10,
+        le=120,
+        description="Optional: the age is worked out from the date of birth; if given, it must agree",
+    )
     recording_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
+
+    @model_validator(mode="after")
+    def _age_agrees(self) -> "CautionRecorded":
+        self.age()
+        return self
+
+    def age(self) -> int:
+        """The age when cautioned, from the dates."""
+        return age_from_dates(
+            self.person.date_of_birth,
+            self.caution_date,
+            self.age_at_caution,
+            stated_field="age_at_caution",
+            on_field="caution_date",
+        )
 
 
 class ChargeRecorded(Contract):
@@ -139,7 +180,7 @@ class ChargeRecorded(Contract):
 
     person: PersonRef
     offence: Offence
-    charged_on: date
+    charged_on: Occurred
     charging_force: str = Field(pattern=r"^[0-9]{2}$", description="Police force code")
 
 
@@ -169,7 +210,7 @@ class AddressNotified(Contract):
     EVENT_NAME: ClassVar[str] = "address-notified"
 
     person: PersonRef
-    notified_on: date
+    notified_on: Occurred
     notification: Literal["initial", "change"]
     address: Address | None = Field(default=None, description="Absent when no_fixed_abode")
     no_fixed_abode: bool = False
@@ -187,7 +228,7 @@ class NameNotified(Contract):
     EVENT_NAME: ClassVar[str] = "name-notified"
 
     person: PersonRef
-    notified_on: date
+    notified_on: Occurred
     family_name: str = Field(min_length=1, max_length=100)
     given_names: list[str] = Field(min_length=1, max_length=5)
 
@@ -198,7 +239,7 @@ class PeriodicNotificationMade(Contract):
     EVENT_NAME: ClassVar[str] = "periodic-notification-made"
 
     person: PersonRef
-    notified_on: date
+    notified_on: Occurred
 
 
 class ForeignTravelNotified(Contract):
@@ -207,7 +248,7 @@ class ForeignTravelNotified(Contract):
     EVENT_NAME: ClassVar[str] = "foreign-travel-notified"
 
     person: PersonRef
-    notified_on: date
+    notified_on: Occurred
     departure_date: date
     return_date: date | None = None
     destination_country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")

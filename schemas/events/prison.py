@@ -6,6 +6,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from schemas.contract import Contract
+from schemas.dates import Occurred
 from schemas.events.common import PersonRef
 
 
@@ -13,7 +14,7 @@ class CustodyStarted(Contract):
     EVENT_NAME: ClassVar[str] = "custody-started"
 
     person: PersonRef
-    started_on: date
+    started_on: Occurred
     establishment: str = Field(pattern=r"^[A-Z]{3}$", description="Prison establishment code")
 
 
@@ -28,6 +29,6 @@ class Released(Contract):
     EVENT_NAME: ClassVar[str] = "released"
 
     person: PersonRef
-    released_on: date
+    released_on: Occurred
     on_licence: bool
     licence_ends_on: date | None = None

@@ -1,9 +1,9 @@
 """Events published by probation systems on ``agency.probation.v1``."""
 
-from datetime import date
 from typing import ClassVar
 
 from schemas.contract import Contract
+from schemas.dates import Occurred
 from schemas.events.common import PersonRef
 
 
@@ -11,4 +11,4 @@ class LicenceEnded(Contract):
     EVENT_NAME: ClassVar[str] = "licence-ended"
 
     person: PersonRef
-    ended_on: date
+    ended_on: Occurred

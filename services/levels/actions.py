@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
 from eventkit.auth import Purpose
 from eventkit.guards import Caseworker
-from eventkit.http import Db, Policies, Today
+from eventkit.http import Db, Policies, RequestBody, Today
 from eventkit.outbox import Cause, Emitter
 from schemas.events.casework import (
     LevelDecisionRecorded,
@@ -38,12 +38,12 @@ router = APIRouter(tags=["casework"])
 SOURCE = "/mappa/levels"
 
 
-class Screening(BaseModel):
+class Screening(RequestBody):
     outcome: Literal["level-1", "referral"]
     level_sought: Literal[2, 3] | None = None
 
 
-class Referral(BaseModel):
+class Referral(RequestBody):
     referral_ref: str = Field(min_length=1, max_length=64)
     level_sought: Literal[2, 3]
     reasons: str = Field(min_length=1, max_length=2000)
@@ -51,12 +51,12 @@ class Referral(BaseModel):
     lower_level_insufficient: str = Field(min_length=1, max_length=2000)
 
 
-class ReferralDecision(BaseModel):
+class ReferralDecision(RequestBody):
     decision: Literal["accepted", "declined"]
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class LevelDecision(BaseModel):
+class LevelDecision(RequestBody):
     level: Literal[1, 2, 3]
     rationale: str = Field(min_length=1, max_length=2000)
 

@@ -4,7 +4,6 @@ Thin: each parses, hands the step to ``casework`` and, for casework the
 rules refuse, dead-letters the event with the rule's reason.
 """
 
-from eventkit.clock import local_date
 from eventkit.consumer import Handlers, UnitOfWork
 from eventkit.errors import RefusedByRule
 from schemas.catalogue import TOPIC_OF_EVENT
@@ -44,13 +43,13 @@ async def exited(data: registry.ExitedMappa, work: UnitOfWork) -> None:
 
 @handlers.on(registry.NominalsMerged)
 async def merged(data: registry.NominalsMerged, work: UnitOfWork) -> None:
-    on = local_date(work.cause.time)
+    on = work.today
     await merges.merged(_casework(work), data.merge_id, data.absorbed_platform_id, data.platform_id, on)
 
 
 @handlers.on(registry.NominalsUnmerged)
 async def unmerged(data: registry.NominalsUnmerged, work: UnitOfWork) -> None:
-    await merges.unmerged(_casework(work), data.merge_id, local_date(work.cause.time))
+    await merges.unmerged(_casework(work), data.merge_id, work.today)
 
 
 @handlers.on(registry.RiskAssessed)

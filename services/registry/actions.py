@@ -7,15 +7,15 @@ that does not exist.
 """
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from eventkit import audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
 from eventkit.consumer import UnitOfWork
-from eventkit.http import Db, Today
+from eventkit.http import Db, Now, RequestBody, Today
 from eventkit.outbox import Cause, Emitter
 from schemas.envelope import CloudEvent
 from schemas.events.registry import NominalsMerged, NominalsUnmerged
@@ -74,10 +74,14 @@ async def _noted_and_audited(
         )
 
 
+class Merge(RequestBody):
+    absorbed: str = Field(min_length=1, max_length=64, description="The nominal found to be the same person")
+
+
 @router.post("/nominals/{survivor}/merge", response_model=MergeDone)
 async def merge(
     survivor: str,
-    absorbed: Annotated[str, Body(embed=True, max_length=64)],
+    request: Merge,
     principal: Authenticated,
     purpose: Purpose,
     db: Db,
@@ -89,6 +93,7 @@ async def merge(
     longer, and its category if that prevails; each change is published.
     """
     _coordinator(principal)
+    absorbed = request.absorbed
     if survivor == absorbed:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a nominal cannot be merged into itself")
     async with db.transaction() as session:
@@ -169,7 +174,7 @@ async def unmerge(
     return _done(merge_id, survivor, restored, undone.identifiers)
 
 
-class CaseDecision(BaseModel):
+class CaseDecision(RequestBody):
     platform_id: str | None = Field(
         default=None, max_length=64, description="The nominal the held event is about; omit to dismiss it"
     )
@@ -184,7 +189,7 @@ class CaseDecided(BaseModel):
 
 @router.post("/resolution-cases/{case_id}/decision", response_model=CaseDecided)
 async def decide_case(
-    case_id: int, decision: CaseDecision, principal: Authenticated, purpose: Purpose, db: Db
+    case_id: int, decision: CaseDecision, principal: Authenticated, purpose: Purpose, db: Db, now: Now
 ) -> CaseDecided:
     """Close an identity resolution case: apply its held event to a nominal, or dismiss it.
 
@@ -215,6 +220,7 @@ async def decide_case(
             work = Emitter(session, SOURCE, Cause(f"resolution/{case_id}", "decision/resolution"))
             change = f"resolution case {case_id}: held event applied ({decision.note})"[:200]
             await _noted_and_audited(work, principal, purpose, ((target, change),))
-            await replay(UnitOfWork(session, SOURCE, CloudEvent.model_validate(case["event"])), case["event"])
+            held = CloudEvent.model_validate(case["event"])
+            await replay(UnitOfWork(session, SOURCE, held, now=now), case["event"])
     log.info("resolution case %d %s by a co-ordinator", case_id, "applied" if target else "dismissed")
     return CaseDecided(case_id=case_id, status="applied" if target else "dismissed", platform_id=target)

@@ -27,7 +27,7 @@ from eventkit.guards import (
     audit_trail,
     read_history,
 )
-from eventkit.http import Db, Policies, Today
+from eventkit.http import Db, Policies, RequestBody, Today
 from schemas.identifiers import Scheme
 from services.registry.notification_rules import NotificationState, compliance, next_deadline
 from services.registry.reads import RegistryReads
@@ -104,7 +104,10 @@ class NominalView(BaseModel):
     date_of_birth: date
     addresses: list[Address]
     area: str | None
-    mappa_status: str
+    mappa_status: Literal["not-mappa", "active", "exited", "merged"] = Field(
+        description="not-mappa: no MAPPA category, ever; active: MAPPA-managed (a category);"
+        " exited: left MAPPA; merged: lives on as merged_into"
+    )
     merged_into: str | None
     category: int | None
     category_reason: str | None
@@ -215,12 +218,12 @@ async def nominal(
     return view
 
 
-class Lookup(BaseModel):
+class Lookup(RequestBody):
     scheme: Scheme
     value: str = Field(min_length=1, max_length=32)
 
 
-class Search(BaseModel):
+class Search(RequestBody):
     family_name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
     limit: int = Field(default=20, ge=1, le=100)

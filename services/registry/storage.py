@@ -100,7 +100,8 @@ class RegistryStore:
                 date_of_birth=date_of_birth,
                 custody_status="in-community",
                 on_licence=False,
-                mappa_status="active",
+                # MAPPA-managed only once a category is assigned (handlers/categories.py).
+                mappa_status="not-mappa",
                 area=area,
                 created_at=datetime.now(UTC),
             ),
@@ -442,10 +443,11 @@ class RegistryStore:
         return value
 
     async def set_category(self, platform_id: str, category: int, reason: str) -> None:
+        """A category makes the nominal MAPPA-managed (again, if they had left)."""
         await self._session.execute(
             nominals.update()
             .where(nominals.c.platform_id == platform_id)
-            .values(category=category, category_reason=reason)
+            .values(category=category, category_reason=reason, mappa_status="active")
         )
 
     async def update(self, platform_id: str, **facts: Any) -> None:
@@ -498,6 +500,7 @@ class RegistryStore:
         moved["survivor_requirement"] = None if own is None else _jsonable(dict(own._mapping))
         facts = await self.facts(survivor)
         moved["survivor_category"] = [facts["category"], facts["category_reason"], facts["mappa_status"]]
+        moved["absorbed_status"] = (await self.facts(absorbed))["mappa_status"]
         await self.update(absorbed, mappa_status="merged", merged_into=survivor)
         result = await self._session.execute(
             merges.insert().returning(merges.c.id),
@@ -558,7 +561,9 @@ class RegistryStore:
         category, reason, status = moved["survivor_category"]
         changed = (await self.facts(row.survivor))["category"] != category
         await self.update(row.survivor, category=category, category_reason=reason, mappa_status=status)
-        await self.update(row.absorbed, mappa_status="active", merged_into=None)
+        # Merges recorded before the absorbed status was kept were of MAPPA cases.
+        absorbed_status = moved.get("absorbed_status", "active")
+        await self.update(row.absorbed, mappa_status=absorbed_status, merged_into=None)
         await self._session.execute(
             merges.update().where(merges.c.id == merge_id).values(undone_at=datetime.now(UTC))
         )

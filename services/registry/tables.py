@@ -33,7 +33,8 @@ nominals = Table(
     Column("released_on", Date),
     Column("on_licence", Boolean, nullable=False, default=False),
     Column("hospital_order", String(32)),
-    Column("mappa_status", String(16), nullable=False, default="active"),
+    # not-mappa (no category ever), active (a category), exited, merged
+    Column("mappa_status", String(16), nullable=False, default="not-mappa"),
     Column("merged_into", String(64)),
     Column("lead_agency", String(16)),
     Column("offender_manager_ref", String(64)),

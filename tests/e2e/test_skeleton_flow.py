@@ -88,7 +88,12 @@ def test_every_service_serves_health_metrics_and_its_asyncapi_document(
     for service in SERVICES:
         status, body = _get(platform.url(service, "/health"))
         assert status == 200
-        assert json.loads(body)["checks"] == {"broker": "ok", "database": "ok"}
+        assert json.loads(body)["checks"] == {
+            "broker": "ok",
+            "database": "ok",
+            "consumer": "ok",
+            "outbox": "ok",
+        }
         status, body = _get(platform.url(service, "/metrics"))
         assert "# TYPE mappa_events_consumed_total counter" in body
         status, body = _get(platform.url(service, "/asyncapi.json"))

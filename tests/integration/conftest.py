@@ -1,6 +1,8 @@
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,19 +25,36 @@ def spans() -> InMemorySpanExporter:
     return InMemorySpanExporter()
 
 
+@asynccontextmanager
+async def _running_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> AsyncIterator[Service]:
+    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
+    service = create_registry(settings=Settings("registry"), **options)
+    await service.start()
+    yield service
+    await service.stop()
+
+
 @pytest.fixture
 async def registry(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spans: InMemorySpanExporter
 ) -> AsyncIterator[Service]:
     """The registry service in this process, on the real broker and a fresh SQLite file."""
-    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
-    monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    service = create_registry(settings=Settings("registry"), tracer_provider=provider)
-    await service.start()
-    yield service
-    await service.stop()
+    async with _running_registry(tmp_path, monkeypatch, tracer_provider=provider) as service:
+        yield service
+
+
+@pytest.fixture
+async def clocked_registry(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> AsyncIterator[Service]:
+    """The registry on the real broker whose clock the test sets, for rules that depend on the day."""
+    async with _running_registry(tmp_path, monkeypatch, clock=clock) as service:
+        yield service
 
 
 @pytest.fixture

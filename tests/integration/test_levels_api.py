@@ -199,3 +199,20 @@ async def test_reviews_due_and_overdue_for_the_callers_area(
         assert [r["platform_id"] for r in overdue.json()] == [platform_id]
         assert (await http.get("/reviews", headers=bearer(ELSEWHERE))).json() == []
         assert (await http.get("/reviews", headers=bearer(LANDLORD))).status_code == 403
+
+
+async def test_a_field_the_api_does_not_know_is_refused_not_ignored(
+    offline_levels: Service, clock: FakeClock
+) -> None:
+    clock.set(date(2027, 2, 3))
+    platform_id = await _categorised(offline_levels)
+    async with offline_levels.db.transaction() as session:
+        pending = await outbox.count(session)
+    async with asgi_client(offline_levels) as http:
+        # The decision date is the service's; a caller who sends one must learn it does not count.
+        body = {"level": 1, "rationale": "Confirmed at review", "decided_on": "2099-01-01"}
+        refused = await _post(http, COORDINATOR, f"/cases/{platform_id}/level", body)
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "decided_on"]
+    async with offline_levels.db.transaction() as session:
+        assert await outbox.count(session) == pending  # nothing decided, nothing published

@@ -57,7 +57,10 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
         platform_id: str = event_of(record)["subject"]
         return platform_id
 
-    violent = synthetic.conviction(VIOLENT_OFFENCE, custody_months=18)
+    # Convicted over a year ago: released since, and the licence has ended today.
+    violent = synthetic.conviction(
+        VIOLENT_OFFENCE, custody_months=18, convicted_on=date.today() - timedelta(days=400)
+    )
     pnc = violent.person.pnc_id
     platform_id = await nominal_of(await send(AGENCY_POLICE, violent, pnc))
     assert (await published(CategoryAssigned, platform_id))["category"] == 2
@@ -77,13 +80,13 @@ async def test_a_case_leaves_mappa_when_its_licence_ends_and_referrals_and_trans
         released_on,
         True,
     )
-    await send(AGENCY_PROBATION, LicenceEnded(person=ref, ended_on=date(2027, 5, 1)), pnc)
+    await send(AGENCY_PROBATION, LicenceEnded(person=ref, ended_on=date.today()), pnc)
     exited = await published(ExitedMappa, platform_id)
     assert exited == {
         "platform_id": platform_id,
         "category": 2,
         "reason": "Licence ended",
-        "exited_on": "2027-05-01",
+        "exited_on": date.today().isoformat(),
     }
 
     # A new qualifying conviction brings them back into MAPPA.

@@ -1,7 +1,7 @@
 """Agencies' topics are not ordered with each other: a late, older fact never overwrites a newer one,
 and an event held for an unknown person is applied after the event that registers them."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from eventkit.service import Service
 from eventkit.synthetic import Synthetic
@@ -34,7 +34,7 @@ async def _send(kafka_bootstrap: str, topic: Topic, data: Contract, key: str) ->
 async def test_older_facts_arriving_late_do_not_overwrite_newer_ones(
     kafka_bootstrap: str, registry: Service
 ) -> None:
-    conviction = Synthetic().conviction()
+    conviction = Synthetic().conviction(convicted_on=date.today() - timedelta(days=100))
     pnc = conviction.person.pnc_id
     convicted = await _send(kafka_bootstrap, AGENCY_POLICE, conviction, pnc)
     [record] = await read_until(

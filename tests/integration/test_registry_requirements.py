@@ -19,6 +19,7 @@ from schemas.events.police import (
 from schemas.events.registry import NotificationOverdue, NotificationRequirementSet
 from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
+from tests.support.clock import FakeClock
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
 from tests.support.register import changes_caused_by
 
@@ -61,8 +62,9 @@ async def test_consecutive_terms_for_schedule_3_offences_are_added_together(
 
 
 async def test_a_requirement_after_an_ended_one_needs_a_new_initial_notification(
-    kafka_bootstrap: str, registry: Service
+    kafka_bootstrap: str, clocked_registry: Service, clock: FakeClock
 ) -> None:
+    registry = clocked_registry
     synthetic = Synthetic()
     person = synthetic.person(age=40)
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=person.pnc_id))
@@ -70,11 +72,11 @@ async def test_a_requirement_after_an_ended_one_needs_a_new_initial_notification
         person=person,
         offence=synthetic.conviction().offence,
         caution_date=date(2015, 1, 10),
-        age_at_caution=29,
         recording_force="01",
     )
-    # Published in 2015, when the two years had not run out.
+    # Published in 2015, when the two years had not run out: the registry's clock says so, too.
     in_2015 = datetime(2015, 1, 10, 12, tzinfo=UTC)
+    clock.now = in_2015
     cautioned = await _send(kafka_bootstrap, synthetic, old, person.pnc_id, time=in_2015)
     assert (await _requirement_set(kafka_bootstrap, cautioned))["period_months"] == 24
     notified = AddressNotified(
@@ -82,7 +84,8 @@ async def test_a_requirement_after_an_ended_one_needs_a_new_initial_notification
     )
     await _send(kafka_bootstrap, synthetic, notified, person.pnc_id, time=in_2015)
     # That requirement ended in 2017; a caution now brings a new one.
-    again = old.model_copy(update={"caution_date": date.today() - timedelta(days=1), "age_at_caution": 40})
+    clock.now = datetime.now(UTC)  # the registry's clock has moved on to today
+    again = old.model_copy(update={"caution_date": date.today() - timedelta(days=1)})
     await _requirement_set(kafka_bootstrap, await _send(kafka_bootstrap, synthetic, again, person.pnc_id))
     [record] = await read_until(
         kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(cautioned.id)
@@ -105,7 +108,6 @@ async def test_a_historic_conviction_whose_requirement_has_ended_brings_no_categ
         person=person,
         offence=synthetic.conviction().offence,
         caution_date=date(2015, 1, 10),
-        age_at_caution=29,
         recording_force="01",
     )
     cautioned = await _send(kafka_bootstrap, synthetic, historic, person.pnc_id)
@@ -125,7 +127,7 @@ async def test_foreign_travel_notified_late_is_a_breach_on_record_and_published(
     kafka_bootstrap: str, registry: Service
 ) -> None:
     synthetic = Synthetic()
-    conviction = synthetic.conviction()
+    conviction = synthetic.conviction(convicted_on=date.today() - timedelta(days=30))
     pnc = conviction.person.pnc_id
     convicted = await _send(kafka_bootstrap, synthetic, conviction, pnc)
     [record] = await read_until(
@@ -133,7 +135,7 @@ async def test_foreign_travel_notified_late_is_a_breach_on_record_and_published(
     )
     platform_id = event_of(record)["subject"]
     ref = PersonRef(identifiers=PersonIdentifiers(pnc_id=pnc))
-    departure = date(2026, 12, 20)
+    departure = date.today() + timedelta(days=3)
     in_time = ForeignTravelNotified(
         person=ref,
         notified_on=departure - timedelta(days=7),
@@ -152,11 +154,13 @@ async def test_foreign_travel_notified_late_is_a_breach_on_record_and_published(
     assert event_of(breach)["data"] == {
         "platform_id": platform_id,
         "notification": "foreign-travel",
-        "deadline": "2026-12-13",
+        "deadline": (departure - timedelta(days=7)).isoformat(),
     }
     async with registry.db.transaction() as session:
         found = await RegistryReads(session).nominal(platform_id)
     assert found is not None
     # Sentenced to custody, so nothing is due now; the breach stays on record all the same.
     assert found["custody_status"] == "in-custody"
-    assert found["breaches"] == [{"notification": "foreign-travel", "deadline": date(2026, 12, 13)}]
+    assert found["breaches"] == [
+        {"notification": "foreign-travel", "deadline": departure - timedelta(days=7)}
+    ]

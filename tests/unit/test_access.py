@@ -34,7 +34,7 @@ def _who(agency: Agency, role: Role = Role.OFFENDER_MANAGER, area: str = "N01") 
             _who(Agency.NHS, Role.AUDITOR), "N01", frozenset({"nhs"}), False, id="DtC auditor invited"
         ),
         pytest.param(_who(Agency.PROBATION, Role.OPERATIONS), "N01", NONE_INVITED, False, id="operations"),
-        pytest.param(_who(Agency.PROBATION, area="n01"), "N01", NONE_INVITED, False, id="area exact"),
+        pytest.param(_who(Agency.PROBATION, area="N1"), "N01", NONE_INVITED, False, id="area exact"),
         # A nominal in no area yet: for Responsible Authority co-ordinators, to place or merge.
         pytest.param(
             _who(Agency.POLICE, Role.MAPPA_COORDINATOR),

@@ -1,6 +1,7 @@
 """The consume pipeline on a real SQLite database: bounded retries, dead letters, inbox."""
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from eventkit.deadletter import ATTEMPTS, ERROR_CLASS
 from eventkit.errors import PermanentError
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE
+from schemas.events.casework import LevelDecisionRecorded, StaffRef
 from schemas.events.police import ConvictionRecorded
 from schemas.events.registry import NominalRegistered
 
@@ -146,3 +148,58 @@ async def test_a_database_outage_is_redelivered_not_dead_lettered(db: Database) 
         await _consumer(db, database_down, sink).process(_record(body))
     assert calls == 3
     assert sink.letters == []
+
+
+def _named(db: Database, name: str, handles: str, sink: Sink) -> Consumer:
+    async def applies(_incoming: Incoming, _work: UnitOfWork) -> None:
+        pass
+
+    config = ConsumerConfig(name=name, source=f"/mappa/{name}", max_attempts=1, retry_backoff_seconds=0,
+                            max_message_bytes=100_000)  # fmt: skip
+    return Consumer(config, db, {handles: applies}, sink, lambda: None, CollectorRegistry())
+
+
+def _decision(decided_on: date) -> bytes:
+    data = LevelDecisionRecorded(
+        platform_id="p-1", level=2, rationale="synthetic", decided_on=decided_on,
+        decided_by=StaffRef(staff_ref="s-1", role="mappa-coordinator"),
+    )  # fmt: skip
+    return Synthetic().agency_event(AGENCY_POLICE, data).to_json()
+
+
+@pytest.mark.parametrize(
+    ("body", "registry_outcome", "levels_outcome"),
+    [
+        (b"not json", "dead-lettered", "left-to-owner"),
+        (b'{"type": "uk.mappa.police.unheard-of.v1"}', "dead-lettered", "ignored"),
+        # An invalid conviction: levels has no handler and does not even validate it.
+        (
+            Synthetic(seed=5).conviction_event().to_json().replace(b'"disposal"', b'"x"'),
+            "dead-lettered",
+            "ignored",
+        ),
+        # Casework is levels': an implausible decision date is refused by levels alone.
+        (_decision(date(2099, 1, 1)), "ignored", "dead-lettered"),
+        (_decision(date.today()), "ignored", "applied"),
+    ],
+)
+async def test_an_agency_message_is_dead_lettered_once_by_its_owner(
+    db: Database, body: bytes, registry_outcome: str, levels_outcome: str
+) -> None:
+    conviction = AGENCY_POLICE.type_of(ConvictionRecorded)
+    decision = AGENCY_POLICE.type_of(LevelDecisionRecorded)
+    letters = Sink()
+    registry = _named(db, "registry", conviction, letters)
+    levels = _named(db, "levels", decision, letters)
+    assert await registry.process(_record(body, 0)) == registry_outcome
+    assert await levels.process(_record(body, 1)) == levels_outcome
+    assert len(letters.letters) == [registry_outcome, levels_outcome].count("dead-lettered")
+
+
+async def test_a_consumer_skips_what_it_handles_but_another_dead_letters(db: Database) -> None:
+    # Were levels also handling convictions, the register would still be the one to dead-letter them.
+    letters = Sink()
+    levels = _named(db, "levels", AGENCY_POLICE.type_of(ConvictionRecorded), letters)
+    invalid = Synthetic(seed=6).conviction_event().to_json().replace(b'"disposal"', b'"x"')
+    assert await levels.process(_record(invalid)) == "left-to-owner"
+    assert letters.letters == []

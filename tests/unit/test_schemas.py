@@ -111,7 +111,7 @@ CONVICTION = {
         "criminal_justice_act_schedule_15": True,
     },
     "conviction_date": "2026-01-01",
-    "age_at_conviction": 45,
+    "age_at_conviction": 46,
     "recording_force": "01",
 }
 

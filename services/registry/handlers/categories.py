@@ -34,7 +34,6 @@ async def set_category(
 ) -> None:
     store = RegistryStore(work.session)
     await store.set_category(platform_id, decision.category, decision.reason)
-    await store.update(platform_id, mappa_status="active")
     await note(work, platform_id, change, cause)
     await work.emit(
         registry.CategoryAssigned(

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from eventkit.clock import local_date
 from eventkit.consumer import UnitOfWork
 from schemas.events import registry
 from schemas.events.police import CautionRecorded, ChargeRecorded, ConvictionRecorded, LinkedTerm, Offence
@@ -31,7 +30,7 @@ async def conviction_recorded(data: ConvictionRecorded, work: UnitOfWork) -> Non
             platform_id,
             offence=data.offence,
             on=data.conviction_date,
-            age=data.age_at_conviction,
+            age=data.age(),
             disposal=data.disposal.type,
             custody_months=data.disposal.custody_months,
             discharge_months=data.disposal.discharge_months,
@@ -49,7 +48,7 @@ async def caution_recorded(data: CautionRecorded, work: UnitOfWork) -> None:
             platform_id,
             offence=data.offence,
             on=data.caution_date,
-            age=data.age_at_caution,
+            age=data.age(),
             disposal="caution",
             custody_months=None,
             discharge_months=None,
@@ -118,9 +117,10 @@ async def _disposed(
             disposal, custody_months=term, discharge_months=discharge_months, under_18=age < 18
         )
         requirement = Requirement(on, period, age < 18)
-        # A historic conviction whose requirement ran out (as of the event) brings neither it nor category 1.
+        # A historic conviction whose requirement has run out (by the registry's clock, never the
+        # sender's) brings neither the requirement nor category 1.
         ends = requirement.ends_on
-        if ends is not None and ends < local_date(work.cause.time):
+        if ends is not None and ends < work.today:
             await note(
                 work, platform_id, f"notification requirement ended on {ends.isoformat()}: {period.basis}"
             )
