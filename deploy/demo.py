@@ -155,8 +155,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("var"))
     args = parser.parse_args()
     bootstrap = PlatformSettings().kafka_bootstrap_servers
+    generated = not os.environ.get("MAPPA_AUTH_JWT_KEY")
     key = os.environ.get("MAPPA_AUTH_JWT_KEY") or secrets.token_urlsafe(48)
-    generated = "MAPPA_AUTH_JWT_KEY" not in os.environ
     platform = LocalPlatform(data_dir=args.data_dir, env={"MAPPA_AUTH_JWT_KEY": key})
     started = time.monotonic()
     try:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, text
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -51,6 +51,8 @@ class Database:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             for metadata in (kit_metadata, *metadatas):
                 await conn.run_sync(metadata.create_all)
+            if await conn.scalar(select(health_probe.c.id)) is None:
+                await conn.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -63,10 +65,12 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def probe_write(self) -> None:
-        """Commit a write, as applying an event would; raises if the database cannot take one."""
+        """Commit a write, as applying an event would; raises if the database cannot take one.
+
+        An update of the one row ``create_schema`` made, so that overlapping probes only take turns.
+        """
         async with self.transaction() as session:
-            await session.execute(health_probe.delete())
-            await session.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
+            await session.execute(health_probe.update().values(checked_at=datetime.now(UTC)))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

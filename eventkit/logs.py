@@ -20,6 +20,8 @@ from typing import TextIO
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_REPEAT_INTERVAL_SECONDS = 60.0
+# A count of repeats nothing has reported within this many intervals is dropped.
+FORGET_AFTER_INTERVALS = 10
 
 # Loggers (and their children) that print what passes through them, kept at WARNING:
 QUIET_LOGGERS = (
@@ -60,8 +62,8 @@ class RepeatSummary(logging.Filter):
     interval; repeats within it are dropped and counted. The first repeat
     after the interval is logged with the count ("... (repeated 812 times in
     the last 60 s)") and opens the next one. Records below ``level`` always
-    pass. Repeats counted in an interval that no later record closes are not
-    reported.
+    pass. Repeats counted in an interval that no later record closes within
+    ``FORGET_AFTER_INTERVALS`` intervals are not reported.
     """
 
     def __init__(
@@ -102,11 +104,17 @@ class RepeatSummary(logging.Filter):
         return True
 
     def _prune(self, now: float) -> None:
-        """Forgets finished intervals with nothing left to report, once an interval."""
+        """Once an interval, forgets finished intervals with nothing to report, and any over
+        ``FORGET_AFTER_INTERVALS`` old, reported or not, so that messages that never recur
+        (one naming an offset, say) cannot grow the table without end."""
         if now - self._pruned < self._interval:
             return
         self._pruned = now
-        for key in [k for k, r in self._runs.items() if not r.repeated and now - r.started >= self._interval]:
+
+        def forgotten(run: _Run) -> bool:
+            return now - run.started >= self._interval * (FORGET_AFTER_INTERVALS if run.repeated else 1)
+
+        for key in [k for k, r in self._runs.items() if forgotten(r)]:
             del self._runs[key]
 
 

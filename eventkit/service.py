@@ -207,8 +207,8 @@ class Service:
         return True
 
     async def _consumer_ok(self) -> bool:
-        """False while the last record could not be applied for a failing dependency."""
-        return self.subscription is None or self.subscription.failing is None
+        """False while a partition's record cannot be applied for a failing dependency."""
+        return self.subscription is None or not self.subscription.failing
 
     async def _outbox_ok(self) -> bool:
         """False while rows wait and the relay has published nothing for ``outbox_stall_seconds``."""

@@ -32,11 +32,13 @@ async def _raw_body(msg: Any) -> bytes:
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, offsets: OffsetCommitter) -> None:
+    def __init__(self, offsets: OffsetCommitter, failing: set[TopicPartition]) -> None:
         self._offsets = offsets
+        self._failing = failing
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self._offsets.flush()
+        self._failing.difference_update(revoked)  # another member answers for them now
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pass
@@ -60,8 +62,8 @@ class Subscription:
         self._pause = redelivery_pause_seconds
         self._idle = asyncio.Event()
         self._idle.set()
-        # The dependency error that stopped the last record being applied, until one is applied again.
-        self.failing: str | None = None
+        # Partitions whose record could not be applied for a failing dependency, until one is.
+        self.failing: set[TopicPartition] = set()
         self._redelivered = Counter(
             "mappa_events_redelivered",
             "Messages neither applied nor dead-lettered (a dependency failed), to be delivered again",
@@ -75,7 +77,7 @@ class Subscription:
             ack_policy=ACK_POLICY,
             parser=lenient_parser,
             decoder=_raw_body,
-            listener=_FlushOnRevoke(self.offsets),
+            listener=_FlushOnRevoke(self.offsets, self.failing),
             title=f"{group_id}:consume",
             description=description,
         )
@@ -93,7 +95,7 @@ class Subscription:
         try:
             await self._consumer.process(record)
         except Exception as error:
-            self.failing = type(error.__cause__ or error).__name__
+            self.failing.add(TopicPartition(record.topic, record.partition))
             self._redelivered.labels(record.topic).inc()
             log.warning(
                 "%s[%d]@%d not applied, will be delivered again: %s",
@@ -102,7 +104,7 @@ class Subscription:
             await asyncio.sleep(self._pause)  # let the failing dependency recover
             await msg.nack()
             return
-        self.failing = None
+        self.failing.discard(TopicPartition(record.topic, record.partition))
         self.offsets.done(msg.consumer, record)
 
     def start(self) -> None:

@@ -33,8 +33,10 @@ async def _running_registry(
     monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
     service = create_registry(settings=Settings("registry"), **options)
     await service.start()
-    yield service
-    await service.stop()
+    try:
+        yield service
+    finally:
+        await service.stop()
 
 
 @pytest.fixture

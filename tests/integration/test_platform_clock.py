@@ -75,7 +75,7 @@ async def test_an_age_contradicting_the_dates_is_dead_lettered_naming_the_fields
 ) -> None:
     synthetic = Synthetic()
     conviction = synthetic.conviction()
-    stated = conviction.age() - 20  # would make an adult "under 18" and halve the period
+    stated = conviction.age() + 20  # a wrong age: no age may disagree with the dates
     sent = synthetic.conviction_event(conviction).model_copy(
         update={"data": conviction.model_dump(mode="json") | {"age_at_conviction": stated}}
     )

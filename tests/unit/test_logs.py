@@ -150,3 +150,14 @@ def test_repeated_errors_reach_the_log_once(captured: io.StringIO) -> None:
 def test_only_the_standard_levels_are_accepted(name: str) -> None:
     with pytest.raises(ValueError, match="MAPPA_LOG_LEVEL"):
         log_level(name)
+
+
+def test_messages_that_never_recur_are_forgotten_so_the_table_stays_small() -> None:
+    clock = FakeClock()
+    summary = RepeatSummary(60.0, clock=clock)
+    # Each offset appears twice and never again, as a stuck record's retries would.
+    for offset in range(1000):
+        for _ in range(2):
+            summary.filter(_record("agency.police.v1[0]@%d not applied", offset))
+        clock.now += 1
+    assert len(summary._runs) <= (10 + 1) * 60  # pruned once an interval; it was 1,000

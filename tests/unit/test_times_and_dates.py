@@ -23,7 +23,9 @@ RECEIVED = Received(NOW, timedelta(minutes=5))
 
 
 def _event(**changes: object) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(Synthetic(seed=3).conviction_event().to_json())
+    synthetic = Synthetic(seed=3)
+    conviction = synthetic.conviction(convicted_on=date(2026, 11, 1))
+    event: dict[str, Any] = json.loads(synthetic.conviction_event(conviction).to_json())
     event["time"] = "2026-12-02T09:59:00Z"
     event.update(changes)
     return event
