@@ -1,0 +1,52 @@
+"""A newcomer's first run: the demo's own token and curl line read the nominal it made, with no errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_prints_a_token_and_a_curl_line_that_reads_the_first_nominal(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MAPPA_AUTH_JWT_KEY"}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
+    data = tmp_path / "var"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "deploy.demo", "--data-dir", str(data)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert demo.stdout is not None
+    printed: list[str] = []
+    try:
+        # The demo exits by itself if its scenario fails, which ends this loop too.
+        for line in demo.stdout:
+            printed.append(line.rstrip("\n"))
+            if line.startswith("platform running"):
+                break
+        assert printed[-1].startswith("platform running"), "\n".join(printed)
+        assert (
+            "MAPPA_AUTH_JWT_KEY is not set: the services check tokens with a key made for this run" in printed
+        )
+        [token] = [line.strip() for line in printed if line.strip().startswith("TOKEN=")]
+        [curl] = [line.strip() for line in printed if line.strip().startswith("curl ")]
+        # The two lines exactly as printed, pasted into a shell.
+        read = subprocess.run(
+            ["bash", "-c", f'{token}\n{curl} -s -w "\\n%{{http_code}}"'],
+            capture_output=True, text=True, check=True, timeout=30,
+        )  # fmt: skip
+        body, status = read.stdout.rsplit("\n", 1)
+        assert status == "200", body
+        nominal = json.loads(body)
+        assert curl.endswith(f"/nominals/{nominal['platform_id']}")
+        assert (nominal["category"], nominal["mappa_status"]) == (1, "active")
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(60)
+    # A normal start shows a newcomer no errors.
+    for log in sorted(data.glob("*.log")):
+        assert " ERROR " not in log.read_text(), log.name
