@@ -1,8 +1,6 @@
 """The consume pipeline on a real SQLite database: bounded retries, dead letters, inbox."""
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -21,14 +19,6 @@ from schemas.events.police import ConvictionRecorded
 from schemas.events.registry import NominalRegistered
 
 TOPIC = "agency.police.v1"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-    await database.create_schema()
-    yield database
-    await database.dispose()
 
 
 def _record(value: bytes, offset: int = 0) -> ConsumerRecord:

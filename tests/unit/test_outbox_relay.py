@@ -1,8 +1,6 @@
 """The relay's producer: replaced after a failed delivery, in order; and a stalled relay is reported."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +19,6 @@ from schemas.envelope import CONTENT_TYPE, CloudEvent
 from tests.support.waiting import eventually
 
 TOPIC = "registry.offenders.v1"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
-    await database.create_schema()
-    yield database
-    await database.dispose()
 
 
 class FakeProducer:
