@@ -13,9 +13,9 @@ sends nothing more after a failure and waits for everything it already
 sent, so the producer is idle when it is replaced, and the rows that failed
 are still in the outbox, to go first on the next pass.
 
-FastStream's broker keeps its own producer for dead letters; the topics the
-relay publishes to are still declared as FastStream publishers, for the
-AsyncAPI document.
+Dead letters go out the same way, through a producer of their own
+(``DeadLetterPublisher``), one at a time. The topics the relay publishes to
+are still declared as FastStream publishers, for the AsyncAPI document.
 """
 
 import asyncio
@@ -45,14 +45,84 @@ ProducerFactory = Callable[[], Any]
 _CLOSE_SECONDS = 10.0
 
 
+class Replaceable:
+    """A producer made on first use and replaced, by ``replace``, after a failed delivery."""
+
+    def __init__(self, factory: ProducerFactory, restarts: Counter, purpose: str) -> None:
+        self._factory = factory
+        self._restarts = restarts
+        self._purpose = purpose
+        self._producer: Any = None
+
+    async def get(self) -> Any:
+        if self._producer is None:
+            producer = self._factory()
+            try:
+                await producer.start()
+            except BaseException:
+                await _stop(producer, _CLOSE_SECONDS)
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def replace(self, error: BaseException) -> None:
+        """Drops the producer; the next send starts a new one. Call it with nothing in flight."""
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        self._restarts.inc()
+        log.warning("%s producer replaced after a failed delivery (%s)", self._purpose, type(error).__name__)
+        # Shielded: a caller cancelled meanwhile must not leave the old producer half closed.
+        await asyncio.shield(_stop(producer, _CLOSE_SECONDS))
+
+    async def close(self, grace_seconds: float = _CLOSE_SECONDS) -> None:
+        """Closes the producer, waiting at most ``grace_seconds`` for sends in flight."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _stop(producer, grace_seconds)
+
+
+class DeadLetterPublisher:
+    """Dead letters through a producer of their own, replaced after a failed delivery as the relay's
+    is, so that a broker outage cannot leave every later dead letter refused."""
+
+    def __init__(self, factory: ProducerFactory, *, registry: CollectorRegistry) -> None:
+        restarts = Counter(
+            "mappa_dead_letter_producer_restarts",
+            "Producers for dead letters replaced after a failed delivery",
+            registry=registry,
+        )
+        self._producer = Replaceable(factory, restarts, "dead-letter")
+        # One dead letter at a time: a failure replaces the producer with nothing else in flight.
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Connects now, so that a dead letter written during a later outage waits it out."""
+        await self._producer.get()
+
+    async def publish(self, topic: str, value: bytes, *, key: bytes | None, headers: dict[str, str]) -> None:
+        """Returns once the broker has the message; raises (and replaces the producer) if it has not."""
+        async with self._lock:
+            producer = await self._producer.get()
+            try:
+                delivery = await producer.send(
+                    topic, value, key=key, headers=[(name, v.encode()) for name, v in headers.items()]
+                )
+                await delivery
+            except Exception as error:
+                await self._producer.replace(error)
+                raise
+
+    async def close(self, grace_seconds: float = _CLOSE_SECONDS) -> None:
+        await self._producer.close(grace_seconds)
+
+
 class OutboxPublisher:
     """Sends outbox rows through a producer of its own; ``restart`` replaces that producer."""
 
     def __init__(
         self, factory: ProducerFactory, *, tracer_provider: TracerProvider, registry: CollectorRegistry
     ) -> None:
-        self._factory = factory
-        self._producer: Any = None
         self._tracer = tracer_provider.get_tracer(__name__)
         self._published = Counter(
             "mappa_outbox_published",
@@ -60,15 +130,16 @@ class OutboxPublisher:
             ["topic"],
             registry=registry,
         )
-        self._restarts = Counter(
+        restarts = Counter(
             "mappa_outbox_producer_restarts",
             "Producers the outbox relay replaced after a failed delivery",
             registry=registry,
         )
+        self._producer = Replaceable(factory, restarts, "outbox")
 
     async def send(self, record: OutboxRecord) -> Awaitable[object]:
         """Sends one row under the current trace context; returns the broker's acknowledgement."""
-        producer = await self._started()
+        producer = await self._producer.get()
         span = self._tracer.start_span(
             f"{record.topic} publish",
             kind=SpanKind.PRODUCER,
@@ -96,32 +167,12 @@ class OutboxPublisher:
         return delivery
 
     async def restart(self, error: BaseException) -> None:
-        """Drops the producer after a failed delivery; the next send starts a new one."""
-        producer, self._producer = self._producer, None
-        if producer is None:
-            return
-        self._restarts.inc()
-        log.warning("outbox producer replaced after a failed delivery (%s)", type(error).__name__)
-        # Nothing is in flight (the relay waited for it all). Shielded: a relay cancelled
-        # meanwhile must not leave the old producer half closed.
-        await asyncio.shield(_stop(producer, _CLOSE_SECONDS))
+        """Replaces the producer after a failed delivery (the relay waited for all it had in flight)."""
+        await self._producer.replace(error)
 
     async def close(self, grace_seconds: float = _CLOSE_SECONDS) -> None:
         """Closes the producer, waiting at most ``grace_seconds`` for sends in flight."""
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await _stop(producer, grace_seconds)
-
-    async def _started(self) -> Any:
-        if self._producer is None:
-            producer = self._factory()
-            try:
-                await producer.start()
-            except BaseException:
-                await _stop(producer, _CLOSE_SECONDS)
-                raise
-            self._producer = producer
-        return self._producer
+        await self._producer.close(grace_seconds)
 
     def _delivered(self, span: Span, topic: str, delivery: asyncio.Future[Any]) -> None:
         error = asyncio.CancelledError() if delivery.cancelled() else delivery.exception()

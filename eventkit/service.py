@@ -30,7 +30,7 @@ from eventkit.http import build_http_app
 from eventkit.logs import configure_logging
 from eventkit.outbox import OutboxRelay
 from eventkit.policy import AreaPolicies
-from eventkit.publisher import OutboxPublisher
+from eventkit.publisher import DeadLetterPublisher, OutboxPublisher
 from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import Subscription
@@ -91,17 +91,20 @@ class Service:
             )
             for topic in produces
         }
-        self.publisher = OutboxPublisher(
-            functools.partial(
+
+        def producers(purpose: str) -> functools.partial[Any]:
+            return functools.partial(
                 make_producer,
                 platform.kafka_bootstrap_servers,
-                client_id=f"mappa-{name}-outbox",
+                client_id=f"mappa-{name}-{purpose}",
                 max_message_bytes=platform.max_message_bytes,
                 request_timeout_seconds=platform.producer_request_timeout_seconds,
-            ),
-            tracer_provider=self.tracer_provider,
-            registry=self.registry,
+            )
+
+        self.publisher = OutboxPublisher(
+            producers("outbox"), tracer_provider=self.tracer_provider, registry=self.registry
         )
+        self.dead_letters = DeadLetterPublisher(producers("dlt"), registry=self.registry)
         self.relay = OutboxRelay(
             self.db,
             self.publisher.send,
@@ -163,7 +166,7 @@ class Service:
 
     async def _dead_letter(self, topic: str, record: ConsumerRecord, headers: dict[str, str]) -> None:
         assert topic == dead_letter_topic(record.topic)
-        await self.broker.publish(record.value or b"", topic, key=record.key, headers=headers)
+        await self.dead_letters.publish(topic, record.value or b"", key=record.key, headers=headers)
 
     async def start(self) -> None:
         platform = self.settings.platform
@@ -176,6 +179,7 @@ class Service:
             groups=[f"mappa-{self.name}"] if self.subscription else [],  # the subscription's group
         )
         await self.broker.start()
+        await self.dead_letters.start()
         if self.subscription:
             self.subscription.start()
         if self.settings.own.outbox_relay:
@@ -195,6 +199,7 @@ class Service:
         if self.settings.own.outbox_relay:
             await self.relay.flush(SHUTDOWN_GRACE_SECONDS)
         await self.publisher.close(SHUTDOWN_GRACE_SECONDS)
+        await self.dead_letters.close(SHUTDOWN_GRACE_SECONDS)
         await self.broker.stop()
         await self.db.dispose()
         log.info("%s stopped", self.name)

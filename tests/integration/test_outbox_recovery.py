@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -97,6 +98,11 @@ async def _pending(service: Service) -> int:
         return await outbox.count(session)
 
 
+async def _dead_letter(service: Service, value: str) -> None:
+    headers = {"dlt-error-class": "InvalidMessage"}
+    await service.dead_letters.publish(f"{TOPIC}.dlt", value.encode(), key=b"k", headers=headers)
+
+
 async def _outbox_check(service: Service) -> str:
     async with asgi_client(service) as http:
         body: dict[str, Any] = (await http.get("/health")).json()
@@ -138,6 +144,9 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
         down_since = time.monotonic()
         stopped.set()
         await feeding
+        # A dead letter sent during the outage: whether it waits or fails (the consumer then
+        # delivers its record again), it must not leave later dead letters refused.
+        dead_letter = asyncio.create_task(_dead_letter(service, "during"))
 
         async def stalled_past_the_producer_timeout() -> bool:
             outlasted = time.monotonic() - down_since > PRODUCER_TIMEOUT_SECONDS
@@ -157,8 +166,17 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
             return await _outbox_check(service) == "ok"
 
         await eventually(healthy, what="/health to report the outbox ok again")
+        try:
+            await dead_letter
+            sent = [b"during"]
+        except KafkaError:
+            sent = []
+        await _dead_letter(service, "after")
     finally:
         await service.stop()
+
+    dead = await read_all(broker.bootstrap, f"{TOPIC}.dlt")
+    assert [r.value for r in dead] == [*sent, b"after"]
 
     ours = set(emitted.keys)
 

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from eventkit import outbox
 from eventkit.db import Database
 from eventkit.outbox import OutboxRecord, OutboxRelay
-from eventkit.publisher import OutboxPublisher
+from eventkit.publisher import DeadLetterPublisher, OutboxPublisher
 from eventkit.synthetic import Synthetic
 from schemas.envelope import CONTENT_TYPE, CloudEvent
 from tests.support.waiting import eventually
@@ -138,3 +138,24 @@ async def test_a_relay_that_publishes_nothing_while_rows_wait_is_reported_stalle
     finally:
         await relay.stop()
     assert not await relay.stalled()  # a stopped relay reports nothing
+
+
+async def test_a_failed_dead_letter_replaces_its_producer_and_the_next_goes_out() -> None:
+    producers: list[FakeProducer] = []
+
+    def factory() -> FakeProducer:
+        # The first is left refusing the partition after an outage, as the relay's was.
+        producers.append(FakeProducer(refuse={"d-1"} if not producers else set()))
+        return producers[-1]
+
+    registry = CollectorRegistry()
+    dead_letters = DeadLetterPublisher(factory, registry=registry)
+    headers = {"ce_id": "d-1", "dlt-error-class": "InvalidMessage"}
+    with pytest.raises(OutOfOrderSequenceNumber):
+        await dead_letters.publish(f"{TOPIC}.dlt", b"{}", key=b"k", headers=headers)
+    await dead_letters.publish(f"{TOPIC}.dlt", b"{}", key=b"k", headers=headers | {"ce_id": "d-2"})
+    assert [p.stopped for p in producers] == [True, False]
+    assert [sent[2]["ce_id"] for sent in producers[1].sent] == ["d-2"]
+    assert registry.get_sample_value("mappa_dead_letter_producer_restarts_total") == 1
+    await dead_letters.close()
+    assert producers[1].stopped
