@@ -6,7 +6,8 @@ if that transaction rolls back, so does the claim.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy import Column, DateTime, Insert, String, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import kit_metadata
@@ -25,18 +26,12 @@ inbox = Table(
 async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: str, event_type: str) -> bool:
     """Record the event as applied; False if this consumer applied it before.
 
-    Two racing claims cannot both commit: the primary key rejects the second,
-    its transaction rolls back and its redelivery then finds the first.
+    One statement: the insert does nothing when the key is there already.
+    Two racing claims cannot both commit: the second waits on the first's
+    key and then inserts nothing.
     """
-    seen = await session.scalar(
-        select(inbox.c.event_id).where(
-            inbox.c.consumer == consumer, inbox.c.source == source, inbox.c.event_id == event_id
-        )
-    )
-    if seen is not None:
-        return False
-    await session.execute(
-        inbox.insert(),
+    claimed = await session.execute(
+        _insert_if_new(session),
         dict(
             consumer=consumer,
             source=source,
@@ -45,4 +40,9 @@ async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: 
             processed_at=datetime.now(UTC),
         ),
     )
-    return True
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _insert_if_new(session: AsyncSession) -> Insert:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(inbox).on_conflict_do_nothing()
