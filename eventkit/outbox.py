@@ -107,8 +107,8 @@ class Emitter:
 
 
 async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:
-    """The oldest unpublished rows, locked so that a second relay waits its turn."""
-    rows = await session.execute(select(outbox).order_by(outbox.c.id).limit(limit).with_for_update())
+    """The oldest unpublished rows, in the order they were written."""
+    rows = await session.execute(select(outbox).order_by(outbox.c.id).limit(limit))
     return [
         OutboxRecord(
             id=row.id,
@@ -219,49 +219,41 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch in outbox order; returns how many rows were published.
 
-        Sends to different keys are pipelined; a second event for a key is
-        sent only once the first is acknowledged, and nothing more is sent
-        after a failure, so no event overtakes an earlier one for its key.
+        Every row is sent without waiting for the one before: the idempotent
+        producer writes each partition's batches one at a time, in order, and
+        a batch it could not write stops the later ones for its partition, so
+        nothing overtakes an earlier event for its key. A row the producer
+        refuses outright stops the rest of its key in this pass. Acknowledged
+        rows are then removed; the rest go again, first, on the next pass.
+        The database is not held while the broker answers: reading and
+        removing are short transactions of their own.
         """
-        published: list[int] = []
-        in_flight: list[tuple[OutboxRecord, Awaitable[object]]] = []
-        failure: BaseException | None = None
-
-        async def settle() -> BaseException | None:
-            """Wait for the sends in flight; record each acknowledged one, return the first failure.
-
-            An acknowledged row is removed even when a send before it failed:
-            it is for another key, and sending it again would publish it twice.
-            """
-            results = await asyncio.gather(*(ack for _, ack in in_flight), return_exceptions=True)
-            sent = [record for record, _ in in_flight]
-            in_flight.clear()
-            failures = [result for result in results if isinstance(result, BaseException)]
-            published.extend(
-                record.id
-                for record, result in zip(sent, results, strict=True)
-                if not isinstance(result, BaseException)
-            )
-            return failures[0] if failures else None
-
         async with self._db.transaction() as session:
             batch = await pending(session, self._batch_size)
-            for record in batch:
-                if any(record.key == sent.key for sent, _ in in_flight):
-                    failure = await settle()
-                    if failure is not None:
-                        break
-                token = otel_context.attach(extract(record.trace_headers))
-                try:
-                    in_flight.append((record, await self._send(record)))
-                except Exception as error:
-                    failure = error
-                    break
-                finally:
-                    otel_context.detach(token)
-            failure = await settle() or failure
-            # Only acknowledged rows are removed; the rest are sent again.
-            await remove(session, published)
+        in_flight: list[tuple[OutboxRecord, Awaitable[object]]] = []
+        stopped_keys: set[str] = set()
+        failure: BaseException | None = None
+        for record in batch:
+            if record.key in stopped_keys:
+                continue
+            token = otel_context.attach(extract(record.trace_headers))
+            try:
+                in_flight.append((record, await self._send(record)))
+            except Exception as error:
+                stopped_keys.add(record.key)
+                failure = failure or error
+            finally:
+                otel_context.detach(token)
+        results = await asyncio.gather(*(ack for _, ack in in_flight), return_exceptions=True)
+        published = [
+            record.id
+            for (record, _), result in zip(in_flight, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        failure = next((r for r in results if isinstance(r, BaseException)), None) or failure
+        if published:
+            async with self._db.transaction() as session:
+                await remove(session, published)
         if published or not batch:
             self._progress_at = time.monotonic()
         if failure is not None:

@@ -99,14 +99,15 @@ async def _acked() -> None:
     return None
 
 
-async def test_relay_removes_only_the_acknowledged_prefix(db: Database) -> None:
+async def test_relay_removes_only_what_was_acknowledged(db: Database) -> None:
     events = _events(3)
     await _add(db, events)
     sent: list[str] = []
 
     async def flaky(record: OutboxRecord) -> Awaitable[None]:
+        # As the idempotent producer does: once a batch of a partition fails, the later ones do too.
         sent.append(record.event_id)
-        if record.event_id == events[1].id:
+        if record.event_id != events[0].id:
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(ConnectionError("broker unavailable"))
             return failed
@@ -115,7 +116,7 @@ async def test_relay_removes_only_the_acknowledged_prefix(db: Database) -> None:
     relay = OutboxRelay(db, flaky, batch_size=10, poll_seconds=1)
     with pytest.raises(ConnectionError):
         await relay.publish_pending()
-    assert sent == [events[0].id, events[1].id]  # nothing overtakes the failed event of its key
+    assert sent == [e.id for e in events]  # sent without waiting for each other
     async with db.transaction() as session:
         left = [r.event_id for r in await outbox.pending(session, 10)]
     assert left == [events[1].id, events[2].id]
@@ -130,22 +131,26 @@ async def test_relay_removes_only_the_acknowledged_prefix(db: Database) -> None:
     assert resent == [events[1].id, events[2].id]
 
 
-async def test_relay_keeps_what_was_acknowledged_before_a_send_is_refused(db: Database) -> None:
-    events = _events(3)
+async def test_a_send_the_producer_refuses_stops_only_its_key(db: Database) -> None:
+    events = _events(4)
     await _add(db, events[:1], key="p-1")
     await _add(db, events[1:2], key="p-2")
-    await _add(db, events[2:], key="p-3")
+    await _add(db, events[2:3], key="p-3")
+    await _add(db, events[3:], key="p-2")
+    sent: list[str] = []
 
     async def refuses_the_second(record: OutboxRecord) -> Awaitable[None]:
         if record.event_id == events[1].id:
             raise KeyError("no publisher for this topic")
+        sent.append(record.event_id)
         return _acked()
 
     with pytest.raises(KeyError):
         await OutboxRelay(db, refuses_the_second, batch_size=10, poll_seconds=1).publish_pending()
+    assert sent == [events[0].id, events[2].id]  # p-2's later event waits behind the refused one
     async with db.transaction() as session:
         left = [r.event_id for r in await outbox.pending(session, 10)]
-    assert left == [events[1].id, events[2].id]
+    assert left == [events[1].id, events[3].id]
 
 
 async def test_relay_restores_the_trace_context_of_each_event(db: Database) -> None:
