@@ -6,11 +6,10 @@ if that transaction rolls back, so does the claim.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Insert, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, DateTime, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import kit_metadata
+from eventkit.db import insert_if_new, kit_metadata
 
 inbox = Table(
     "kit_inbox",
@@ -31,7 +30,7 @@ async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: 
     key and then inserts nothing.
     """
     claimed = await session.execute(
-        _insert_if_new(session),
+        insert_if_new(session, inbox),
         dict(
             consumer=consumer,
             source=source,
@@ -41,8 +40,3 @@ async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: 
         ),
     )
     return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _insert_if_new(session: AsyncSession) -> Insert:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return insert(inbox).on_conflict_do_nothing()

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy import Column, DateTime, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.clock import Clock, system_clock
-from eventkit.db import Database, kit_metadata
+from eventkit.db import Database, insert_if_new, kit_metadata
 from eventkit.outbox import Emitter
 from eventkit.tasks import Loop
 
@@ -35,13 +35,10 @@ schedule_marks = Table(
 
 async def once(session: AsyncSession, *, job: str, key: str, now: datetime) -> bool:
     """Claim ``key`` for ``job`` in this transaction; False if it was claimed before."""
-    seen = await session.scalar(
-        select(schedule_marks.c.key).where(schedule_marks.c.job == job, schedule_marks.c.key == key)
+    claimed = await session.execute(
+        insert_if_new(session, schedule_marks), {"job": job, "key": key, "at": now}
     )
-    if seen is not None:
-        return False
-    await session.execute(schedule_marks.insert(), {"job": job, "key": key, "at": now})
-    return True
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class Scheduler:

@@ -1,7 +1,8 @@
-"""One contract for the inbox and outbox stores, run against SQLite and PostgreSQL."""
+"""One contract for the inbox, outbox and schedule-mark stores, run against SQLite and PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from eventkit import inbox, outbox
+from eventkit import inbox, outbox, scheduler
 from eventkit.db import Database
 from eventkit.outbox import OutboxRecord, OutboxRelay
+from eventkit.scheduler import schedule_marks
 from eventkit.synthetic import Synthetic
 from schemas.envelope import CloudEvent
 
@@ -29,6 +31,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     async with database.transaction() as session:
         await session.execute(inbox.inbox.delete())
         await session.execute(outbox.outbox.delete())
+        await session.execute(schedule_marks.delete())
     yield database
     await database.dispose()
 
@@ -44,6 +47,19 @@ async def test_an_event_is_claimed_once_per_consumer(db: Database) -> None:
     assert await _claim(db, "e-1") is True
     assert await _claim(db, "e-1") is False
     assert await _claim(db, "e-1", consumer="meetings") is True
+
+
+async def test_a_scheduled_key_is_claimed_once_per_job(db: Database) -> None:
+    now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+    async def once(job: str, key: str) -> bool:
+        async with db.transaction() as session:
+            return await scheduler.once(session, job=job, key=key, now=now)
+
+    assert await once("level-review", "p-1/2027-03-10/due") is True
+    assert await once("level-review", "p-1/2027-03-10/due") is False
+    assert await once("level-review", "p-1/2027-03-10/overdue") is True
+    assert await once("notification-overdue", "p-1/2027-03-10/due") is True
 
 
 async def test_a_rolled_back_claim_leaves_the_event_unclaimed(db: Database) -> None:
