@@ -170,6 +170,31 @@ async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, An
         await producer.stop()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def _services(local: LocalPlatform, cpu_before: dict[str, float], count: int) -> dict[str, Any]:
+    """CPU per 1,000 events offered (start-up excluded) and peak RSS of each service process."""
+    return {
+        name: {
+            "cpu_s_per_1000_events": round((_cpu_seconds(process.pid) - cpu_before[name]) * 1000 / count, 2),
+            "peak_rss_mb": _peak_rss_mb(process.pid),
+        }
+        for name, process in local.processes.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=50.0, help="offered events per second")
@@ -187,9 +212,11 @@ def main() -> None:
         local = LocalPlatform(data_dir=Path(data), env={"MAPPA_LOG_LEVEL": "WARNING"})
         try:
             local.start_all()
+            cpu_before = {name: _cpu_seconds(p.pid) for name, p in local.processes.items()}
             results["skeleton_flow_four_services"] = asyncio.run(
                 skeleton_flow(bootstrap, args.rate, args.count)
             )
+            results["skeleton_flow_four_services"]["services"] = _services(local, cpu_before, args.count)
         finally:
             local.stop_all()
     print("skeleton flow, four services:", results["skeleton_flow_four_services"])
