@@ -26,6 +26,10 @@ class AreaPolicies(Generic[P]):
     def for_area(self, area: str | None) -> P:
         return self._overrides.get(area or "", self.defaults)
 
+    def all(self) -> list[P]:
+        """The defaults and every area's policy: for bounds that must hold in every area."""
+        return [self.defaults, *self._overrides.values()]
+
 
 def service_policies(settings: Settings, model: type[P], shipped: Path) -> AreaPolicies[P]:
     """The service's policies: its ``MAPPA_<SERVICE>_POLICY_FILE``, or the file it ships with."""

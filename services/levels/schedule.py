@@ -7,6 +7,8 @@ confirmed) moves the review date, so the next one is published in its turn.
 
 from datetime import datetime
 
+from dateutil.relativedelta import relativedelta
+
 from eventkit.clock import local_date
 from eventkit.outbox import Cause, Emitter
 from eventkit.policy import AreaPolicies
@@ -45,7 +47,11 @@ def jobs(policies: AreaPolicies[LevelsPolicy]) -> tuple[Job, ...]:
         """Alert once per release date when release is near and no level is confirmed."""
         casework = Casework(work, policies)
         today = local_date(now)
-        for case in await casework.store.open_cases():
+        # Only releases to come within the widest window any area has, not every case each tick;
+        # a few days more, since a month back from the 31st can land on the 28th.
+        months = max(policy.release_window_months for policy in policies.all())
+        horizon = today + relativedelta(months=months, days=4)
+        for case in await casework.store.releasing(today, horizon):
             release = case.release_date
             if release is None or not needs_release_screening(
                 case.level,

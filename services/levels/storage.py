@@ -68,6 +68,15 @@ class LevelStore:
         rows = await self._session.execute(query)
         return [_case(row) for row in rows]
 
+    async def releasing(self, first: date, last: date) -> list[Case]:
+        """Cases not closed whose person is to be released from ``first`` to ``last``."""
+        rows = await self._session.execute(
+            select(cases)
+            .where(cases.c.status != "closed", cases.c.release_date.between(first, last))
+            .order_by(cases.c.platform_id)
+        )
+        return [_case(row) for row in rows]
+
     async def open_case(
         self,
         platform_id: str,

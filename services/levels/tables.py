@@ -18,7 +18,7 @@ cases = Table(
     Column("confirmed", Boolean, nullable=False, default=False),
     Column("since", Date, nullable=False),
     Column("next_review_by", Date),
-    Column("release_date", Date),
+    Column("release_date", Date, index=True),
     Column("rosh", String(16)),
     Column("rosh_as_of", Date),
     # The level sought by an accepted referral not yet acted on.

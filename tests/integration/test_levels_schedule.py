@@ -97,3 +97,18 @@ async def test_a_release_near_with_no_level_confirmed_alerts_once_per_release_da
     async with casework_in(offline_levels, "moved") as casework:
         await casework.case_fact(pending, "release date 2027-07-01", release_date=date(2027, 7, 1))
     assert await release.tick() == 1
+
+
+async def test_a_release_six_months_on_from_a_month_end_alerts_on_the_right_day(
+    offline_levels: Service, clock: FakeClock
+) -> None:
+    # Six months before 31 August 2027 is 28 February: the job reads only releases to come
+    # within the window, and must not lose this one to the shorter month.
+    pending = await _case(offline_levels, release=date(2027, 8, 31), screened=False)
+    release = _scheduler(offline_levels, clock, 1)
+    clock.set(date(2027, 2, 27))
+    assert await release.tick() == 0
+    clock.set(date(2027, 2, 28))
+    assert await release.tick() == 1
+    [alert] = await published(offline_levels, "release-screening-alert")
+    assert alert.data["platform_id"] == pending
