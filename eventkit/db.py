@@ -4,12 +4,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Column, DateTime, Insert, Integer, MetaData, Table, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, DateTime, Insert, Integer, MetaData, Table, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from eventkit import sqlite
 
 # Kit tables (outbox, inbox) live on this metadata; each service adds its own.
 kit_metadata = MetaData()
@@ -24,20 +27,15 @@ health_probe = Table(
 )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 def insert_if_new(session: AsyncSession, table: Table) -> Insert:
     """An insert that does nothing when the row's key is there already (one statement, not a
     select and an insert); its result's ``rowcount`` says whether it inserted."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite_dialect.insert
     return insert(table).on_conflict_do_nothing()
+
+
+def _create_all(session: Session, metadata: MetaData) -> None:
+    metadata.create_all(session.connection())
 
 
 class Database:
@@ -47,20 +45,23 @@ class Database:
         if self.is_sqlite and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters keeps personal data out of error messages and logs.
-        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # A local file is never disconnected: no ping before each transaction.
+            self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **sqlite.ENGINE_OPTIONS)
+            sqlite.configure(self.engine.sync_engine)
+        else:
+            self.engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self, *metadatas: MetaData) -> None:
-        async with self.engine.begin() as conn:
+        async with self.transaction() as session:
             if not self.is_sqlite:
                 # Instances starting together take turns; the lock ends with the transaction.
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             for metadata in (kit_metadata, *metadatas):
-                await conn.run_sync(metadata.create_all)
-            if await conn.scalar(select(health_probe.c.id)) is None:
-                await conn.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
+                await session.run_sync(_create_all, metadata)
+            if await session.scalar(select(health_probe.c.id)) is None:
+                await session.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -69,8 +70,8 @@ class Database:
             yield session
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
 
     async def probe_write(self) -> None:
         """Commit a write, as applying an event would; raises if the database cannot take one.

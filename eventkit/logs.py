@@ -26,7 +26,6 @@ FORGET_AFTER_INTERVALS = 10
 # Loggers (and their children) that print what passes through them, kept at WARNING:
 QUIET_LOGGERS = (
     "sqlalchemy",  # statements with their parameters (sqlalchemy.engine), pool events
-    "aiosqlite",  # every statement with its parameters, at DEBUG
     "asyncpg",  # the PostgreSQL driver's pool
     "aiokafka.conn",  # every request and response, record batches included, at DEBUG
     "aiokafka.producer",  # "Sending (key=... value=...)" at DEBUG

@@ -70,6 +70,6 @@ class Settings:
         own = ServiceSettings(_env_prefix=f"MAPPA_{service.upper()}_")
         self.own = own
         self.database_url = own.database_url or (
-            f"sqlite+aiosqlite:///{self.platform.data_dir.resolve() / service}.db"
+            f"sqlite+inloop:///{self.platform.data_dir.resolve() / service}.db"
         )
         self.http_port = own.http_port or DEFAULT_HTTP_PORTS.get(service, 8100)

@@ -20,7 +20,7 @@ from schemas.events.common import LeadAgencySet, PersonIdentifiers, PersonRef
 from schemas.events.police import ChargeRecorded
 from tests.e2e.helpers import query
 from tests.support.casework import level_decision, referral, screening
-from tests.support.kafka import event_of, headers_of, publish, read_until, registered
+from tests.support.kafka import event_of, headers_of, publish, read_until, registered, with_id
 from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
@@ -68,7 +68,7 @@ async def test_registration_to_level_3_and_back_to_level_2(
     by_police = agency.agency_event(AGENCY_POLICE, screening(platform_id, today))
     await publish(kafka_bootstrap, AGENCY_POLICE.name, by_police.to_json(), key=platform_id)
     [refused_screening] = await read_until(
-        kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=lambda r: event_of(r)["id"] == by_police.id
+        kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=with_id(by_police.id)
     )
     assert headers_of(refused_screening)[ERROR_MESSAGE] == "the lead agency (probation) screens this case"
 

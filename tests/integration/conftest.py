@@ -29,7 +29,7 @@ def spans() -> InMemorySpanExporter:
 async def _running_registry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any
 ) -> AsyncIterator[Service]:
-    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'registry.db'}")
     monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
     service = create_registry(settings=Settings("registry"), **options)
     await service.start()
@@ -64,7 +64,7 @@ async def levels(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Service]:
     """The levels service in this process, on the real broker and a fresh SQLite file."""
-    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'levels.db'}")
+    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'levels.db'}")
     monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")
     # Its schedule runs once at start; tests of the schedule drive it with a fake clock.
     monkeypatch.setenv("MAPPA_LEVELS_SCHEDULE_SECONDS", "3600")
@@ -79,7 +79,7 @@ async def offline_levels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
 ) -> AsyncIterator[Service]:
     """The levels service's database and HTTP API on a fake clock, without its broker."""
-    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'levels.db'}")
+    monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'levels.db'}")
     service = create_levels(settings=Settings("levels"), clock=clock)
     await service.db.create_schema(levels_metadata)
     yield service
@@ -110,7 +110,7 @@ async def offline_registry(
     policy = tmp_path / "policy.toml"
     policy.write_text("[defaults]\ndue_soon_days = 14\n\n[areas.01]\ndue_soon_days = 5\n")
     monkeypatch.setenv("MAPPA_REGISTRY_POLICY_FILE", str(policy))
-    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'registry.db'}")
     registry = create_registry(settings=Settings("registry"), clock=clock)
     await registry.db.create_schema(metadata)
     yield registry

@@ -24,7 +24,7 @@ OFFICER = Principal(user="u-9c2e", agency=Agency.POLICE, role=Role.PUBLIC_PROTEC
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
+        url = f"sqlite+inloop:///{tmp_path / 'audit.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
     database = Database(url)

@@ -22,7 +22,7 @@ from tests.support.casework import (
     referral_decision,
     screening,
 )
-from tests.support.kafka import caused_by, event_of, headers_of, publish, read_until
+from tests.support.kafka import caused_by, event_of, headers_of, publish, read_until, with_id
 
 TODAY = date.today()
 
@@ -109,7 +109,7 @@ async def test_referral_and_decisions_lead_to_the_level_events_in_order(
         kafka_bootstrap,
         f"{AGENCY_PROBATION.name}.dlt",
         bool,
-        match=lambda r: event_of(r)["id"] == refused.id,
+        match=with_id(refused.id),
     )
     headers = headers_of(dead)
     assert headers[CONSUMER] == "levels"

@@ -113,7 +113,7 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
     broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
-    monkeypatch.setenv("MAPPA_RELAYTEST_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    monkeypatch.setenv("MAPPA_RELAYTEST_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'relay.db'}")
     monkeypatch.setenv("MAPPA_PRODUCER_REQUEST_TIMEOUT_SECONDS", str(PRODUCER_TIMEOUT_SECONDS))
     monkeypatch.setenv("MAPPA_RELAYTEST_OUTBOX_STALL_SECONDS", str(STALL_SECONDS))
     spans = InMemorySpanExporter()

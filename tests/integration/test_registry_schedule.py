@@ -38,7 +38,7 @@ async def _subject_to(database: Database, requirement: Requirement, *, category:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    database = Database(f"sqlite+inloop:///{tmp_path / 'registry.db'}")
     await database.create_schema(metadata)
     await _subject_to(database, Requirement(CONVICTED, NotificationPeriod(120, "s.82"), False))
     yield database
@@ -89,7 +89,7 @@ async def test_a_notification_moves_the_deadline_and_a_new_breach_is_published(d
 
 
 async def test_category_1_ends_with_the_notification_period_once(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ends.db'}")
+    database = Database(f"sqlite+inloop:///{tmp_path / 'ends.db'}")
     await database.create_schema(metadata)
     await _subject_to(
         database, Requirement(date(2024, 1, 1), NotificationPeriod(24, "s.82"), False), category=1
@@ -124,7 +124,7 @@ async def test_a_breach_stays_on_record_when_the_person_is_then_detained(db: Dat
 
 
 async def test_category_1_becomes_category_2_when_the_period_ends_on_licence(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ends.db'}")
+    database = Database(f"sqlite+inloop:///{tmp_path / 'ends.db'}")
     await database.create_schema(metadata)
     # Under 18: ten years halved to five, while the licence for a Schedule 15 offence runs on.
     platform_id = await _subject_to(

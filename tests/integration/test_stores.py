@@ -23,7 +23,7 @@ tracer = TracerProvider().get_tracer("tests")
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        url = f"sqlite+inloop:///{tmp_path / 'store.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
     database = Database(url)

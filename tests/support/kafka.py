@@ -120,6 +120,18 @@ def event_of(record: ConsumerRecord) -> dict[str, Any]:
     return value
 
 
+def with_id(event_id: str) -> Callable[[ConsumerRecord], bool]:
+    """Matches the event ``event_id``, passing over records that are not JSON (as a DLT may hold)."""
+
+    def match(record: ConsumerRecord) -> bool:
+        try:
+            return bool(event_of(record).get("id") == event_id)
+        except ValueError:
+            return False
+
+    return match
+
+
 def headers_of(record: ConsumerRecord) -> dict[str, str]:
     return {k: v.decode() for k, v in record.headers}
 

@@ -13,7 +13,7 @@ def test_each_service_reads_its_own_database_url_and_port(monkeypatch: pytest.Mo
     levels, meetings = Settings("levels"), Settings("meetings")
     assert levels.database_url == "postgresql+asyncpg://mappa@db/levels"
     assert levels.http_port == 9102
-    assert meetings.database_url.startswith("sqlite+aiosqlite:///")
+    assert meetings.database_url.startswith("sqlite+inloop:///")
     assert meetings.database_url.endswith("/meetings.db")
     assert meetings.http_port == 8103
     assert levels.platform.kafka_bootstrap_servers == "kafka-a:9092,kafka-b:9092"
