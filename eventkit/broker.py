@@ -16,10 +16,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
-from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
-
-from eventkit.telemetry import KafkaTracing
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +101,6 @@ def make_broker(
     bootstrap_servers: str,
     *,
     client_id: str,
-    tracer_provider: TracerProvider,
     registry: CollectorRegistry,
     max_message_bytes: int,
 ) -> KafkaBroker:
@@ -117,28 +113,30 @@ def make_broker(
         graceful_timeout=15.0,
         # Per-message "received/processed" lines only at DEBUG; failures still log.
         log_level=logging.DEBUG,
+        # The kit makes the spans: one per event applied (consumer) and published (publisher).
         middlewares=(
-            KafkaTracing(tracer_provider),
             KafkaPrometheusMiddleware(registry=registry, app_name=client_id, metrics_prefix="mappa"),
         ),
     )
 
 
-async def lenient_parser(
-    record: ConsumerRecord, original: Callable[[ConsumerRecord], Awaitable[StreamMessage[Any]]]
+async def lenient_batch_parser(
+    records: tuple[ConsumerRecord, ...],
+    original: Callable[[tuple[ConsumerRecord, ...]], Awaitable[StreamMessage[Any]]],
 ) -> StreamMessage[Any]:
-    """FastStream's parser, given only headers it can read and none that carry baggage.
+    """FastStream's batch parser, given only headers it can read.
 
     FastStream decodes every header as UTF-8 before the handler runs; one it
-    cannot decode would make it skip the message. Baggage is dropped so that
-    nothing an agency put there travels on with our own publishes.
+    cannot decode would make it drop the whole batch.
     """
-    headers = [
-        (name, value)
-        for name, value in record.headers or ()
-        if name != "baggage" and value is not None and _is_utf8(value)
-    ]
-    return await original(dataclasses.replace(record, headers=headers))
+    return await original(tuple(_readable(record) for record in records))
+
+
+def _readable(record: ConsumerRecord) -> ConsumerRecord:
+    headers = record.headers or ()
+    if all(value is not None and _is_utf8(value) for _, value in headers):
+        return record
+    return dataclasses.replace(record, headers=[(n, v) for n, v in headers if v is not None and _is_utf8(v)])
 
 
 def _is_utf8(value: bytes) -> bool:

@@ -1,15 +1,17 @@
 """Inbox: the events a consumer has already applied, so a redelivery changes nothing.
 
-A claim is written in the same transaction as the handler's state change;
-if that transaction rolls back, so does the claim.
+Claims are written in the same transaction as the handlers' state changes;
+if that transaction rolls back, so do the claims.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import insert_if_new, kit_metadata
+from schemas.envelope import CloudEvent
 
 inbox = Table(
     "kit_inbox",
@@ -18,25 +20,26 @@ inbox = Table(
     Column("source", String(256), primary_key=True),
     Column("event_id", String(128), primary_key=True),
     Column("event_type", String(128), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 
-async def claim(session: AsyncSession, *, consumer: str, source: str, event_id: str, event_type: str) -> bool:
-    """Record the event as applied; False if this consumer applied it before.
+async def claim(session: AsyncSession, consumer: str, events: Sequence[CloudEvent]) -> set[tuple[str, str]]:
+    """Record the events as applied by ``consumer``; returns the (source, id) of those it had not applied.
 
-    One statement: the insert does nothing when the key is there already.
-    Two racing claims cannot both commit: the second waits on the first's
-    key and then inserts nothing.
+    One statement for them all: the insert skips keys that are there
+    already and returns the keys it inserted. Two racing claims of one key
+    cannot both commit: the second waits on the first's key and then inserts
+    nothing.
     """
+    at = datetime.now(UTC)
+    rows = {
+        (event.source, event.id): dict(
+            consumer=consumer, source=event.source, event_id=event.id, event_type=event.type, processed_at=at
+        )
+        for event in events
+    }
     claimed = await session.execute(
-        insert_if_new(session, inbox),
-        dict(
-            consumer=consumer,
-            source=source,
-            event_id=event_id,
-            event_type=event_type,
-            processed_at=datetime.now(UTC),
-        ),
+        insert_if_new(session, inbox).returning(inbox.c.source, inbox.c.event_id), list(rows.values())
     )
-    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+    return {(source, event_id) for source, event_id in claimed}

@@ -1,10 +1,12 @@
 """Transactional outbox: events are written with the state change that caused them.
 
-``add`` stores an event in the caller's transaction together with the trace
-context current at that moment. The relay later publishes pending rows in
-insertion order and deletes them once the broker has acknowledged them, so
-a crash at any point either republishes (consumers' inboxes absorb the
-duplicate) or publishes for the first time; it never loses an event.
+``add`` stages an event in the caller's transaction together with the trace
+context current at that moment; the rows a transaction staged are inserted
+together just before it commits, and the relay is woken once it has. The
+relay publishes pending rows in insertion order and deletes them once the
+broker has acknowledged them, so a crash at any point either republishes
+(consumers' inboxes absorb the duplicate) or publishes for the first time;
+it never loses an event.
 """
 
 import asyncio
@@ -19,7 +21,9 @@ from typing import NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select
+from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from eventkit.db import Database, kit_metadata
 from eventkit.tasks import Loop
@@ -55,11 +59,21 @@ class OutboxRecord:
     trace_headers: dict[str, str]
 
 
-async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> None:
+# Where a session keeps the rows emitted in its transaction until it commits.
+_STAGED = "eventkit.outbox.staged"
+# Set by ``wake_on_commit``: called after a transaction that emitted commits.
+_WAKE = "eventkit.outbox.wake"
+
+
+def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> None:
+    """Stage the event in the session's transaction; it is written as the transaction commits.
+
+    The trace context current now goes with it. Rows staged by a whole
+    transaction (a batch of consumed events) reach the table in one insert.
+    """
     carrier: dict[str, str] = {}
     inject(carrier)
-    await session.execute(
-        outbox.insert(),
+    session.sync_session.info.setdefault(_STAGED, []).append(
         dict(
             topic=topic,
             key=key,
@@ -69,8 +83,30 @@ async def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent)
             traceparent=carrier.get("traceparent"),
             tracestate=carrier.get("tracestate"),
             created_at=datetime.now(UTC),
-        ),
+        )
     )
+
+
+@listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    if rows := session.info.get(_STAGED):
+        session.execute(outbox.insert(), rows)
+
+
+@listens_for(Session, "after_commit")
+def _wake_relay(session: Session) -> None:
+    if session.info.pop(_STAGED, None) and (wake := session.info.get(_WAKE)) is not None:
+        wake()
+
+
+@listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
+
+
+def wake_on_commit(db: Database, wake: Callable[[], None]) -> None:
+    """Have ``wake`` called (the relay woken) whenever a transaction of ``db`` that emitted commits."""
+    db.sessions.configure(info={_WAKE: wake})
 
 
 class Cause(NamedTuple):
@@ -101,7 +137,7 @@ class Emitter:
             subject=key,
             causation_id=self.caused_by.id if self.caused_by else None,
         )
-        await add(self.session, topic=topic.name, key=key, event=event)
+        add(self.session, topic=topic.name, key=key, event=event)
         self.emitted += 1
         return event
 

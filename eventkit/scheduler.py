@@ -50,14 +50,12 @@ class Scheduler:
         source: str,
         clock: Clock = system_clock,
         interval_seconds: float = 60.0,
-        on_emitted: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._job = job
         self._source = source
         self._clock = clock
         self._interval = interval_seconds
-        self._on_emitted = on_emitted
         self._loop = Loop(self._run, f"scheduler-{getattr(job, '__name__', 'job')}")
 
     async def tick(self) -> int:
@@ -65,8 +63,6 @@ class Scheduler:
         async with self._db.transaction() as session:
             work = Emitter(session, self._source)
             await self._job(work, self._clock())
-        if work.emitted:
-            self._on_emitted()
         return work.emitted
 
     def start(self) -> None:

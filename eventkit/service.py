@@ -28,7 +28,7 @@ from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
 from eventkit.logs import configure_logging
-from eventkit.outbox import OutboxRelay
+from eventkit.outbox import OutboxRelay, wake_on_commit
 from eventkit.policy import AreaPolicies
 from eventkit.publisher import DeadLetterPublisher, OutboxPublisher
 from eventkit.scheduler import Job, Scheduler
@@ -77,7 +77,6 @@ class Service:
         self.broker: KafkaBroker = make_broker(
             platform.kafka_bootstrap_servers,
             client_id=f"mappa-{name}",
-            tracer_provider=self.tracer_provider,
             registry=self.registry,
             max_message_bytes=platform.max_message_bytes,
         )
@@ -127,9 +126,10 @@ class Service:
             self.db,
             handlers,
             self._dead_letter,
-            self.relay.wake,
             self.registry,
+            self.tracer_provider.get_tracer("eventkit.consumer"),
         )
+        wake_on_commit(self.db, self.relay.wake)
         self.schedulers = [
             Scheduler(
                 self.db,
@@ -137,7 +137,6 @@ class Service:
                 source=f"/mappa/{name}",
                 clock=clock,
                 interval_seconds=self.settings.own.schedule_seconds,
-                on_emitted=self.relay.wake,
             )
             for job in jobs
         ]
@@ -149,6 +148,8 @@ class Service:
                 consumer=self.consumer,
                 redelivery_pause_seconds=platform.retry_backoff_seconds * 2**platform.max_attempts,
                 commit_interval_seconds=self.settings.own.offset_commit_seconds,
+                batch_size=self.settings.own.consume_batch_size,
+                batch_wait_ms=self.settings.own.consume_wait_ms,
                 registry=self.registry,
                 description="Consumes: "
                 + "; ".join(f"{t.name} ({', '.join(t.event_types) or 'none yet'})" for t in consumes),

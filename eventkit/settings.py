@@ -56,6 +56,10 @@ class ServiceSettings(BaseSettings):
     # /health reports the outbox failing when rows wait and nothing was published for this long.
     outbox_stall_seconds: float = Field(default=30.0, gt=0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
+    # A consumer applies up to this many records in one transaction...
+    consume_batch_size: int = Field(default=500, ge=1)
+    # ...and, finding none, asks the broker again after this long.
+    consume_wait_ms: int = Field(default=20, ge=1)
     schedule_seconds: float = Field(default=60.0, gt=0)
     # The area policy file; the service's own policy.toml when unset.
     policy_file: Path | None = None

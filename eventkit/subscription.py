@@ -1,10 +1,12 @@
-"""The consuming side of a service: one Kafka subscription feeding the Consumer.
+"""The consuming side of a service: one Kafka subscription feeding the Consumer batches.
 
-Offsets are committed only for records the Consumer applied or
-dead-lettered. When the Consumer can do neither (a dependency is down) the
-record is sought back and delivered again after a pause. Offsets are
-flushed when partitions are revoked and when the service drains for
-shutdown, so a routine restart or rebalance redelivers nothing.
+FastStream's batch subscriber hands over what the broker has, up to a batch
+size, waiting at most a short while when it has nothing. Offsets are
+committed only for records the Consumer applied or dead-lettered, up to the
+first in each partition it could do neither for (a dependency is down):
+that partition is sought back to it and delivered again after a pause.
+Offsets are flushed when partitions are revoked and when the service drains
+for shutdown, so a routine restart or rebalance redelivers nothing.
 """
 
 import asyncio
@@ -17,18 +19,18 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 
-from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_parser
+from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_batch_parser
 from eventkit.consumer import Consumer
 from eventkit.offsets import OffsetCommitter
 
 log = logging.getLogger(__name__)
 
 
-async def _raw_body(msg: Any) -> bytes:
+async def _raw_bodies(msg: Any) -> list[bytes]:
     # Leave the bytes alone: the kit decodes and validates them itself, so a
     # malformed message reaches our dead-letter path instead of failing early.
-    body: bytes = msg.body
-    return body
+    bodies: list[bytes] = msg.body
+    return bodies
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -54,6 +56,8 @@ class Subscription:
         consumer: Consumer,
         redelivery_pause_seconds: float,
         commit_interval_seconds: float,
+        batch_size: int,
+        batch_wait_ms: int,
         registry: CollectorRegistry,
         description: str,
     ) -> None:
@@ -73,50 +77,63 @@ class Subscription:
         self._subscriber = broker.subscriber(
             *topics,
             group_id=group_id,
+            batch=True,
+            max_records=batch_size,
+            batch_timeout_ms=batch_wait_ms,
             auto_offset_reset=AUTO_OFFSET_RESET,
             ack_policy=ACK_POLICY,
-            parser=lenient_parser,
-            decoder=_raw_body,
+            parser=lenient_batch_parser,
+            decoder=_raw_bodies,
             listener=_FlushOnRevoke(self.offsets, self.failing),
             title=f"{group_id}:consume",
             description=description,
         )
 
         @self._subscriber
-        async def on_message(msg: KafkaMessage) -> None:
+        async def on_batch(msg: KafkaMessage) -> None:
             self._idle.clear()
             try:
-                await self._on_message(msg)
+                await self._on_batch(msg.raw_message)
             finally:
                 self._idle.set()
 
-    async def _on_message(self, msg: KafkaMessage) -> None:
-        record: ConsumerRecord = msg.raw_message
-        try:
-            await self._consumer.process(record)
-        except Exception as error:
-            self.failing.add(TopicPartition(record.topic, record.partition))
+    async def _on_batch(self, records: Sequence[ConsumerRecord]) -> None:
+        result = await self._consumer.process_batch(records)
+        consumer = self._subscriber.consumer
+        assert consumer is not None
+        # Per partition, the first record to be delivered again; those before it are done.
+        again: dict[TopicPartition, ConsumerRecord] = {}
+        for record, outcome in zip(records, result.outcomes, strict=True):
+            tp = TopicPartition(record.topic, record.partition)
+            if tp in again:
+                continue
+            if outcome is None:
+                again[tp] = record
+            else:
+                self.offsets.done(consumer, record)
+        self.failing.difference_update({TopicPartition(r.topic, r.partition) for r in records} - again.keys())
+        if not again:
+            return
+        self.failing.update(again)
+        for tp, record in again.items():
             self._redelivered.labels(record.topic).inc()
             log.warning(
                 "%s[%d]@%d not applied, will be delivered again: %s",
-                record.topic, record.partition, record.offset, type(error).__name__,
+                record.topic, record.partition, record.offset, result.unavailable,
             )  # fmt: skip
-            await asyncio.sleep(self._pause)  # let the failing dependency recover
-            await msg.nack()
-            return
-        self.failing.discard(TopicPartition(record.topic, record.partition))
-        self.offsets.done(msg.consumer, record)
+            consumer.seek(tp, record.offset)
+        await asyncio.sleep(self._pause)  # let the failing dependency recover
 
     def start(self) -> None:
         self.offsets.start()
 
     async def drain(self, grace_seconds: float) -> None:
-        """Stop taking records, let the one in hand finish, commit what was done."""
+        """Stop taking records, let the batch in hand finish, commit what was done."""
         consumer = self._subscriber.consumer
         if consumer is not None:
             consumer.pause(*consumer.assignment())
         try:
             await asyncio.wait_for(self._idle.wait(), grace_seconds)
         except TimeoutError:
-            log.warning("a message was still being applied after %ss; it will be redelivered", grace_seconds)
+            log.warning("a batch was still being applied after %ss; it will be redelivered", grace_seconds)
         await self.offsets.stop()

@@ -1,23 +1,16 @@
-"""OpenTelemetry set up once per process, and Kafka tracing without personal data.
+"""OpenTelemetry set up once per process.
 
 Only W3C trace context crosses process boundaries: baggage is not
-propagated, so nothing an agency puts there travels on. FastStream's Kafka
-middleware records the message key and the sender's correlation id as span
-attributes; on agency topics the key is a person identifier, so our
-provider leaves both out.
+propagated, so nothing an agency puts there travels on. The kit makes the
+Kafka spans itself (eventkit.consumer, eventkit.publisher), without message
+keys: on agency topics the key is a person identifier.
 """
 
-from typing import Any
-
-from faststream.kafka.opentelemetry.provider import KafkaTelemetrySettingsProvider
-from faststream.kafka.response import KafkaPublishCommand
-from faststream.opentelemetry.middleware import TelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.propagate import set_global_textmap
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.semconv.trace import SpanAttributes
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _provider: TracerProvider | None = None
@@ -56,35 +49,3 @@ def setup_tracing(service: str, agency: str, exporters: str) -> TracerProvider:
                 _provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(_provider)
     return _provider
-
-
-# The key may be a person identifier; the correlation id is whatever the
-# sender put in a header. Neither belongs in a span.
-_WITHHELD = (SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID)
-
-
-def _withheld(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if k not in _WITHHELD}
-
-
-class _KeylessProvider(KafkaTelemetrySettingsProvider):
-    def get_consume_attrs_from_message(self, msg: Any) -> dict[str, Any]:
-        return _withheld(super().get_consume_attrs_from_message(msg))
-
-    def get_publish_attrs_from_cmd(self, cmd: KafkaPublishCommand) -> dict[str, Any]:
-        return _withheld(super().get_publish_attrs_from_cmd(cmd))
-
-
-def _keyless_factory(_msg: Any) -> _KeylessProvider:
-    return _KeylessProvider()
-
-
-class KafkaTracing(TelemetryMiddleware[KafkaPublishCommand]):
-    """FastStream's Kafka tracing, minus message keys."""
-
-    def __init__(self, tracer_provider: TracerProvider | None = None) -> None:
-        super().__init__(
-            settings_provider_factory=_keyless_factory,
-            tracer_provider=tracer_provider,
-            include_messages_counters=False,
-        )

@@ -83,7 +83,7 @@ class Emitted:
         event = self._synthetic.conviction_event()
         with self._tracer.start_as_current_span("handler") as span:
             async with self._service.db.transaction() as session:
-                await outbox.add(session, topic=TOPIC, key=key, event=event)
+                outbox.add(session, topic=TOPIC, key=key, event=event)
             self.trace_ids[event.id] = f"{span.get_span_context().trace_id:032x}"
         self.keys[event.id] = key
         self._service.relay.wake()

@@ -36,11 +36,13 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     await database.dispose()
 
 
+def _event(event_id: str) -> CloudEvent:
+    return Synthetic().conviction_event().model_copy(update={"id": event_id, "source": "/test"})
+
+
 async def _claim(db: Database, event_id: str, consumer: str = "levels") -> bool:
     async with db.transaction() as session:
-        return await inbox.claim(
-            session, consumer=consumer, source="/test", event_id=event_id, event_type="t.v1"
-        )
+        return bool(await inbox.claim(session, consumer, [_event(event_id)]))
 
 
 async def test_an_event_is_claimed_once_per_consumer(db: Database) -> None:
@@ -68,7 +70,7 @@ async def test_a_rolled_back_claim_leaves_the_event_unclaimed(db: Database) -> N
 
     with pytest.raises(Boom):
         async with db.transaction() as session:
-            await inbox.claim(session, consumer="levels", source="/t", event_id="e-2", event_type="t.v1")
+            await inbox.claim(session, "levels", [_event("e-2")])
             raise Boom
     assert await _claim(db, "e-2") is True
 
@@ -90,7 +92,7 @@ def _events(n: int) -> list[CloudEvent]:
 async def _add(db: Database, events: list[CloudEvent], key: str = "p-1") -> None:
     async with db.transaction() as session:
         for event in events:
-            await outbox.add(session, topic="registry.offenders.v1", key=key, event=event)
+            outbox.add(session, topic="registry.offenders.v1", key=key, event=event)
 
 
 async def test_outbox_returns_pending_events_in_insertion_order(db: Database) -> None:
@@ -105,7 +107,7 @@ async def test_outbox_returns_pending_events_in_insertion_order(db: Database) ->
 async def test_outbox_keeps_nothing_when_the_transaction_rolls_back(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
-            await outbox.add(session, topic="t", key="k", event=_events(1)[0])
+            outbox.add(session, topic="t", key="k", event=_events(1)[0])
             raise RuntimeError("state change failed")
     async with db.transaction() as session:
         assert await outbox.count(session) == 0

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 from aiokafka import ConsumerRecord
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from eventkit import outbox
@@ -46,8 +47,8 @@ def _consumer(db: Database, handler: Handler, sink: Sink) -> Consumer:
         db,
         {AGENCY_POLICE.type_of(ConvictionRecorded): handler},
         sink,
-        lambda: None,
         CollectorRegistry(),
+        trace.get_tracer("test"),
     )
 
 
@@ -146,7 +147,7 @@ def _named(db: Database, name: str, handles: str, sink: Sink) -> Consumer:
 
     config = ConsumerConfig(name=name, source=f"/mappa/{name}", max_attempts=1, retry_backoff_seconds=0,
                             max_message_bytes=100_000)  # fmt: skip
-    return Consumer(config, db, {handles: applies}, sink, lambda: None, CollectorRegistry())
+    return Consumer(config, db, {handles: applies}, sink, CollectorRegistry(), trace.get_tracer("test"))
 
 
 def _decision(decided_on: date) -> bytes:

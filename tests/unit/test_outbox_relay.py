@@ -57,7 +57,7 @@ def _events(n: int) -> list[CloudEvent]:
 async def _add(db: Database, rows: list[tuple[str, CloudEvent]]) -> None:
     async with db.transaction() as session:
         for key, event in rows:
-            await outbox.add(session, topic=TOPIC, key=key, event=event)
+            outbox.add(session, topic=TOPIC, key=key, event=event)
 
 
 async def _left(db: Database) -> list[str]:

@@ -1,9 +1,8 @@
 import pytest
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-from opentelemetry.semconv.trace import SpanAttributes
 
 from eventkit.settings import Settings
-from eventkit.telemetry import _exporter, _KeylessProvider
+from eventkit.telemetry import _exporter
 
 
 def test_each_service_reads_its_own_database_url_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,16 +23,3 @@ def test_the_trace_exporter_is_chosen_by_environment_name() -> None:
     assert isinstance(_exporter("console"), ConsoleSpanExporter)
     with pytest.raises(ValueError, match="unsupported"):
         _exporter("zipkin-by-carrier-pigeon")
-
-
-def test_message_keys_are_not_span_attributes() -> None:
-    class Command:
-        destination = "agency.police.v1"
-        correlation_id = "c-1"
-        partition = None
-        key = b"2003/0012345N"
-
-    attrs = _KeylessProvider().get_publish_attrs_from_cmd(Command())  # type: ignore[arg-type]
-    assert SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY not in attrs
-    assert SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID not in attrs
-    assert attrs[SpanAttributes.MESSAGING_DESTINATION_NAME] == "agency.police.v1"
