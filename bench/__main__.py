@@ -1,10 +1,20 @@
-"""Benchmark: a raw aiokafka four-hop relay versus the skeleton flow through the four services.
+"""Benchmark: a raw aiokafka four-hop relay and the four-service chain, side by side on one broker.
 
-Both run against the same local broker at the same fixed offered rate. Each
-event's end-to-end latency is measured from just before its publish to its
-arrival at the end of the chain; events/s is what arrived divided by the
-time from the first publish to the last arrival. Figures go to
-bench/results/latest.json. Not part of the tests: nothing here asserts a time.
+For each of the two it finds:
+- the highest sustained rate: a ladder of offered rates, each held for a
+  while in open loop (events are sent at their scheduled times whatever
+  happens downstream, and latency counts from the scheduled time); a rate
+  is sustained if every event arrives and p99 stays under 1 s;
+- latency at half the sustained rate (p50, p99, max);
+- the backlog drain rate: events preloaded before the relay or the services
+  start, drained from the moment they are up to the last arrival.
+For the chain it also reports each service's CPU seconds per 1,000 events
+(at half rate, start-up excluded) and peak RSS.
+
+A chain event is a police conviction; it arrives when its notification
+(the end of the chain) is published, matched by its trace id. Figures go
+to bench/results/latest.json. Not part of the tests: nothing here asserts a
+time.
 """
 
 import argparse
@@ -17,7 +27,9 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,64 +44,157 @@ from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES
 
 RESULTS = Path(__file__).parent / "results"
-RAW_TOPICS = [f"bench.raw.hop{i}" for i in range(5)]  # publish to hop0; four relays; read hop4
+P99_LIMIT_SECONDS = 1.0
 
 
-def _summary(latencies: list[float], first_send: float, last_arrival: float, offered: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Message:
+    """One event to offer: where it goes and how its arrival is recognised."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    marker: str
+
+
+Marker = Callable[[ConsumerRecord], str | None]
+
+
+def _latency(latencies: Sequence[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {
-        "offered": offered,
-        "delivered": len(ordered),
-        "events_per_second": round(len(ordered) / (last_arrival - first_send), 1),
         "latency_ms_p50": round(statistics.median(ordered) * 1000, 1),
         "latency_ms_p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
         "latency_ms_max": round(ordered[-1] * 1000, 1),
     }
 
 
-async def _drive(
-    send: Callable[[int], Awaitable[tuple[str, Awaitable[object]]]],
-    tail: Tail,
-    marker_of: Callable[[ConsumerRecord], str | None],
-    *,
-    rate: float,
-    count: int,
-) -> dict[str, Any]:
-    """Offer ``count`` events at ``rate``/s, then collect their arrivals.
+async def _producer(bootstrap: str) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    return producer
 
-    Sends are not awaited one by one, so a slow acknowledgement does not
-    lower the offered rate; latency counts from each event's scheduled time.
-    """
-    sent: dict[str, float] = {}
+
+async def _arrivals(
+    tail: Tail, marker_of: Marker, expected: dict[str, float], *, quiet_seconds: float
+) -> dict[str, float]:
+    """Arrival times of the expected markers, until all came or none came for ``quiet_seconds``."""
+    arrived: dict[str, float] = {}
+    while len(arrived) < len(expected):
+        try:
+            record, at = await asyncio.wait_for(tail.arrivals.get(), timeout=quiet_seconds)
+        except TimeoutError:
+            break
+        marker = marker_of(record)
+        if marker in expected and marker not in arrived:
+            arrived[marker] = at
+    return arrived
+
+
+async def offer(
+    bootstrap: str, messages: Sequence[Message], tail: Tail, marker_of: Marker, *, rate: float
+) -> dict[str, Any]:
+    """Offer the messages at ``rate``/s in open loop and report what arrived, and when."""
+    producer = await _producer(bootstrap)
+    scheduled: dict[str, float] = {}
     acks: list[Awaitable[object]] = []
     start = time.monotonic()
-    for i in range(count):
-        scheduled = start + i / rate
-        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))  # pacing, not synchronisation
-        marker, ack = await send(i)
-        sent[marker] = scheduled
-        acks.append(ack)
-    await asyncio.gather(*acks)
-    latencies: dict[str, float] = {}
-    last = start
-    deadline = time.monotonic() + 120
-    while len(latencies) < count and time.monotonic() < deadline:
-        try:
-            record, arrived = await asyncio.wait_for(tail.arrivals.get(), timeout=5)
-        except TimeoutError:
-            continue
-        arrived_marker = marker_of(record)
-        if arrived_marker in sent and arrived_marker not in latencies:
-            latencies[arrived_marker] = arrived - sent[arrived_marker]
-            last = max(last, arrived)
-    return _summary(list(latencies.values()), start, last, count)
+    try:
+        for i, message in enumerate(messages):
+            at = start + i / rate
+            await asyncio.sleep(max(0.0, at - time.monotonic()))  # pacing, not synchronisation
+            scheduled[message.marker] = at
+            acks.append(
+                await producer.send(message.topic, message.value, key=message.key, headers=message.headers)
+            )
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+    arrived = await _arrivals(tail, marker_of, scheduled, quiet_seconds=10)
+    latencies = [arrived[m] - scheduled[m] for m in arrived]
+    result: dict[str, Any] = {
+        "offered_per_second": rate,
+        "offered": len(messages),
+        "delivered": len(arrived),
+        "events_per_second": round(len(arrived) / (max(arrived.values()) - start), 1) if arrived else 0.0,
+    }
+    if latencies:
+        result.update(_latency(latencies))
+    result["sustained"] = (
+        len(arrived) == len(messages) and result["latency_ms_p99"] < P99_LIMIT_SECONDS * 1000
+    )
+    return result
 
 
-async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
-    """Four aiokafka consume-and-republish hops; offsets committed after each republished batch."""
-    await ensure_topics(bootstrap, RAW_TOPICS, partitions=6, replication_factor=1)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
+async def ladder(
+    bootstrap: str,
+    make: Callable[[int], list[Message]],
+    tail: Tail,
+    marker_of: Marker,
+    *,
+    rates: Sequence[float],
+    seconds: float,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Offered rates in increasing order until one is not sustained; returns the highest sustained."""
+    sustained = 0.0
+    steps = []
+    for rate in rates:
+        step = await offer(bootstrap, make(int(rate * seconds)), tail, marker_of, rate=rate)
+        steps.append(step)
+        print(f"  {rate:>6.0f}/s offered: {step}", flush=True)
+        if not step["sustained"]:
+            break
+        sustained = rate
+    return sustained, steps
+
+
+async def preload(bootstrap: str, messages: Sequence[Message]) -> dict[str, float]:
+    """Publish the messages as fast as the broker takes them; returns each marker's publish time."""
+    producer = await _producer(bootstrap)
+    try:
+        acks = [await producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages]
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+    now = time.monotonic()
+    return {m.marker: now for m in messages}
+
+
+async def drain(tail: Tail, marker_of: Marker, expected: dict[str, float], started: float) -> dict[str, Any]:
+    arrived = await _arrivals(tail, marker_of, expected, quiet_seconds=30)
+    last = max(arrived.values(), default=started)
+    return {
+        "preloaded": len(expected),
+        "delivered": len(arrived),
+        "seconds": round(last - started, 2),
+        "events_per_second": round(len(arrived) / (last - started), 1) if arrived else 0.0,
+    }
+
+
+# The raw relay: four consume-and-republish hops, offsets committed after each republished batch.
+
+
+def _raw_topics() -> list[str]:
+    run = secrets.token_hex(3)
+    return [f"bench.raw.{run}.hop{i}" for i in range(5)]  # publish to hop0; four relays; read hop4
+
+
+def _raw_messages(topics: list[str]) -> Callable[[int], list[Message]]:
+    def make(count: int) -> list[Message]:
+        markers = [f"raw-{secrets.token_hex(6)}" for _ in range(count)]
+        return [Message(topics[0], str(i).encode(), m.encode(), [], m) for i, m in enumerate(markers)]
+
+    return make
+
+
+def _raw_marker(record: ConsumerRecord) -> str | None:
+    return record.value.decode() if record.value else None
+
+
+@asynccontextmanager
+async def raw_relay(bootstrap: str, topics: list[str]) -> AsyncIterator[None]:
+    producer = await _producer(bootstrap)
     stop = asyncio.Event()
     ready = asyncio.Semaphore(0)
 
@@ -97,9 +202,9 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
         consumer = AIOKafkaConsumer(
             source,
             bootstrap_servers=bootstrap,
-            group_id=f"bench-raw-{source}",
+            group_id=f"bench-{source}",
             enable_auto_commit=False,
-            auto_offset_reset="latest",
+            auto_offset_reset="earliest",
         )
         await consumer.start()
         while not consumer.assignment():
@@ -107,7 +212,7 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
         ready.release()
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=100)
+                batches = await consumer.getmany(timeout_ms=100, max_records=500)
                 acks = [
                     await producer.send(target, r.value, key=r.key, headers=r.headers)
                     for records in batches.values()
@@ -119,55 +224,66 @@ async def raw_relay(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
         finally:
             await consumer.stop()
 
-    hops = [asyncio.create_task(hop(a, b)) for a, b in itertools.pairwise(RAW_TOPICS)]
-    for _ in hops:
-        await ready.acquire()
-    tail = Tail(bootstrap, RAW_TOPICS[-1])
-    await tail.start()
-
-    async def send(i: int) -> tuple[str, Awaitable[object]]:
-        marker = f"raw-{i}-{secrets.token_hex(4)}"
-        return marker, await producer.send(RAW_TOPICS[0], marker.encode(), key=str(i).encode())
-
+    hops = [asyncio.create_task(hop(a, b)) for a, b in itertools.pairwise(topics)]
     try:
-        return await _drive(send, tail, lambda r: r.value.decode(), rate=rate, count=count)
+        for _ in hops:
+            await ready.acquire()
+        yield
     finally:
         stop.set()
         await asyncio.gather(*hops)
-        await tail.stop()
         await producer.stop()
 
 
-async def skeleton_flow(bootstrap: str, rate: float, count: int) -> dict[str, Any]:
-    """Convictions in, notifications out, through the four service processes."""
-    synthetic = Synthetic(seed=1)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-
-    def trace_of(record: ConsumerRecord) -> str | None:
-        headers = dict(record.headers)
-        parent = headers.get("traceparent")
-        return parent.decode().split("-")[1] if parent else None
-
-    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
+async def raw(bootstrap: str, rates: Sequence[float], seconds: float, backlog: int) -> dict[str, Any]:
+    topics = _raw_topics()
+    await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
+    tail = Tail(bootstrap, topics[-1])
     await tail.start()
-
-    async def send(_i: int) -> tuple[str, Awaitable[object]]:
-        event = synthetic.conviction_event()
-        trace_id = secrets.token_hex(16)
-        ack = await producer.send(
-            AGENCY_POLICE.name,
-            event.to_json(),
-            key=event.data["person"]["pnc_id"].encode(),
-            headers=[("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())],
-        )
-        return trace_id, ack
-
+    make = _raw_messages(topics)
     try:
-        return await _drive(send, tail, trace_of, rate=rate, count=count)
+        async with raw_relay(bootstrap, topics):
+            sustained, steps = await ladder(bootstrap, make, tail, _raw_marker, rates=rates, seconds=seconds)
+        # The backlog goes to fresh topics, with the relay stopped, then the relay starts.
+        topics = _raw_topics()
+        await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
+        backlog_tail = Tail(bootstrap, topics[-1])
+        await backlog_tail.start()
+        try:
+            expected = await preload(bootstrap, _raw_messages(topics)(backlog))
+            started = time.monotonic()
+            async with raw_relay(bootstrap, topics):
+                drained = await drain(backlog_tail, _raw_marker, expected, started)
+        finally:
+            await backlog_tail.stop()
     finally:
         await tail.stop()
-        await producer.stop()
+    return {"sustained_events_per_second": sustained, "ladder": steps, "backlog": drained,
+            "backlog_events_per_second": drained["events_per_second"]}  # fmt: skip
+
+
+# The chain: police convictions in, notifications out, through the four service processes.
+
+
+def _chain_messages(synthetic: Synthetic) -> Callable[[int], list[Message]]:
+    def make(count: int) -> list[Message]:
+        messages = []
+        for _ in range(count):
+            event = synthetic.conviction_event()
+            trace_id = secrets.token_hex(16)
+            traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01".encode()
+            key = event.data["person"]["pnc_id"].encode()
+            messages.append(
+                Message(AGENCY_POLICE.name, key, event.to_json(), [("traceparent", traceparent)], trace_id)
+            )
+        return messages
+
+    return make
+
+
+def _chain_marker(record: ConsumerRecord) -> str | None:
+    parent = dict(record.headers).get("traceparent")
+    return parent.decode().split("-")[1] if parent else None
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -184,42 +300,94 @@ def _peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
-def _services(local: LocalPlatform, cpu_before: dict[str, float], count: int) -> dict[str, Any]:
-    """CPU per 1,000 events offered (start-up excluded) and peak RSS of each service process."""
-    return {
-        name: {
-            "cpu_s_per_1000_events": round((_cpu_seconds(process.pid) - cpu_before[name]) * 1000 / count, 2),
-            "peak_rss_mb": _peak_rss_mb(process.pid),
-        }
-        for name, process in local.processes.items()
-    }
+def _cpu(local: LocalPlatform) -> dict[str, float]:
+    return {name: _cpu_seconds(process.pid) for name, process in local.processes.items()}
+
+
+def _per_1000(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    return {name: round((after[name] - before[name]) * 1000 / events, 3) for name in before}
+
+
+async def chain(
+    bootstrap: str, data: Path, rates: Sequence[float], seconds: float, half_seconds: float, backlog: int
+) -> dict[str, Any]:
+    synthetic = Synthetic(seed=1)
+    make = _chain_messages(synthetic)
+    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
+    await tail.start()
+    result: dict[str, Any] = {}
+    try:
+        local = LocalPlatform(data_dir=data / "steady", env={"MAPPA_LOG_LEVEL": "WARNING"})
+        try:
+            local.start_all()
+            sustained, steps = await ladder(
+                bootstrap, make, tail, _chain_marker, rates=rates, seconds=seconds
+            )
+            half = max(sustained / 2, rates[0] / 2)
+            messages = make(int(half * half_seconds))
+            before = _cpu(local)
+            at_half = await offer(bootstrap, messages, tail, _chain_marker, rate=half)
+            cpu = _per_1000(before, _cpu(local), len(messages))
+            result.update(
+                sustained_events_per_second=sustained,
+                ladder=steps,
+                half_rate=at_half,
+                services={
+                    name: {"cpu_s_per_1000_events": cpu[name], "peak_rss_mb": _peak_rss_mb(p.pid)}
+                    for name, p in local.processes.items()
+                },
+            )
+            result["cpu_ms_per_conviction"] = round(sum(cpu.values()), 3)
+        finally:
+            local.stop_all()
+        # The backlog: published with the services stopped, drained once they are up.
+        expected = await preload(bootstrap, make(backlog))
+        local = LocalPlatform(data_dir=data / "backlog", env={"MAPPA_LOG_LEVEL": "WARNING"})
+        try:
+            local.start_all()
+            started = time.monotonic()
+            before = _cpu(local)
+            result["backlog"] = await drain(tail, _chain_marker, expected, started)
+            cpu = _per_1000(before, _cpu(local), backlog)
+            result["backlog"]["services"] = {
+                name: {"cpu_s_per_1000_events": cpu[name], "peak_rss_mb": _peak_rss_mb(p.pid)}
+                for name, p in local.processes.items()
+            }
+            result["backlog_events_per_second"] = result["backlog"]["events_per_second"]
+        finally:
+            local.stop_all()
+    finally:
+        await tail.stop()
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=float, default=50.0, help="offered events per second")
-    parser.add_argument("--count", type=int, default=1500, help="events offered per scenario")
+    parser.add_argument("--rates", default="100,200,400,700,1000,1500,2000,3000,4000",
+                        help="offered rates to try, in events/s, ascending")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is offered")
+    parser.add_argument("--half-seconds", type=float, default=20.0, help="how long half rate is offered")
+    parser.add_argument("--backlog", type=int, default=20_000, help="events preloaded for the drain")
     args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
     bootstrap = PlatformSettings().kafka_bootstrap_servers
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"arch": host.machine(), "cpus": os.cpu_count(), "python": host.python_version()},
-        "offered_rate_per_second": args.rate,
+        "p99_limit_ms": P99_LIMIT_SECONDS * 1000,
+        "seconds_per_rate": args.seconds,
     }
-    results["raw_aiokafka_four_hops"] = asyncio.run(raw_relay(bootstrap, args.rate, args.count))
-    print("raw aiokafka, four hops:", results["raw_aiokafka_four_hops"])
+    print("raw aiokafka relay, four hops:", flush=True)
+    results["raw"] = asyncio.run(raw(bootstrap, rates, args.seconds, args.backlog))
+    print("  backlog:", results["raw"]["backlog"], flush=True)
+    print("four-service chain:", flush=True)
     with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
-        local = LocalPlatform(data_dir=Path(data), env={"MAPPA_LOG_LEVEL": "WARNING"})
-        try:
-            local.start_all()
-            cpu_before = {name: _cpu_seconds(p.pid) for name, p in local.processes.items()}
-            results["skeleton_flow_four_services"] = asyncio.run(
-                skeleton_flow(bootstrap, args.rate, args.count)
-            )
-            results["skeleton_flow_four_services"]["services"] = _services(local, cpu_before, args.count)
-        finally:
-            local.stop_all()
-    print("skeleton flow, four services:", results["skeleton_flow_four_services"])
+        results["chain"] = asyncio.run(
+            chain(bootstrap, Path(data), rates, args.seconds, args.half_seconds, args.backlog)
+        )
+    print("  half rate:", results["chain"]["half_rate"], flush=True)
+    print("  services:", results["chain"]["services"], flush=True)
+    print("  backlog:", results["chain"]["backlog"], flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS / 'latest.json'}")

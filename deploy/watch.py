@@ -1,37 +1,52 @@
 """Watching topics from their current end, as a dashboard would: for the demo and the benchmark."""
 
 import asyncio
-import secrets
 import time
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from eventkit.tasks import Loop
 
 
 class Tail:
-    """Reads new records on some topics, each with the moment it arrived."""
+    """Reads new records on some topics, each with the moment it arrived.
+
+    It takes every partition itself rather than join a consumer group: a
+    watcher whose process is busy for a while (starting services, say) must
+    not be dropped from a group and come back at the end, skipping records.
+    """
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
         self.arrivals: asyncio.Queue[tuple[ConsumerRecord, float]] = asyncio.Queue()
-        self._consumer = AIOKafkaConsumer(
-            *topics,
-            bootstrap_servers=bootstrap,
-            group_id=f"mappa-watch-{secrets.token_hex(4)}",
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
+        self._topics = topics
+        self._bootstrap = bootstrap
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._loop = Loop(self._pump, "tail")
 
     async def start(self) -> None:
         """Returns once every partition is assigned and positioned at its end."""
         await self._consumer.start()
-        while not self._consumer.assignment():
-            await self._consumer.getmany(timeout_ms=100)
+        self._consumer.assign(
+            [
+                TopicPartition(topic, partition)
+                for topic in self._topics
+                for partition in await self._partitions(topic)
+            ]
+        )
         await self._consumer.seek_to_end()
         for partition in self._consumer.assignment():
             await self._consumer.position(partition)
         self._loop.start()
+
+    async def _partitions(self, topic: str) -> set[int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        await admin.start()
+        try:
+            [description] = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        return {p["partition"] for p in description["partitions"]}
 
     async def _pump(self) -> None:
         async for record in self._consumer:
