@@ -193,6 +193,11 @@ class Consumer:
             ["topic", "outcome"],
             registry=registry,
         )
+        self._batches_split = Counter(
+            "mappa_consumer_batches_split",
+            "Batches of several events rolled back for a failure and applied again one event at a time",
+            registry=registry,
+        )
 
     async def process(self, record: ConsumerRecord) -> Outcome:
         """Apply or dead-letter one record; raises PlatformUnavailable when it could do neither."""
@@ -220,6 +225,8 @@ class Consumer:
             except Exception as error:
                 # One of them, or the database, failed: each is applied on its own below.
                 failed = error if isinstance(error, _HandlerFailed) else None
+                if len(ready) > 1:
+                    self._batches_split.inc()
                 log.info(
                     "batch of %d rolled back (%s); applying one by one", len(ready), type(error).__name__
                 )

@@ -1,4 +1,5 @@
-"""A service killed between its database commit and the publish loses no event."""
+"""A service killed between its database commit and the publish, or in the middle of a batch, loses no
+event and applies none twice."""
 
 import asyncio
 
@@ -6,7 +7,8 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
-from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
+from schemas.catalogue import AGENCY_POLICE, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
+from schemas.events.levels import ScreeningDue
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from tests.e2e.helpers import about, query
 from tests.support.kafka import event_of, publish, read_all, read_until, registered
@@ -100,3 +102,69 @@ async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
     marks = ",".join("?" * len(ids))
     applied = query(database, f"select count(*) from convictions where source_event_id in ({marks})", *ids)
     assert applied == [(300,)]
+
+
+async def test_levels_killed_mid_batch_under_load_applies_every_event_exactly_once(
+    kafka_bootstrap: str, platform: LocalPlatform
+) -> None:
+    platform.start("registry")
+    platform.start("levels")
+    platform.wait_healthy("registry")
+    platform.wait_healthy("levels")
+    synthetic = Synthetic()
+    convictions = [synthetic.conviction_event() for _ in range(400)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
+            for e in convictions
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+    ids = {e.id for e in convictions}
+
+    def categorised(record: ConsumerRecord) -> bool:
+        event = event_of(record)
+        return event.get("causationid") in ids and event["type"] == type_of(CategoryAssigned)
+
+    def screenings(found: list[ConsumerRecord]) -> set[str]:
+        return {event_of(r)["causationid"] for r in found}
+
+    def due(record: ConsumerRecord) -> bool:
+        return event_of(record)["type"] == type_of(ScreeningDue)
+
+    # Killed while batches are being applied: some screenings are out, most are not yet.
+    await read_until(kafka_bootstrap, LEVELS_DECISIONS.name, lambda found: len(found) >= 60, match=due)
+    platform.kill("levels")
+    platform.start("levels")
+    categories = await read_until(
+        kafka_bootstrap,
+        REGISTRY_OFFENDERS.name,
+        lambda found: len(found) >= 400,
+        match=categorised,
+        timeout=120,
+    )
+    causes = {event_of(r)["id"] for r in categories}
+    assert len(causes) == 400  # the registry was not killed: one category event per conviction
+    decided = await read_until(
+        kafka_bootstrap,
+        LEVELS_DECISIONS.name,
+        lambda found: screenings(found) >= causes,
+        match=lambda r: due(r) and event_of(r).get("causationid") in causes,
+        timeout=120,
+    )
+    # A republished event keeps its id; a second effect of one cause would have a new one.
+    effects: dict[str, set[str]] = {}
+    for record in decided:
+        effects.setdefault(event_of(record)["causationid"], set()).add(event_of(record)["id"])
+    assert {cause: len(made) for cause, made in effects.items()} == dict.fromkeys(causes, 1)
+    database = platform.data_dir / "levels.db"
+    marks = ",".join("?" * len(causes))
+    claimed = query(database, f"select count(*) from kit_inbox where event_id in ({marks})", *causes)
+    assert claimed == [(400,)]
+    platform_ids = {event_of(r)["subject"] for r in categories}
+    marks = ",".join("?" * len(platform_ids))
+    cases = query(database, f"select count(*) from cases where platform_id in ({marks})", *platform_ids)
+    assert cases == [(400,)]

@@ -5,12 +5,14 @@ from datetime import date
 
 from eventkit.deadletter import CONSUMER, ERROR_CLASS, ERROR_MESSAGE
 from eventkit.service import Service
+from eventkit.settings import Settings
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_PROBATION, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
 from schemas.contract import Contract
 from schemas.envelope import CloudEvent, new_event
 from schemas.events import levels as published
 from schemas.events.registry import ExitedMappa, RiskAssessed
+from services.levels.app import create as create_levels
 from services.levels.storage import LevelStore
 from tests.support.casework import (
     COORDINATOR,
@@ -22,7 +24,7 @@ from tests.support.casework import (
     referral_decision,
     screening,
 )
-from tests.support.kafka import caused_by, event_of, headers_of, publish, read_until, with_id
+from tests.support.kafka import caused_by, event_of, headers_of, publish, read_all, read_until, with_id
 
 TODAY = date.today()
 
@@ -166,3 +168,54 @@ async def test_rosh_rising_at_level_1_then_leaving_mappa(kafka_bootstrap: str, l
         case = await LevelStore(session).case(platform_id)
     assert case is not None
     assert (case.rosh, case.level.status, case.next_review_by) == ("high", "closed", None)
+
+
+async def test_a_refused_decision_in_the_middle_of_a_batch_is_dead_lettered_alone(
+    kafka_bootstrap: str, levels: Service
+) -> None:
+    platform_id = a_platform_id()
+    category = categorised(platform_id, TODAY)
+    await publish(kafka_bootstrap, REGISTRY_OFFENDERS.name, category.to_json(), key=platform_id)
+    await read_until(
+        kafka_bootstrap,
+        LEVELS_DECISIONS.name,
+        bool,
+        match=caused_by(category.id, type_of(published.ScreeningDue)),
+    )
+    # Stopped while the casework arrives, the service then takes it in one batch from one partition.
+    await levels.stop()
+    agency = Synthetic()
+    casework = [
+        screening(platform_id, TODAY, level_sought=3),
+        referral(platform_id, TODAY, 3),
+        level_decision(platform_id, TODAY, 3),  # without a senior officer: refused
+        referral_decision(platform_id, TODAY),
+        level_decision(platform_id, TODAY, 3, authorised_by=SENIOR_OFFICER),
+    ]
+    events = [agency.agency_event(AGENCY_PROBATION, step) for step in casework]
+    for event in events:
+        await publish(kafka_bootstrap, AGENCY_PROBATION.name, event.to_json(), key=platform_id)
+    again = create_levels(settings=Settings("levels"))
+    await again.start()
+    try:
+        about = await read_until(
+            kafka_bootstrap,
+            LEVELS_DECISIONS.name,
+            lambda kept: len(kept) >= 5,
+            match=lambda r: r.key == platform_id.encode(),
+        )
+        assert [event_of(r).get("causationid") for r in about[1:]] == [
+            events[0].id,
+            events[1].id,
+            events[3].id,
+            events[4].id,
+        ]
+        ids = {e.id for e in events}
+        dead = await read_all(
+            kafka_bootstrap, f"{AGENCY_PROBATION.name}.dlt", match=lambda r: any(with_id(i)(r) for i in ids)
+        )
+        assert [event_of(r)["id"] for r in dead] == [events[2].id]
+        # They came as one batch, which the refusal split.
+        assert again.registry.get_sample_value("mappa_consumer_batches_split_total") == 1
+    finally:
+        await again.stop()

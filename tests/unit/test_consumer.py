@@ -6,12 +6,13 @@ import pytest
 from aiokafka import ConsumerRecord
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
+from sqlalchemy import event
 
 from eventkit import outbox
 from eventkit.codec import Incoming
 from eventkit.consumer import Consumer, ConsumerConfig, Handler, UnitOfWork
 from eventkit.db import Database
-from eventkit.deadletter import ATTEMPTS, ERROR_CLASS
+from eventkit.deadletter import ATTEMPTS, ERROR_CLASS, ORIGINAL_OFFSET
 from eventkit.errors import PermanentError
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE
@@ -194,3 +195,81 @@ async def test_a_consumer_skips_what_it_handles_but_another_dead_letters(db: Dat
     invalid = Synthetic(seed=6).conviction_event().to_json().replace(b'"disposal"', b'"x"')
     assert await levels.process(_record(invalid)) == "left-to-owner"
     assert letters.letters == []
+
+
+def _convictions(count: int) -> list[ConsumerRecord]:
+    synthetic = Synthetic(seed=3)
+    return [_record(synthetic.conviction_event().to_json(), offset) for offset in range(count)]
+
+
+async def test_a_batch_is_applied_in_one_transaction_with_one_inbox_insert(db: Database) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0] + " " + statement.split()[2 if "INSERT" in statement else 0])
+
+    async def registers(incoming: Incoming, work: UnitOfWork) -> None:
+        await work.emit(NominalRegistered(platform_id=incoming.event.id, schemes=["pnc"]), key="p")
+
+    def committed(_conn: object) -> None:
+        statements.append("COMMIT")
+
+    batch = _convictions(5)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    event.listen(db.engine.sync_engine, "commit", committed)
+    result = await _consumer(db, registers, Sink()).process_batch(batch)
+    event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    event.remove(db.engine.sync_engine, "commit", committed)
+    assert result.outcomes == ["applied"] * 5
+    assert statements == ["BEGIN BEGIN", "INSERT kit_inbox", "INSERT kit_outbox", "COMMIT"]
+    async with db.transaction() as session:
+        assert await outbox.count(session) == 5
+
+
+async def test_a_poison_message_mid_batch_is_dead_lettered_alone_and_the_rest_applied(db: Database) -> None:
+    batch = _convictions(5)
+    poison = batch[2]
+    applied: list[int] = []
+
+    async def refuses_the_third(incoming: Incoming, work: UnitOfWork) -> None:
+        record = next(r for r in batch if incoming.event.id.encode() in (r.value or b""))
+        if record is poison:
+            raise PermanentError("refused by a rule")
+        await work.emit(NominalRegistered(platform_id=incoming.event.id, schemes=["pnc"]), key="p")
+        applied.append(record.offset)
+
+    sink = Sink()
+    result = await _consumer(db, refuses_the_third, sink).process_batch(batch)
+    assert result.outcomes == ["applied", "applied", "dead-lettered", "applied", "applied"]
+    assert result.unavailable is None
+    assert [headers[ORIGINAL_OFFSET] for _, headers in sink.letters] == [str(poison.offset)]
+    async with db.transaction() as session:
+        assert await outbox.count(session) == 4  # the rolled-back batch left nothing twice
+    assert sorted(set(applied)) == [0, 1, 3, 4]
+
+
+async def test_a_duplicate_within_a_batch_is_applied_once(db: Database) -> None:
+    [first] = _convictions(1)
+    again = _record(first.value or b"", 1)
+    calls = 0
+
+    async def counts(_incoming: Incoming, _work: UnitOfWork) -> None:
+        nonlocal calls
+        calls += 1
+
+    result = await _consumer(db, counts, Sink()).process_batch([first, again])
+    assert (result.outcomes, calls) == (["applied", "duplicate"], 1)
+
+
+async def test_an_outage_mid_batch_leaves_that_record_and_the_rest_for_redelivery(db: Database) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    batch = _convictions(4)
+
+    async def database_down_at_the_third(incoming: Incoming, _work: UnitOfWork) -> None:
+        if incoming.event.id.encode() in (batch[2].value or b""):
+            raise OperationalError("INSERT ...", None, ConnectionRefusedError())
+
+    result = await _consumer(db, database_down_at_the_third, Sink()).process_batch(batch)
+    assert result.outcomes == ["applied", "applied", None, None]
+    assert result.unavailable is not None
