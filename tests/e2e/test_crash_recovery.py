@@ -133,7 +133,7 @@ async def test_levels_killed_mid_batch_under_load_applies_every_event_exactly_on
         return {event_of(r)["causationid"] for r in found}
 
     def due(record: ConsumerRecord) -> bool:
-        return event_of(record)["type"] == type_of(ScreeningDue)
+        return bool(event_of(record)["type"] == type_of(ScreeningDue))
 
     # Killed while batches are being applied: some screenings are out, most are not yet.
     await read_until(kafka_bootstrap, LEVELS_DECISIONS.name, lambda found: len(found) >= 60, match=due)
