@@ -1,14 +1,17 @@
 """One async SQLAlchemy engine per service: SQLite file by default, PostgreSQL by URL."""
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Insert, Integer, MetaData, Table, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
+from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -27,11 +30,76 @@ health_probe = Table(
 )
 
 
+# Rows staged in a transaction, by table, until it commits; then the tables they went to.
+_STAGED = "eventkit.db.staged"
+_WRITTEN = "eventkit.db.written"
+
+
+def stage(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
+    """Insert ``row`` into ``table`` as the session's transaction commits.
+
+    Rows nothing reads back in the same transaction (outbox, history) are
+    staged: each table's rows go in one statement just before the commit,
+    however many events the transaction applied.
+    """
+    session.sync_session.info.setdefault(_STAGED, {}).setdefault(table, []).append(row)
+
+
+async def write_staged(session: AsyncSession) -> None:
+    """Insert the staged rows now, for a read of them in the same transaction."""
+    await session.run_sync(_write_staged)
+
+
+@listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    staged: dict[Table, list[dict[str, Any]]] = session.info.pop(_STAGED, {})
+    for table, rows in staged.items():
+        session.execute(table.insert(), rows)
+    session.info.setdefault(_WRITTEN, set()).update(staged)
+
+
+@listens_for(Session, "after_begin")
+def _new_transaction(session: Session, *_: Any) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+def written(session: Session, table: Table) -> bool:
+    """Whether the transaction that just committed wrote staged rows to ``table`` (for after_commit)."""
+    return table in session.info.get(_WRITTEN, ())
+
+
+@listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
+    session.info.pop(_WRITTEN, None)
+
+
 def insert_if_new(session: AsyncSession, table: Table) -> Insert:
     """An insert that does nothing when the row's key is there already (one statement, not a
     select and an insert); its result's ``rowcount`` says whether it inserted."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite_dialect.insert
+    return _insert_if_new(session.get_bind().dialect.name, table)
+
+
+def upsert(session: AsyncSession, table: Table, updated: Iterable[str]) -> Insert:
+    """An insert that, when the row's primary key is there already, sets the ``updated`` columns instead."""
+    return _upsert(session.get_bind().dialect.name, table, tuple(updated))
+
+
+# Built once per table: building a statement costs more than running it (SQLAlchemy makes the
+# clause, then a cache key to find its compiled form), and these run for every event.
+@functools.cache
+def _insert_if_new(dialect: str, table: Table) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert
     return insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, updated: tuple[str, ...]) -> Insert:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
+    return insert.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key],
+        set_={name: insert.excluded[name] for name in updated},
+    )
 
 
 def _create_all(session: Session, metadata: MetaData) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import kit_metadata
+from eventkit.db import kit_metadata, stage, write_staged
 from eventkit.outbox import Cause
 
 history = Table(
@@ -34,10 +34,11 @@ class Line:
     cause_type: str
 
 
-async def record(session: AsyncSession, subject: str, change: str, cause: Cause) -> None:
-    """Add a line to ``subject``'s history, in the transaction that makes the change."""
-    await session.execute(
-        history.insert(),
+def record(session: AsyncSession, subject: str, change: str, cause: Cause) -> None:
+    """Add a line to ``subject``'s history, in the transaction that makes the change (as it commits)."""
+    stage(
+        session,
+        history,
         dict(
             subject=subject,
             at=datetime.now(UTC),
@@ -50,6 +51,7 @@ async def record(session: AsyncSession, subject: str, change: str, cause: Cause)
 
 async def lines(session: AsyncSession, subject: str, *, limit: int, offset: int) -> list[Line]:
     """``subject``'s history, oldest first, a page at a time."""
+    await write_staged(session)
     rows = await session.execute(
         select(history).where(history.c.subject == subject).order_by(history.c.id).limit(limit).offset(offset)
     )

@@ -4,10 +4,11 @@ Claims are written in the same transaction as the handlers' state changes;
 if that transaction rolls back, so do the claims.
 """
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, String, Table
+from sqlalchemy import Column, DateTime, Insert, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import insert_if_new, kit_metadata
@@ -22,6 +23,15 @@ inbox = Table(
     Column("event_type", String(128), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+
+def _claiming(session: AsyncSession) -> Insert:
+    return _returning_keys(insert_if_new(session, inbox))
+
+
+@functools.cache  # built once per dialect, not per batch
+def _returning_keys(insert: Insert) -> Insert:
+    return insert.returning(inbox.c.source, inbox.c.event_id)
 
 
 async def claim(session: AsyncSession, consumer: str, events: Sequence[CloudEvent]) -> set[tuple[str, str]]:
@@ -39,7 +49,5 @@ async def claim(session: AsyncSession, consumer: str, events: Sequence[CloudEven
         )
         for event in events
     }
-    claimed = await session.execute(
-        insert_if_new(session, inbox).returning(inbox.c.source, inbox.c.event_id), list(rows.values())
-    )
+    claimed = await session.execute(_claiming(session), list(rows.values()))
     return {(source, event_id) for source, event_id in claimed}

@@ -25,7 +25,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from eventkit.db import Database, kit_metadata
+from eventkit.db import Database, kit_metadata, stage, written
 from eventkit.tasks import Loop
 from schemas.catalogue import HOME_TOPIC
 from schemas.contract import Contract
@@ -59,8 +59,6 @@ class OutboxRecord:
     trace_headers: dict[str, str]
 
 
-# Where a session keeps the rows emitted in its transaction until it commits.
-_STAGED = "eventkit.outbox.staged"
 # Set by ``wake_on_commit``: called after a transaction that emitted commits.
 _WAKE = "eventkit.outbox.wake"
 
@@ -73,7 +71,9 @@ def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> No
     """
     carrier: dict[str, str] = {}
     inject(carrier)
-    session.sync_session.info.setdefault(_STAGED, []).append(
+    stage(
+        session,
+        outbox,
         dict(
             topic=topic,
             key=key,
@@ -83,25 +83,14 @@ def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> No
             traceparent=carrier.get("traceparent"),
             tracestate=carrier.get("tracestate"),
             created_at=datetime.now(UTC),
-        )
+        ),
     )
-
-
-@listens_for(Session, "before_commit")
-def _write_staged(session: Session) -> None:
-    if rows := session.info.get(_STAGED):
-        session.execute(outbox.insert(), rows)
 
 
 @listens_for(Session, "after_commit")
 def _wake_relay(session: Session) -> None:
-    if session.info.pop(_STAGED, None) and (wake := session.info.get(_WAKE)) is not None:
+    if written(session, outbox) and (wake := session.info.get(_WAKE)) is not None:
         wake()
-
-
-@listens_for(Session, "after_rollback")
-def _drop_staged(session: Session) -> None:
-    session.info.pop(_STAGED, None)
 
 
 def wake_on_commit(db: Database, wake: Callable[[], None]) -> None:

@@ -45,7 +45,7 @@ class Casework:
     async def note(self, platform_id: str, change: str, cause: Cause | None = None) -> None:
         found = cause or self._work.caused_by
         assert found is not None, "every change names its cause"
-        await history.record(self._work.session, platform_id, change, found)
+        history.record(self._work.session, platform_id, change, found)
 
     async def emit(self, data: Contract, platform_id: str) -> None:
         await self._work.emit(data, key=platform_id)

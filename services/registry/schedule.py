@@ -28,7 +28,7 @@ async def overdue_notifications(work: Emitter, now: datetime) -> None:
             # The breach stays on record even if the person is later detained.
             await store.add_breach(platform_id, kind, deadline)
             change = f"{kind} notification overdue since {deadline.isoformat()}"
-            await history.record(work.session, platform_id, change, Cause(key, f"schedule/{JOB}"))
+            history.record(work.session, platform_id, change, Cause(key, f"schedule/{JOB}"))
             await work.emit(
                 NotificationOverdue(platform_id=platform_id, notification=kind, deadline=deadline),
                 key=platform_id,

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.db import upsert
 from schemas.identifiers import Scheme
 from services.registry.identity import Nominal
 from services.registry.notification_rules import NotificationPeriod, NotificationState, Requirement
@@ -28,6 +29,39 @@ from services.registry.tables import (
     resolution_cases,
     risk_assessments,
 )
+
+# The statements of the event path, built once: building one per call costs more than running it
+# (SQLAlchemy makes the clause, then a cache key to find its compiled form). A nominals or
+# fact_dates update sets the columns its parameters name.
+_PID: BindParameter[str] = bindparam("pid")
+_NOMINAL = select(nominals).where(nominals.c.platform_id == _PID)
+_CATEGORY = select(nominals.c.category).where(nominals.c.platform_id == _PID)
+_UPDATE_NOMINAL = nominals.update().where(nominals.c.platform_id == _PID)
+_REQUIREMENT = select(requirements).where(requirements.c.platform_id == _PID)
+_FACT_DATE = fact_dates.c.platform_id == _PID, fact_dates.c.fact == bindparam("fact_")
+_AS_OF = select(fact_dates.c.as_of).where(*_FACT_DATE)
+_UPDATE_FACT_DATE = fact_dates.update().where(*_FACT_DATE)
+# Nominals holding any of the values (of whichever scheme: identity.resolve compares schemes).
+_CANDIDATES = (
+    select(nominals.c.platform_id, nominals.c.date_of_birth, identifiers.c.scheme, identifiers.c.value)
+    .join(identifiers, identifiers.c.platform_id == nominals.c.platform_id)
+    .where(
+        nominals.c.platform_id.in_(
+            select(identifiers.c.platform_id).where(
+                identifiers.c.value.in_(bindparam("values", expanding=True))
+            )
+        )
+    )
+)
+_HELD = (
+    select(resolution_cases.c.id, resolution_cases.c.claimed, resolution_cases.c.event)
+    .where(resolution_cases.c.status == "open", resolution_cases.c.reason == "unknown-person")
+    .order_by(resolution_cases.c.id)
+)
+_INSERT_NOMINAL = nominals.insert()
+_INSERT_IDENTIFIERS = identifiers.insert()
+_INSERT_CONVICTION = convictions.insert()
+_INSERT_FACT_DATE = fact_dates.insert()
 
 
 @dataclass(frozen=True)
@@ -55,22 +89,9 @@ class RegistryStore:
 
     async def candidates(self, claimed: Mapping[Scheme, str]) -> list[Nominal]:
         """Nominals sharing at least one of the claimed identifiers, with all their identifiers."""
-        conditions = [(identifiers.c.scheme == s) & (identifiers.c.value == v) for s, v in claimed.items()]
-        if not conditions:
+        if not claimed:
             return []
-        matches = select(identifiers.c.platform_id).where(or_(*conditions))
-        rows = (
-            await self._session.execute(
-                select(
-                    nominals.c.platform_id,
-                    nominals.c.date_of_birth,
-                    identifiers.c.scheme,
-                    identifiers.c.value,
-                )
-                .join(identifiers, identifiers.c.platform_id == nominals.c.platform_id)
-                .where(nominals.c.platform_id.in_(matches))
-            )
-        ).all()
+        rows = (await self._session.execute(_CANDIDATES, {"values": list(claimed.values())})).all()
         found: dict[str, tuple[date, dict[Scheme, set[str]]]] = {}
         for row in rows:
             found.setdefault(row.platform_id, (row.date_of_birth, {}))[1].setdefault(row.scheme, set()).add(
@@ -92,7 +113,7 @@ class RegistryStore:
     ) -> str:
         platform_id = str(uuid.uuid4())
         await self._session.execute(
-            nominals.insert(),
+            _INSERT_NOMINAL,
             dict(
                 platform_id=platform_id,
                 family_name=family_name,
@@ -112,7 +133,7 @@ class RegistryStore:
     async def link(self, platform_id: str, identifiers_: Mapping[Scheme, str]) -> None:
         if identifiers_:
             await self._session.execute(
-                identifiers.insert(),
+                _INSERT_IDENTIFIERS,
                 [{"scheme": s, "value": v, "platform_id": platform_id} for s, v in identifiers_.items()],
             )
 
@@ -143,11 +164,7 @@ class RegistryStore:
     async def take_held(self, known: Mapping[Scheme, str]) -> list[dict[str, Any]]:
         """Close and return the events held only because their person was unknown, now known by ``known``."""
         wanted = {f"{s}:{v}" for s, v in known.items()}
-        rows = await self._session.execute(
-            select(resolution_cases.c.id, resolution_cases.c.claimed, resolution_cases.c.event)
-            .where(resolution_cases.c.status == "open", resolution_cases.c.reason == "unknown-person")
-            .order_by(resolution_cases.c.id)
-        )
+        rows = await self._session.execute(_HELD)
         taken: list[dict[str, Any]] = []
         for row in rows.all():
             if not wanted & set(row.claimed):
@@ -204,7 +221,7 @@ class RegistryStore:
         self, platform_id: str, conviction: Conviction, *, source_event_id: str, offence_code: str, on: date
     ) -> None:
         await self._session.execute(
-            convictions.insert(),
+            _INSERT_CONVICTION,
             dict(
                 platform_id=platform_id,
                 source_event_id=source_event_id,
@@ -235,9 +252,7 @@ class RegistryStore:
         ]
 
     async def requirement(self, platform_id: str) -> Requirement | None:
-        row = (
-            await self._session.execute(select(requirements).where(requirements.c.platform_id == platform_id))
-        ).first()
+        row = (await self._session.execute(_REQUIREMENT, {"pid": platform_id})).first()
         if row is None:
             return None
         return Requirement(row.relevant_date, NotificationPeriod(row.period_months, row.basis), row.under_18)
@@ -252,13 +267,10 @@ class RegistryStore:
         )
         if afresh:
             values.update(initial_notified_on=None, last_notified_on=None, no_fixed_abode=False)
-        updated = await self._session.execute(
-            requirements.update().where(requirements.c.platform_id == platform_id).values(**values)
+        await self._session.execute(
+            upsert(self._session, requirements, values),
+            dict(platform_id=platform_id, no_fixed_abode=False) | values,
         )
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            await self._session.execute(
-                requirements.insert(), dict(platform_id=platform_id, no_fixed_abode=False, **values)
-            )
 
     async def notified(
         self, platform_id: str, on: date, *, initial: bool, no_fixed_abode: bool | None
@@ -338,22 +350,16 @@ class RegistryStore:
 
     async def newer(self, platform_id: str, fact: str, as_of: date) -> bool:
         """Whether a ``fact`` dated ``as_of`` is at least as recent as the one on record; if so, it now is."""
-        known: date | None = await self._session.scalar(
-            select(fact_dates.c.as_of).where(
-                fact_dates.c.platform_id == platform_id, fact_dates.c.fact == fact
-            )
-        )
+        known: date | None = await self._session.scalar(_AS_OF, {"pid": platform_id, "fact_": fact})
         if known is not None and known > as_of:
             return False
         if known is None:
             await self._session.execute(
-                fact_dates.insert(), dict(platform_id=platform_id, fact=fact, as_of=as_of)
+                _INSERT_FACT_DATE, dict(platform_id=platform_id, fact=fact, as_of=as_of)
             )
         else:
             await self._session.execute(
-                fact_dates.update()
-                .where(fact_dates.c.platform_id == platform_id, fact_dates.c.fact == fact)
-                .values(as_of=as_of)
+                _UPDATE_FACT_DATE, {"pid": platform_id, "fact_": fact, "as_of": as_of}
             )
         return True
 
@@ -411,9 +417,7 @@ class RegistryStore:
 
     async def facts(self, platform_id: str) -> dict[str, Any]:
         """The nominal's own columns, for handlers that decide on several of them."""
-        row = (
-            await self._session.execute(select(nominals).where(nominals.c.platform_id == platform_id))
-        ).one()
+        row = (await self._session.execute(_NOMINAL, {"pid": platform_id})).one()
         return dict(row._mapping)
 
     async def requirement_ends(self, *, category: int) -> list[tuple[str, date]]:
@@ -437,24 +441,16 @@ class RegistryStore:
         return [(platform_id, last) for platform_id, last in ends if last is not None]
 
     async def category(self, platform_id: str) -> int | None:
-        value: int | None = await self._session.scalar(
-            select(nominals.c.category).where(nominals.c.platform_id == platform_id)
-        )
+        value: int | None = await self._session.scalar(_CATEGORY, {"pid": platform_id})
         return value
 
     async def set_category(self, platform_id: str, category: int, reason: str) -> None:
         """A category makes the nominal MAPPA-managed (again, if they had left)."""
-        await self._session.execute(
-            nominals.update()
-            .where(nominals.c.platform_id == platform_id)
-            .values(category=category, category_reason=reason, mappa_status="active")
-        )
+        await self.update(platform_id, category=category, category_reason=reason, mappa_status="active")
 
     async def update(self, platform_id: str, **facts: Any) -> None:
         """Set facts held on the nominal itself (custody, release date, lead agency, manager, RoSH)."""
-        await self._session.execute(
-            nominals.update().where(nominals.c.platform_id == platform_id).values(**facts)
-        )
+        await self._session.execute(_UPDATE_NOMINAL, {"pid": platform_id, **facts})
 
     async def add_risk_assessment(
         self, platform_id: str, *, completed_on: date, tool: str, rosh: str, assessor_agency: str

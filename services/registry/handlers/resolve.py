@@ -31,6 +31,8 @@ HELD_MAX_BYTES = 16 * 1024 * 1024
 handlers = Handlers()
 # Identifiers that became known while handling an event: events held for them wait until it is applied.
 _newly_known: ContextVar[list[Mapping[Scheme, str]] | None] = ContextVar("newly_known", default=None)
+# Set while a held event is applied again: only such an event can have a co-ordinator's decision.
+_replaying: ContextVar[bool] = ContextVar("replaying", default=False)
 C = TypeVar("C", bound=Contract)
 
 
@@ -88,9 +90,8 @@ async def nominal_for(
     else changes.
     """
     store = RegistryStore(work.session)
-    cause = work.cause
-    # A co-ordinator who resolved a case named the nominal; the event replays onto it.
-    if (decided := await store.decided_nominal(cause.id)) is not None:
+    # A co-ordinator who resolved a case named the nominal; the held event replays onto it.
+    if _replaying.get() and (decided := await store.decided_nominal(work.cause.id)) is not None:
         return decided
     ids = claimed(person)
     resolution = identity.resolve(identity.Claim(ids, person.date_of_birth), await store.candidates(ids))
@@ -147,7 +148,11 @@ async def replay(work: UnitOfWork, held: Mapping[str, object]) -> None:
     event_type = str(held["type"])
     incoming = decode(TOPIC_OF_EVENT[event_type].name, json.dumps(held).encode(), max_bytes=HELD_MAX_BYTES)
     again = work.for_cause(incoming.event)
-    await handlers.by_type[event_type](incoming, again)
+    token = _replaying.set(True)
+    try:
+        await handlers.by_type[event_type](incoming, again)
+    finally:
+        _replaying.reset(token)
     work.emitted += again.emitted
 
 
@@ -173,7 +178,7 @@ async def note(work: Emitter, platform_id: str, change: str, cause: Cause | None
     cause = cause or work.caused_by
     if cause is None:
         raise ValueError("a history line names its cause")
-    await history.record(work.session, platform_id, change, cause)
+    history.record(work.session, platform_id, change, cause)
 
 
 async def update(work: Emitter, platform_id: str, change: str, **facts: object) -> None:
