@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.db import upsert
 from services.levels.policy import LeadAgency
 from services.levels.rules import CaseLevel, ReferralStatus
 from services.levels.tables import cases, decisions, merges, referrals
@@ -52,12 +53,20 @@ def _case(row: Any) -> Case:
     )
 
 
+# The statements of the event path, built once (building one per call costs more than running it).
+# A cases update sets the columns its parameters name.
+_PID: BindParameter[str] = bindparam("pid")
+_CASE = select(cases).where(cases.c.platform_id == _PID)
+_UPDATE_CASE = cases.update().where(cases.c.platform_id == _PID)
+_SURVIVOR = select(merges.c.survivor).where(merges.c.absorbed == _PID, merges.c.undone.is_(False))
+
+
 class LevelStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def case(self, platform_id: str) -> Case | None:
-        row = (await self._session.execute(select(cases).where(cases.c.platform_id == platform_id))).first()
+        row = (await self._session.execute(_CASE, {"pid": platform_id})).first()
         return None if row is None else _case(row)
 
     async def open_cases(self, *, in_area: str | None = None) -> list[Case]:
@@ -100,11 +109,9 @@ class LevelStore:
             closed_on=None,
             status_before_close=None,
         )
-        reopened: Any = await self._session.execute(
-            cases.update().where(cases.c.platform_id == platform_id).values(**values)
+        await self._session.execute(
+            upsert(self._session, cases, values), {"platform_id": platform_id, **values}
         )
-        if reopened.rowcount == 0:
-            await self._session.execute(cases.insert(), dict(platform_id=platform_id, **values))
 
     async def take_over(self, absorbed: str, survivor: str) -> None:
         """The survivor takes the absorbed record's case; a closed one of its own is replaced."""
@@ -142,13 +149,11 @@ class LevelStore:
 
     async def merged_into(self, absorbed: str) -> str | None:
         """The record ``absorbed`` lives on as, while its merge stands."""
-        survivor: str | None = await self._session.scalar(
-            select(merges.c.survivor).where(merges.c.absorbed == absorbed, merges.c.undone.is_(False))
-        )
+        survivor: str | None = await self._session.scalar(_SURVIVOR, {"pid": absorbed})
         return survivor
 
     async def update(self, platform_id: str, **values: Any) -> None:
-        await self._session.execute(cases.update().where(cases.c.platform_id == platform_id).values(**values))
+        await self._session.execute(_UPDATE_CASE, {"pid": platform_id, **values})
 
     async def add_referral(self, platform_id: str, referral_ref: str, **values: Any) -> bool:
         """Record an open referral; False if this reference is on record already."""

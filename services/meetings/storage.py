@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.db import stage
 from services.meetings.rules import MeetingDecision
 
 metadata = MetaData()
@@ -29,8 +30,10 @@ class MeetingStore:
     async def record(
         self, platform_id: str, level: int, decision: MeetingDecision, source_event_id: str
     ) -> None:
-        await self._session.execute(
-            meeting_decisions.insert(),
+        # Nothing reads it back in the transaction: inserted with the batch's others as it commits.
+        stage(
+            self._session,
+            meeting_decisions,
             dict(
                 platform_id=platform_id,
                 level=level,

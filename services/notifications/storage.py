@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.db import stage
 from services.notifications.rules import Notice
 
 metadata = MetaData()
@@ -30,8 +31,10 @@ class NotificationStore:
 
     async def record(self, platform_id: str, notice: Notice, source_event_id: str) -> str:
         notification_id = str(uuid.uuid4())
-        await self._session.execute(
-            notifications.insert(),
+        # Nothing reads it back in the transaction: inserted with the batch's others as it commits.
+        stage(
+            self._session,
+            notifications,
             dict(
                 notification_id=notification_id,
                 platform_id=platform_id,
