@@ -1,13 +1,13 @@
 """One async SQLAlchemy engine per service: SQLite file by default, PostgreSQL by URL."""
 
 import functools
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Insert, Integer, MetaData, Table, select, text
+from sqlalchemy import Column, ColumnElement, DateTime, Insert, Integer, MetaData, Table, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
@@ -80,9 +80,16 @@ def insert_if_new(session: AsyncSession, table: Table) -> Insert:
     return _insert_if_new(session.get_bind().dialect.name, table)
 
 
-def upsert(session: AsyncSession, table: Table, updated: Iterable[str]) -> Insert:
-    """An insert that, when the row's primary key is there already, sets the ``updated`` columns instead."""
-    return _upsert(session.get_bind().dialect.name, table, tuple(updated))
+# Given the row offered (``excluded``), whether it may replace the one there.
+Replaces = Callable[[Any], ColumnElement[bool]]
+
+
+def upsert(
+    session: AsyncSession, table: Table, updated: Iterable[str], replaces: Replaces | None = None
+) -> Insert:
+    """An insert that, when the row's primary key is there already, sets the ``updated`` columns
+    instead: always, or when ``replaces`` holds. Its result's ``rowcount`` is 0 if it did neither."""
+    return _upsert(session.get_bind().dialect.name, table, tuple(updated), replaces)
 
 
 # Built once per table: building a statement costs more than running it (SQLAlchemy makes the
@@ -94,11 +101,12 @@ def _insert_if_new(dialect: str, table: Table) -> Insert:
 
 
 @functools.cache
-def _upsert(dialect: str, table: Table, updated: tuple[str, ...]) -> Insert:
+def _upsert(dialect: str, table: Table, updated: tuple[str, ...], replaces: Replaces | None) -> Insert:
     insert = (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
     return insert.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],
         set_={name: insert.excluded[name] for name in updated},
+        where=replaces(insert.excluded) if replaces is not None else None,
     )
 
 

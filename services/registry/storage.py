@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import upsert
@@ -38,9 +38,6 @@ _NOMINAL = select(nominals).where(nominals.c.platform_id == _PID)
 _CATEGORY = select(nominals.c.category).where(nominals.c.platform_id == _PID)
 _UPDATE_NOMINAL = nominals.update().where(nominals.c.platform_id == _PID)
 _REQUIREMENT = select(requirements).where(requirements.c.platform_id == _PID)
-_FACT_DATE = fact_dates.c.platform_id == _PID, fact_dates.c.fact == bindparam("fact_")
-_AS_OF = select(fact_dates.c.as_of).where(*_FACT_DATE)
-_UPDATE_FACT_DATE = fact_dates.update().where(*_FACT_DATE)
 # Nominals holding any of the values (of whichever scheme: identity.resolve compares schemes).
 _CANDIDATES = (
     select(nominals.c.platform_id, nominals.c.date_of_birth, identifiers.c.scheme, identifiers.c.value)
@@ -61,7 +58,11 @@ _HELD = (
 _INSERT_NOMINAL = nominals.insert()
 _INSERT_IDENTIFIERS = identifiers.insert()
 _INSERT_CONVICTION = convictions.insert()
-_INSERT_FACT_DATE = fact_dates.insert()
+
+
+def _not_before_the_recorded(offered: Any) -> ColumnElement[bool]:
+    later: ColumnElement[bool] = fact_dates.c.as_of <= offered.as_of
+    return later
 
 
 @dataclass(frozen=True)
@@ -349,19 +350,15 @@ class RegistryStore:
         )
 
     async def newer(self, platform_id: str, fact: str, as_of: date) -> bool:
-        """Whether a ``fact`` dated ``as_of`` is at least as recent as the one on record; if so, it now is."""
-        known: date | None = await self._session.scalar(_AS_OF, {"pid": platform_id, "fact_": fact})
-        if known is not None and known > as_of:
-            return False
-        if known is None:
-            await self._session.execute(
-                _INSERT_FACT_DATE, dict(platform_id=platform_id, fact=fact, as_of=as_of)
-            )
-        else:
-            await self._session.execute(
-                _UPDATE_FACT_DATE, {"pid": platform_id, "fact_": fact, "as_of": as_of}
-            )
-        return True
+        """Whether a ``fact`` dated ``as_of`` is at least as recent as the one on record; if so, it now is.
+
+        One statement: the date is inserted, or replaced unless the one on record is later.
+        """
+        recorded: Any = await self._session.execute(
+            upsert(self._session, fact_dates, ["as_of"], _not_before_the_recorded),
+            {"platform_id": platform_id, "fact": fact, "as_of": as_of},
+        )
+        return bool(recorded.rowcount == 1)
 
     async def add_breach(self, platform_id: str, notification: str, deadline: date) -> bool:
         """Record a missed deadline; False if it was on record already."""

@@ -19,9 +19,11 @@ async def assign(
     cause: Cause | None = None,
 ) -> None:
     """Record and publish a category decision, unless the current category prevails."""
-    decision = rules.prevailing(await RegistryStore(work.session).category(platform_id), decision)
+    facts = await RegistryStore(work.session).facts(platform_id)
+    decision = rules.prevailing(facts["category"], decision)
     if decision is not None:
-        await set_category(work, platform_id, decision, on, f"category {decision.category}", cause)
+        change = f"category {decision.category}"
+        await set_category(work, platform_id, decision, on, change, cause, area=facts["area"])
 
 
 async def set_category(
@@ -31,7 +33,10 @@ async def set_category(
     on: date,
     change: str,
     cause: Cause | None = None,
+    *,
+    area: str | None = None,
 ) -> None:
+    """Record and publish the decision; ``area``, if given, is the nominal's (saving a read)."""
     store = RegistryStore(work.session)
     await store.set_category(platform_id, decision.category, decision.reason)
     await note(work, platform_id, change, cause)
@@ -42,7 +47,7 @@ async def set_category(
             reason=decision.reason,
             legal_basis=decision.legal_basis,
             effective_date=on,
-            area=(await store.facts(platform_id))["area"],
+            area=area if area is not None else (await store.facts(platform_id))["area"],
         ),
         key=platform_id,
     )
