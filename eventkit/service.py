@@ -27,6 +27,7 @@ from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
+from eventkit.inbox import Retention
 from eventkit.logs import configure_logging
 from eventkit.outbox import OutboxRelay, wake_on_commit
 from eventkit.policy import AreaPolicies
@@ -130,6 +131,7 @@ class Service:
             self.tracer_provider.get_tracer("eventkit.consumer"),
         )
         wake_on_commit(self.db, self.relay.wake)
+        self.retention = Retention(self.db, days=self.settings.own.inbox_retention_days)
         self.schedulers = [
             Scheduler(
                 self.db,
@@ -183,6 +185,7 @@ class Service:
         await self.dead_letters.start()
         if self.subscription:
             self.subscription.start()
+            self.retention.start()
         if self.settings.own.outbox_relay:
             self.relay.start()
         for scheduler in self.schedulers:
@@ -194,6 +197,7 @@ class Service:
         # and only then close the consumer and producer.
         for scheduler in self.schedulers:
             await scheduler.stop()
+        await self.retention.stop()
         if self.subscription:
             await self.subscription.drain(SHUTDOWN_GRACE_SECONDS)
         await self.relay.stop()

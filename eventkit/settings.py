@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
     # /health reports the outbox failing when rows wait and nothing was published for this long.
     outbox_stall_seconds: float = Field(default=30.0, gt=0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
+    # Applied events are remembered this long (longer than the broker keeps messages).
+    inbox_retention_days: float = Field(default=30.0, gt=0)
     # A consumer applies up to this many records in one transaction...
     consume_batch_size: int = Field(default=500, ge=1)
     # ...and, finding none, asks the broker again after this long.

@@ -5,10 +5,11 @@ second instance, does not repeat it. A review done (a level decided or
 confirmed) moves the review date, so the next one is published in its turn.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from eventkit.calendar import add_working_days
 from eventkit.clock import local_date
 from eventkit.outbox import Cause, Emitter
 from eventkit.policy import AreaPolicies
@@ -27,9 +28,14 @@ def jobs(policies: AreaPolicies[LevelsPolicy]) -> tuple[Job, ...]:
         """Publish each review as it falls due, and again if it passes undone."""
         casework = Casework(work, policies)
         today = local_date(now)
-        for case in await casework.store.open_cases():
-            if case.next_review_by is None:
-                continue
+        # Reviews already due or overdue, not every case each tick: the notice any area gives,
+        # counted forward from today, and a week more for the holidays it may span.
+        horizon = max(
+            add_working_days(today, policy.review_notice_working_days, policy.nation)
+            for policy in policies.all()
+        ) + timedelta(weeks=1)
+        for case in await casework.store.reviews_by(horizon):
+            assert case.next_review_by is not None
             stage = review_stage(case.next_review_by, today, casework.policy(case))
             key = f"{case.platform_id}/{case.next_review_by.isoformat()}/{stage}"
             if stage is None or not await once(work.session, job="level-review", key=key, now=now):

@@ -77,6 +77,15 @@ class LevelStore:
         rows = await self._session.execute(query)
         return [_case(row) for row in rows]
 
+    async def reviews_by(self, last: date) -> list[Case]:
+        """Cases not closed whose next review is due by ``last`` (those overdue included)."""
+        rows = await self._session.execute(
+            select(cases)
+            .where(cases.c.status != "closed", cases.c.next_review_by <= last)
+            .order_by(cases.c.platform_id)
+        )
+        return [_case(row) for row in rows]
+
     async def releasing(self, first: date, last: date) -> list[Case]:
         """Cases not closed whose person is to be released from ``first`` to ``last``."""
         rows = await self._session.execute(

@@ -17,7 +17,7 @@ cases = Table(
     # Whether a level has been confirmed, by screening or by a decision.
     Column("confirmed", Boolean, nullable=False, default=False),
     Column("since", Date, nullable=False),
-    Column("next_review_by", Date),
+    Column("next_review_by", Date, index=True),
     Column("release_date", Date, index=True),
     Column("rosh", String(16)),
     Column("rosh_as_of", Date),

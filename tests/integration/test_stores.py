@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,20 @@ async def test_an_event_is_claimed_once_per_consumer(db: Database) -> None:
     assert await _claim(db, "e-1") is True
     assert await _claim(db, "e-1") is False
     assert await _claim(db, "e-1", consumer="meetings") is True
+
+
+async def test_claims_older_than_the_retention_are_forgotten_and_newer_ones_kept(db: Database) -> None:
+    assert await _claim(db, "old") is True
+    assert await _claim(db, "new") is True
+    async with db.transaction() as session:
+        await session.execute(
+            inbox.inbox.update()
+            .where(inbox.inbox.c.event_id == "old")
+            .values(processed_at=datetime.now(UTC) - timedelta(days=31))
+        )
+    assert await inbox.Retention(db, days=30).forget() == 1
+    assert await _claim(db, "new") is False  # still remembered: a redelivery changes nothing
+    assert await _claim(db, "old") is True  # long past any redelivery the broker could make
 
 
 async def test_a_scheduled_key_is_claimed_once_per_job(db: Database) -> None:
