@@ -72,7 +72,7 @@ def _latency(latencies: Sequence[float]) -> dict[str, float]:
 
 
 async def _producer(bootstrap: str) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     return producer
 
@@ -267,17 +267,19 @@ async def raw(bootstrap: str, rates: Sequence[float], seconds: float, backlog: i
 
 
 def _chain_messages(synthetic: Synthetic) -> Callable[[int], list[Message]]:
-    # A person drawn twice may come with another date of birth: the register would rightly hold
-    # that conviction for a person to resolve, and it would never arrive.
+    # An identifier drawn twice may come with another person's date of birth: the register would
+    # rightly hold that conviction for a person to resolve, and it would never arrive.
     people: set[str] = set()
 
     def make(count: int) -> list[Message]:
         messages: list[Message] = []
         while len(messages) < count:
             event = synthetic.conviction_event()
-            if event.data["person"]["pnc_id"] in people:
+            person = event.data["person"]
+            identifiers = {person["pnc_id"], person.get("cro_number")} - {None}
+            if identifiers & people:
                 continue
-            people.add(event.data["person"]["pnc_id"])
+            people.update(identifiers)
             trace_id = secrets.token_hex(16)
             traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01".encode()
             key = event.data["person"]["pnc_id"].encode()
