@@ -127,7 +127,8 @@ class Database:
             sqlite.configure(self.engine.sync_engine)
         else:
             self.engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        session_class = sqlite.InLoopSession if self.is_sqlite else AsyncSession
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=session_class)
 
     async def create_schema(self, *metadatas: MetaData) -> None:
         async with self.transaction() as session:
@@ -143,6 +144,9 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits together, or not at all."""
         async with self.sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.connection()  # checked out (and begun) here, so statements need no greenlet
+                session.sync_session.info[sqlite.CONNECTED] = True
             yield session
 
     async def ping(self) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import event, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 DRIVER = "inloop"
 
@@ -78,6 +79,31 @@ def configure(engine: Engine) -> None:
     """The connection settings and explicit transactions of every SQLite engine of the platform."""
     event.listen(engine, "connect", _autocommit_driver)
     event.listen(engine, "begin", _begin)
+
+
+# Set on a session once its transaction holds its connection (``Database.transaction``).
+CONNECTED = "eventkit.sqlite.connected"
+
+
+class InLoopSession(AsyncSession):
+    """An AsyncSession whose statements run straight on its sync session once it holds a connection.
+
+    The asyncio session hands every statement to a new greenlet, in case the
+    driver has something to await: that costs as much as the statement. This
+    driver never awaits, so once the connection is checked out (the pool is
+    the one part that may wait) statements are run directly. Until then, and
+    for anything else, it is an ordinary AsyncSession.
+    """
+
+    async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        if self.sync_session.info.get(CONNECTED):
+            return self.sync_session.execute(statement, params, **kw)
+        return await super().execute(statement, params, **kw)
+
+    async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        if self.sync_session.info.get(CONNECTED):
+            return self.sync_session.scalar(statement, params, **kw)
+        return await super().scalar(statement, params, **kw)
 
 
 ENGINE_OPTIONS: dict[str, Any] = {
