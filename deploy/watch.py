@@ -31,22 +31,13 @@ class Tail:
             [
                 TopicPartition(topic, partition)
                 for topic in self._topics
-                for partition in await self._partitions(topic)
+                for partition in await partitions_of(self._bootstrap, topic)
             ]
         )
         await self._consumer.seek_to_end()
         for partition in self._consumer.assignment():
             await self._consumer.position(partition)
         self._loop.start()
-
-    async def _partitions(self, topic: str) -> set[int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-        await admin.start()
-        try:
-            [description] = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        return {p["partition"] for p in description["partitions"]}
 
     async def _pump(self) -> None:
         async for record in self._consumer:
@@ -55,3 +46,14 @@ class Tail:
     async def stop(self) -> None:
         await self._loop.cancel()
         await self._consumer.stop()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    """The partition numbers of ``topic``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return {p["partition"] for p in description["partitions"]}

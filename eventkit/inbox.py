@@ -4,10 +4,9 @@ Claims are written in the same transaction as the handlers' state changes;
 if that transaction rolls back, so do the claims. They are kept for a
 retention period longer than the broker keeps messages (Kafka's default is
 7 days), after which no redelivery can come, and then forgotten
-(``Retention``), so the table does not grow for ever.
+(``retention``), so the table does not grow for ever.
 """
 
-import asyncio
 import functools
 import logging
 from collections.abc import Sequence
@@ -17,8 +16,9 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Insert, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import Database, insert_if_new, kit_metadata
-from eventkit.tasks import Loop
+from eventkit.db import insert_if_new, kit_metadata
+from eventkit.outbox import Emitter
+from eventkit.scheduler import Job
 from schemas.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -68,30 +68,12 @@ async def forget_before(session: AsyncSession, before: datetime) -> int:
     return int(forgotten.rowcount)
 
 
-class Retention:
-    """Forgets claims older than ``days``, by the wall clock (never a service's domain clock)."""
+def retention(days: float) -> Job:
+    """A scheduler job forgetting claims older than ``days``: run it on the wall clock, not a domain clock."""
+    keep = timedelta(days=days)
 
-    def __init__(self, db: Database, *, days: float, interval_seconds: float = 3600.0) -> None:
-        self._db = db
-        self._keep = timedelta(days=days)
-        self._interval = interval_seconds
-        self._loop = Loop(self._run, "inbox-retention")
+    async def forget_old_claims(work: Emitter, now: datetime) -> None:
+        if forgotten := await forget_before(work.session, now - keep):
+            log.info("inbox: forgot %d claims older than %s", forgotten, keep)
 
-    async def forget(self) -> int:
-        async with self._db.transaction() as session:
-            return await forget_before(session, datetime.now(UTC) - self._keep)
-
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.cancel()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                if forgotten := await self.forget():
-                    log.info("inbox: forgot %d claims older than %s", forgotten, self._keep)
-            except Exception as error:
-                log.warning("inbox retention failed (%s); will try again", type(error).__name__)
-            await asyncio.sleep(self._interval)  # a cadence, not a wait for an event
+    return forget_old_claims

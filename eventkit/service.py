@@ -27,7 +27,7 @@ from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
-from eventkit.inbox import Retention
+from eventkit.inbox import retention
 from eventkit.logs import configure_logging
 from eventkit.outbox import OutboxRelay, wake_on_commit
 from eventkit.policy import AreaPolicies
@@ -131,7 +131,13 @@ class Service:
             self.tracer_provider.get_tracer("eventkit.consumer"),
         )
         wake_on_commit(self.db, self.relay.wake)
-        self.retention = Retention(self.db, days=self.settings.own.inbox_retention_days)
+        # Hourly, by the wall clock: the claims' age is real time, whatever the rules' clock says.
+        self.retention = Scheduler(
+            self.db,
+            retention(self.settings.own.inbox_retention_days),
+            source=f"/mappa/{name}",
+            interval_seconds=3600.0,
+        )
         self.schedulers = [
             Scheduler(
                 self.db,

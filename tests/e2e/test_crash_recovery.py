@@ -8,11 +8,26 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
+from schemas.envelope import CloudEvent
 from schemas.events.levels import ScreeningDue
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from tests.e2e.helpers import about, query
 from tests.support.kafka import event_of, publish, read_all, read_until, registered
 from tests.support.waiting import eventually
+
+
+async def _convicted(kafka_bootstrap: str, convictions: list[CloudEvent]) -> None:
+    """Publish the police convictions at once, as a force's system catching up would."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
+            for e in convictions
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
 
 
 async def test_events_committed_before_a_crash_are_published_after_restart(
@@ -60,16 +75,7 @@ async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
     synthetic = Synthetic()
     events = [synthetic.conviction_event() for _ in range(300)]
     pncs = {event.data["person"]["pnc_id"] for event in events}
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        sends = [
-            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
-            for e in events
-        ]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
+    await _convicted(kafka_bootstrap, events)
 
     ids = {event.id for event in events}
 
@@ -113,16 +119,7 @@ async def test_levels_killed_mid_batch_under_load_applies_every_event_exactly_on
     platform.wait_healthy("levels")
     synthetic = Synthetic()
     convictions = [synthetic.conviction_event() for _ in range(400)]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        sends = [
-            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
-            for e in convictions
-        ]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
+    await _convicted(kafka_bootstrap, convictions)
     ids = {e.id for e in convictions}
 
     def categorised(record: ConsumerRecord) -> bool:

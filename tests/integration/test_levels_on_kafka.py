@@ -52,9 +52,8 @@ async def test_a_category_from_the_register_makes_a_screening_due(
     }
 
 
-async def test_referral_and_decisions_lead_to_the_level_events_in_order(
-    kafka_bootstrap: str, levels: Service
-) -> None:
+async def _screening_due(kafka_bootstrap: str) -> str:
+    """A new person in category 1 from the register, once levels has made their screening due."""
     platform_id = a_platform_id()
     category = categorised(platform_id, TODAY)
     await publish(kafka_bootstrap, REGISTRY_OFFENDERS.name, category.to_json(), key=platform_id)
@@ -64,6 +63,13 @@ async def test_referral_and_decisions_lead_to_the_level_events_in_order(
         bool,
         match=caused_by(category.id, type_of(published.ScreeningDue)),
     )
+    return platform_id
+
+
+async def test_referral_and_decisions_lead_to_the_level_events_in_order(
+    kafka_bootstrap: str, levels: Service
+) -> None:
+    platform_id = await _screening_due(kafka_bootstrap)
 
     agency = Synthetic()
     casework = [
@@ -173,15 +179,7 @@ async def test_rosh_rising_at_level_1_then_leaving_mappa(kafka_bootstrap: str, l
 async def test_a_refused_decision_in_the_middle_of_a_batch_is_dead_lettered_alone(
     kafka_bootstrap: str, levels: Service
 ) -> None:
-    platform_id = a_platform_id()
-    category = categorised(platform_id, TODAY)
-    await publish(kafka_bootstrap, REGISTRY_OFFENDERS.name, category.to_json(), key=platform_id)
-    await read_until(
-        kafka_bootstrap,
-        LEVELS_DECISIONS.name,
-        bool,
-        match=caused_by(category.id, type_of(published.ScreeningDue)),
-    )
+    platform_id = await _screening_due(kafka_bootstrap)
     # Stopped while the casework arrives, the service then takes it in one batch from one partition.
     await levels.stop()
     agency = Synthetic()

@@ -60,7 +60,7 @@ async def test_claims_older_than_the_retention_are_forgotten_and_newer_ones_kept
             .where(inbox.inbox.c.event_id == "old")
             .values(processed_at=datetime.now(UTC) - timedelta(days=31))
         )
-    assert await inbox.Retention(db, days=30).forget() == 1
+    await scheduler.Scheduler(db, inbox.retention(days=30), source="/test").tick()
     assert await _claim(db, "new") is False  # still remembered: a redelivery changes nothing
     assert await _claim(db, "old") is True  # long past any redelivery the broker could make
 

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
+from deploy.watch import partitions_of
 from schemas.catalogue import type_of
 from schemas.events.registry import NominalRegistered
 
@@ -63,7 +64,7 @@ async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaC
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         yield consumer
@@ -103,16 +104,6 @@ async def read_all(
             batches = await consumer.getmany(timeout_ms=200)
             kept.extend(r for records in batches.values() for r in records if match(r))
     return kept
-
-
-async def _partitions(bootstrap: str, topic: str) -> set[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [description] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return {p["partition"] for p in description["partitions"]}
 
 
 def event_of(record: ConsumerRecord) -> dict[str, Any]:
