@@ -240,30 +240,46 @@ async def raw_relay(bootstrap: str, topics: list[str]) -> AsyncIterator[None]:
 
 
 async def raw(bootstrap: str, rates: Sequence[float], seconds: float, backlog: int) -> dict[str, Any]:
-    topics = _raw_topics()
-    await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
-    tail = Tail(bootstrap, topics[-1])
-    await tail.start()
-    make = _raw_messages(topics)
-    try:
-        async with raw_relay(bootstrap, topics):
-            sustained, steps = await ladder(bootstrap, make, tail, _raw_marker, rates=rates, seconds=seconds)
-        # The backlog goes to fresh topics, with the relay stopped, then the relay starts.
-        topics = _raw_topics()
-        await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
-        backlog_tail = Tail(bootstrap, topics[-1])
-        await backlog_tail.start()
+    async with fresh_topics(bootstrap) as topics:
+        tail = Tail(bootstrap, topics[-1])
+        await tail.start()
+        try:
+            async with raw_relay(bootstrap, topics):
+                sustained, steps = await ladder(
+                    bootstrap, _raw_messages(topics), tail, _raw_marker, rates=rates, seconds=seconds
+                )
+        finally:
+            await tail.stop()
+    # The backlog goes to fresh topics with the relay stopped; then the relay starts.
+    async with fresh_topics(bootstrap) as topics:
+        tail = Tail(bootstrap, topics[-1])
+        await tail.start()
         try:
             expected = await preload(bootstrap, _raw_messages(topics)(backlog))
             started = time.monotonic()
             async with raw_relay(bootstrap, topics):
-                drained = await drain(backlog_tail, _raw_marker, expected, started)
+                drained = await drain(tail, _raw_marker, expected, started)
         finally:
-            await backlog_tail.stop()
-    finally:
-        await tail.stop()
+            await tail.stop()
     return {"sustained_events_per_second": sustained, "ladder": steps, "backlog": drained,
             "backlog_events_per_second": drained["events_per_second"]}  # fmt: skip
+
+
+@asynccontextmanager
+async def fresh_topics(bootstrap: str) -> AsyncIterator[list[str]]:
+    """Topics for one raw relay run, deleted after it: a broker piling up partitions run after run
+    slows down, and so would the chain measured next."""
+    topics = _raw_topics()
+    await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
+    try:
+        yield topics
+    finally:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics(topics)
+        finally:
+            await admin.close()
 
 
 # The chain: police convictions in, notifications out, through the four service processes.
