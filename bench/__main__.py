@@ -140,14 +140,21 @@ async def ladder(
     rates: Sequence[float],
     seconds: float,
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Offered rates in increasing order until one is not sustained; returns the highest sustained."""
+    """Offered rates in increasing order until one is not sustained, then the rate halfway back;
+    returns the highest sustained."""
     sustained = 0.0
-    steps = []
+    steps: list[dict[str, Any]] = []
+
+    async def step(rate: float) -> bool:
+        steps.append(await offer(bootstrap, make(int(rate * seconds)), tail, marker_of, rate=rate))
+        print(f"  {rate:>6.0f}/s offered: {steps[-1]}", flush=True)
+        return bool(steps[-1]["sustained"])
+
     for rate in rates:
-        step = await offer(bootstrap, make(int(rate * seconds)), tail, marker_of, rate=rate)
-        steps.append(step)
-        print(f"  {rate:>6.0f}/s offered: {step}", flush=True)
-        if not step["sustained"]:
+        if not await step(rate):
+            halfway = round((sustained + rate) / 2)
+            if sustained and await step(halfway):
+                sustained = halfway
             break
         sustained = rate
     return sustained, steps

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import upsert
+from eventkit.db import stage, upsert, write_staged
 from schemas.identifiers import Scheme
 from services.registry.identity import Nominal
 from services.registry.notification_rules import NotificationPeriod, NotificationState, Requirement
@@ -57,12 +57,15 @@ _HELD = (
 )
 _INSERT_NOMINAL = nominals.insert()
 _INSERT_IDENTIFIERS = identifiers.insert()
-_INSERT_CONVICTION = convictions.insert()
 
 
 def _not_before_the_recorded(offered: Any) -> ColumnElement[bool]:
     later: ColumnElement[bool] = fact_dates.c.as_of <= offered.as_of
     return later
+
+
+# Nominals this transaction registered with an area: no need to read whether they have one.
+_REGISTERED_IN_AN_AREA = "registry.registered_in_an_area"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,13 @@ class RegistryStore:
             ),
         )
         await self.link(platform_id, identifiers_)
+        if area is not None:
+            self._session.info.setdefault(_REGISTERED_IN_AN_AREA, set()).add(platform_id)
         return platform_id
+
+    def registered_in_an_area(self, platform_id: str) -> bool:
+        """Whether the nominal was registered in this transaction, with its area (so it has one)."""
+        return platform_id in self._session.info.get(_REGISTERED_IN_AN_AREA, ())
 
     async def link(self, platform_id: str, identifiers_: Mapping[Scheme, str]) -> None:
         if identifiers_:
@@ -221,8 +230,10 @@ class RegistryStore:
     async def add_conviction(
         self, platform_id: str, conviction: Conviction, *, source_event_id: str, offence_code: str, on: date
     ) -> None:
-        await self._session.execute(
-            _INSERT_CONVICTION,
+        # Written with the transaction's others as it commits; read back only after a flush (below).
+        stage(
+            self._session,
+            convictions,
             dict(
                 platform_id=platform_id,
                 source_event_id=source_event_id,
@@ -238,6 +249,7 @@ class RegistryStore:
         )
 
     async def convictions(self, platform_id: str) -> list[Conviction]:
+        await write_staged(self._session)
         rows = await self._session.execute(
             select(convictions).where(convictions.c.platform_id == platform_id).order_by(convictions.c.id)
         )
@@ -472,6 +484,7 @@ class RegistryStore:
         the merge, so that an unmerge restores them whatever the merge
         decided about them.
         """
+        await write_staged(self._session)  # staged records are moved too
         moved: dict[str, Any] = {}
         ids = await self._session.execute(
             select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.platform_id == absorbed)
@@ -527,6 +540,7 @@ class RegistryStore:
 
     async def unmerge(self, merge_id: int) -> Unmerged | None:
         """Move back exactly what the merge moved; None if there is no such merge still in force."""
+        await write_staged(self._session)  # staged records are moved back too
         row = (
             await self._session.execute(
                 select(merges).where(merges.c.id == merge_id, merges.c.undone_at.is_(None))

@@ -75,7 +75,10 @@ async def charge_recorded(data: ChargeRecorded, work: UnitOfWork) -> None:
 
 async def _area_if_unknown(work: UnitOfWork, platform_id: str, area: str) -> None:
     """A nominal first registered by another agency takes the recording force's area."""
-    if (await RegistryStore(work.session).facts(platform_id))["area"] is None:
+    store = RegistryStore(work.session)
+    if store.registered_in_an_area(platform_id):
+        return  # just registered, by this very event or another in the batch, with an area
+    if (await store.facts(platform_id))["area"] is None:
         await update(work, platform_id, f"area {area} (from the recording force)", area=area)
 
 
