@@ -66,6 +66,8 @@ def _not_before_the_recorded(offered: Any) -> ColumnElement[bool]:
 
 # Nominals this transaction registered with an area: no need to read whether they have one.
 _REGISTERED_IN_AN_AREA = "registry.registered_in_an_area"
+# Set while this transaction has found no events held for an unknown person, and held none.
+_NONE_HELD = "registry.none_held"
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class RegistryStore:
         event: dict[str, Any],
         claimed: Mapping[Scheme, str],
     ) -> None:
+        self._session.info.pop(_NONE_HELD, None)
         await self._session.execute(
             resolution_cases.insert(),
             dict(
@@ -173,10 +176,13 @@ class RegistryStore:
 
     async def take_held(self, known: Mapping[Scheme, str]) -> list[dict[str, Any]]:
         """Close and return the events held only because their person was unknown, now known by ``known``."""
+        if self._session.info.get(_NONE_HELD):
+            return []  # none were held when this transaction last looked, and it has held none since
         wanted = {f"{s}:{v}" for s, v in known.items()}
-        rows = await self._session.execute(_HELD)
+        held = (await self._session.execute(_HELD)).all()
+        self._session.info[_NONE_HELD] = not held
         taken: list[dict[str, Any]] = []
-        for row in rows.all():
+        for row in held:
             if not wanted & set(row.claimed):
                 continue
             # Taken only if still open: a co-ordinator's decision may have closed it meanwhile.
