@@ -20,7 +20,7 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 
 from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_batch_parser
-from eventkit.consumer import Consumer
+from eventkit.consumer import BatchResult, Consumer, PlatformUnavailable
 from eventkit.offsets import OffsetCommitter
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,14 @@ class Subscription:
                 self._idle.set()
 
     async def _on_batch(self, records: Sequence[ConsumerRecord]) -> None:
-        result = await self._consumer.process_batch(records)
+        try:
+            result = await self._consumer.process_batch(records)
+        except Exception as error:  # a fault of the kit itself: nothing in the batch counts as done
+            # By class only: an exception's text may quote the data.
+            log.error(
+                "batch of %d failed (%s); it will be delivered again", len(records), type(error).__name__
+            )
+            result = BatchResult([None] * len(records), PlatformUnavailable(type(error).__name__))
         consumer = self._subscriber.consumer
         assert consumer is not None
         # Per partition, the first record to be delivered again; those before it are done.
@@ -121,7 +128,8 @@ class Subscription:
                 "%s[%d]@%d not applied, will be delivered again: %s",
                 record.topic, record.partition, record.offset, result.unavailable,
             )  # fmt: skip
-            consumer.seek(tp, record.offset)
+            if tp in consumer.assignment():  # a rebalance may have taken it meanwhile
+                consumer.seek(tp, record.offset)
         await asyncio.sleep(self._pause)  # let the failing dependency recover
 
     def start(self) -> None:
