@@ -16,7 +16,6 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 
 from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_batch_parser
@@ -26,11 +25,13 @@ from eventkit.offsets import OffsetCommitter
 log = logging.getLogger(__name__)
 
 
-async def _raw_bodies(msg: Any) -> list[bytes]:
-    # Leave the bytes alone: the kit decodes and validates them itself, so a
+async def _records(msg: Any) -> Sequence[ConsumerRecord]:
+    # The records themselves, undecoded: the kit decodes and validates them, so a
     # malformed message reaches our dead-letter path instead of failing early.
-    bodies: list[bytes] = msg.body
-    return bodies
+    # Handed over as the body, not asked for through FastStream's context: a
+    # context parameter is resolved on a worker thread, a hop per batch.
+    records: Sequence[ConsumerRecord] = msg.raw_message
+    return records
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -83,17 +84,17 @@ class Subscription:
             auto_offset_reset=AUTO_OFFSET_RESET,
             ack_policy=ACK_POLICY,
             parser=lenient_batch_parser,
-            decoder=_raw_bodies,
+            decoder=_records,
             listener=_FlushOnRevoke(self.offsets, self.failing),
             title=f"{group_id}:consume",
             description=description,
         )
 
         @self._subscriber
-        async def on_batch(msg: KafkaMessage) -> None:
+        async def on_batch(records: Any) -> None:
             self._idle.clear()
             try:
-                await self._on_batch(msg.raw_message)
+                await self._on_batch(records)
             finally:
                 self._idle.set()
 
