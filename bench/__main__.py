@@ -434,7 +434,7 @@ async def chain(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rates", default="100,200,400,700,1000,1500,2000,3000,4000,6000,8000",
+    parser.add_argument("--rates", default="100,200,400,700,1000,1500,2000,3000,4000,6000,8000,11000,15000",
                         help="offered rates to try, in events/s, ascending")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is offered")
     parser.add_argument("--half-seconds", type=float, default=20.0, help="how long half rate is offered")
