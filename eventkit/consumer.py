@@ -115,6 +115,13 @@ class Handlers:
 
         return register
 
+    def include(self, other: "Handlers") -> "Handlers":
+        """Take ``other``'s handlers too (the kit's own, say); one type has one handler."""
+        if clash := self.by_type.keys() & other.by_type.keys():
+            raise ValueError(f"two handlers for {sorted(clash)}")
+        self.by_type.update(other.by_type)
+        return self
+
 
 DeadLetter = Callable[[str, ConsumerRecord, dict[str, str]], Awaitable[None]]
 

@@ -1,4 +1,6 @@
-"""Errors that say a message itself is wrong, so retrying cannot help."""
+"""Errors that say a message itself is wrong, so retrying cannot help; and a step the rules refuse."""
+
+from dataclasses import dataclass
 
 
 class PermanentError(Exception):
@@ -26,3 +28,17 @@ class RefusedByRule(PermanentError):
 
     Its text is the rule's own words, never the event's content.
     """
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A step the domain's rules do not allow; nothing changes.
+
+    ``authority`` when it is about who acts (a level 3 decision without a
+    senior officer), rather than about the state of the case. Its reason is
+    the rule's own words: an API answers with it, and an event it refuses
+    is dead-lettered with it (``RefusedByRule``).
+    """
+
+    reason: str
+    authority: bool = False

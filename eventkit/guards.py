@@ -7,7 +7,7 @@ from fastapi import Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit, history
+from eventkit import access, audit, history, invitations
 from eventkit.auth import Authenticated, Principal
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -32,6 +32,18 @@ def responsible_authority(principal: Caseworker) -> Principal:
 
 
 ResponsibleAuthority = Annotated[Principal, Depends(responsible_authority)]
+
+
+async def may_read_case(
+    session: AsyncSession, principal: Principal, platform_id: str, area: str | None
+) -> bool:
+    """Need-to-know for a case of ``area``: a Duty-to-Co-operate agency's rests on its invitations now."""
+    invited = (
+        frozenset()
+        if principal.responsible_authority
+        else await invitations.invited_agencies(session, platform_id)
+    )
+    return access.may_read_nominal(principal, area, invited)
 
 
 class HistoryLine(BaseModel):

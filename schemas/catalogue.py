@@ -136,7 +136,8 @@ REGISTRY_OFFENDERS = Topic(
     name="registry.offenders.v1",
     key="platform person id",
     producer="registry",
-    consumers=("levels",),
+    # Meetings learns the case's area from the register.
+    consumers=("levels", "meetings"),
     events=(
         registry.NominalRegistered,
         registry.IdentifiersLinked,
@@ -183,8 +184,30 @@ MEETINGS_SCHEDULE = Topic(
     name="meetings.schedule.v1",
     key="platform person id",
     producer="meetings",
-    consumers=("notifications",),
-    events=(meetings.MeetingNotRequired,),
+    # Levels applies meetings' level decisions; levels and the registry let invited agencies read the case.
+    consumers=("notifications", "levels", "registry"),
+    events=(
+        meetings.MeetingNotRequired,
+        meetings.MeetingRequired,
+        meetings.MeetingScheduled,
+        meetings.MeetingRescheduled,
+        meetings.MeetingCancelled,
+        meetings.MeetingOverdue,
+        meetings.AttendeeInvited,
+        meetings.AttendeeUninvited,
+        meetings.MinutesRecorded,
+        meetings.MinutesOverdue,
+        meetings.ActionAssigned,
+        meetings.ActionCompleted,
+        meetings.ActionOverdue,
+        meetings.MeetingLevelDecided,
+    ),
+    # Levels owns what it applies, and dead-letters what it cannot; notifications the rest.
+    type_owners=(
+        (meetings.MeetingLevelDecided, "levels"),
+        (meetings.AttendeeInvited, "levels"),
+        (meetings.AttendeeUninvited, "levels"),
+    ),
 )
 NOTIFICATIONS_DELIVERIES = Topic(
     name="notifications.deliveries.v1",

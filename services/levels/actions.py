@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
 from eventkit.auth import Purpose
+from eventkit.errors import Refused
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Policies, RequestBody, Today
 from eventkit.outbox import Cause, Emitter
@@ -31,7 +32,6 @@ from schemas.events.casework import (
 from schemas.events.common import Rosh
 from services.levels.api import CaseView, case_view, readable
 from services.levels.casework import Casework
-from services.levels.rules import Refused
 from services.levels.storage import LevelStore
 
 router = APIRouter(tags=["casework"])

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit
+from eventkit import audit
 from eventkit.auth import Authenticated, Principal, Purpose
 from eventkit.guards import (
     Caseworker,
@@ -22,6 +22,7 @@ from eventkit.guards import (
     ReadRecord,
     ResponsibleAuthority,
     audit_trail,
+    may_read_case,
     read_history,
 )
 from eventkit.http import Db, Policies, Today
@@ -88,7 +89,7 @@ class ReviewView(BaseModel):
 async def readable(session: AsyncSession, principal: Principal, platform_id: str) -> Case:
     """The case, if the caller may read it; otherwise the same 404 as for no case."""
     case = await LevelStore(session).case(platform_id)
-    if case is None or not access.may_read_nominal(principal, case.area, frozenset()):
+    if case is None or not await may_read_case(session, principal, platform_id, case.area):
         raise NOT_FOUND
     return case
 

@@ -1,12 +1,14 @@
-"""The levels service: registry.offenders.v1 and agency casework in, levels.decisions.v1 out."""
+"""The levels service: registry.offenders.v1, agency casework and meetings in, levels.decisions.v1 out."""
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from eventkit import invitations
 from eventkit.clock import Clock, system_clock
+from eventkit.consumer import Handlers
 from eventkit.policy import service_policies
 from eventkit.service import Service
 from eventkit.settings import Settings
-from schemas.catalogue import AGENCY_TOPICS, LEVELS_DECISIONS, REGISTRY_OFFENDERS
+from schemas.catalogue import AGENCY_TOPICS, LEVELS_DECISIONS, MEETINGS_SCHEDULE, REGISTRY_OFFENDERS
 from services.levels import actions
 from services.levels.api import router
 from services.levels.handlers import handlers
@@ -26,9 +28,9 @@ def create(
     return Service(
         "levels",
         metadata=metadata,
-        consumes=(REGISTRY_OFFENDERS, *AGENCY_TOPICS),
+        consumes=(REGISTRY_OFFENDERS, *AGENCY_TOPICS, MEETINGS_SCHEDULE),
         produces=(LEVELS_DECISIONS,),
-        handlers=handlers.by_type,
+        handlers=Handlers().include(handlers).include(invitations.handlers).by_type,
         api=(router, actions.router),
         jobs=jobs(policies),
         policies=policies,

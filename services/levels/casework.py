@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from eventkit import history
+from eventkit.errors import Refused
 from eventkit.outbox import Cause, Emitter
 from eventkit.policy import AreaPolicies
 from schemas.agencies import Role
@@ -24,7 +25,6 @@ from schemas.events.casework import (
 from services.levels import rules
 from services.levels.policy import LevelsPolicy
 from services.levels.reviews import next_review
-from services.levels.rules import Refused
 from services.levels.storage import Case, LevelStore
 from services.levels.triggers import serious_case_review_by, should_consider_referral
 

@@ -5,7 +5,7 @@ rules refuse, dead-letters the event with the rule's reason.
 """
 
 from eventkit.consumer import Handlers, UnitOfWork
-from eventkit.errors import RefusedByRule
+from eventkit.errors import Refused, RefusedByRule
 from schemas.catalogue import TOPIC_OF_EVENT
 from schemas.events import registry
 from schemas.events.casework import (
@@ -14,9 +14,9 @@ from schemas.events.casework import (
     ReferralSubmitted,
     ScreeningRecorded,
 )
+from schemas.events.meetings import MeetingLevelDecided
 from services.levels import merges
 from services.levels.casework import Casework
-from services.levels.rules import Refused
 
 handlers = Handlers()
 
@@ -100,3 +100,17 @@ async def referral_decided(data: ReferralDecided, work: UnitOfWork) -> None:
 @handlers.on(LevelDecisionRecorded)
 async def level_decision_recorded(data: LevelDecisionRecorded, work: UnitOfWork) -> None:
     _done(await _casework(work).level_decided(data))
+
+
+@handlers.on(MeetingLevelDecided)
+async def meeting_level_decided(data: MeetingLevelDecided, work: UnitOfWork) -> None:
+    # The meeting's rationale stays in its minutes, behind the meetings API: the decision points there.
+    decision = LevelDecisionRecorded(
+        platform_id=data.platform_id,
+        level=data.level,
+        rationale=f"decided at MAPPA meeting {data.meeting_id}: the rationale is in its minutes",
+        decided_on=data.decided_on,
+        decided_by=data.chair,
+        authorised_by=data.authorised_by,
+    )
+    _done(await _casework(work).level_decided(decision))

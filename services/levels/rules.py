@@ -12,6 +12,8 @@ special resources. Levels may be lowered by decision at any time.
 from dataclasses import dataclass
 from typing import Literal
 
+from eventkit.authority import may_decide_level
+from eventkit.errors import Refused
 from schemas.agencies import Role
 
 Level = Literal[1, 2, 3]
@@ -20,26 +22,11 @@ Outcome = Literal["level-1", "referral"]
 # "used" by the raise it allowed; "withdrawn" when a raise or the case's closing overtook it.
 ReferralStatus = Literal["open", "accepted", "declined", "used", "withdrawn"]
 
-# Who records a level decision: the co-ordinator, the chair of the MAPPA meeting, or a senior officer.
-DECIDING_ROLES = frozenset({Role.MAPPA_COORDINATOR, Role.MEETING_CHAIR, Role.SENIOR_OFFICER})
-
 
 @dataclass(frozen=True)
 class CaseLevel:
     level: Level
     status: Status
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A decision the rules do not allow; nothing changes.
-
-    ``authority`` when it is about who decides (a level 3 decision without
-    a senior officer), rather than about the state of the case.
-    """
-
-    reason: str
-    authority: bool = False
 
 
 def on_categorised(current: CaseLevel | None) -> CaseLevel | None:
@@ -126,13 +113,8 @@ def decide_level(
     """
     if case.status == "closed":
         return Refused("the case is closed")
-    if decided_by not in DECIDING_ROLES:
-        return Refused(
-            "levels are decided by the MAPPA co-ordinator, a meeting chair or a senior officer",
-            authority=True,
-        )
-    if level == 3 and Role.SENIOR_OFFICER not in (decided_by, authorised_by):
-        return Refused("a level 3 decision needs a senior officer's authorisation", authority=True)
+    if refused := may_decide_level(level, decided_by, authorised_by):
+        return refused
     if level > case.level and (accepted_referral_level or 0) < level:
         return Refused(
             f"raising a case to level {level} needs an accepted referral for level {level} or above"

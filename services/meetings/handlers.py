@@ -1,20 +1,55 @@
-"""Meeting scheduling handlers: parse, decide with the rules, store, emit."""
+"""Meeting scheduling's handlers: what the register and levels publish, turned into meeting steps.
+
+Thin: each parses and hands the step to ``steps.Planning``.
+"""
 
 from eventkit.consumer import Handlers, UnitOfWork
-from schemas.events.levels import ScreeningDue
-from schemas.events.meetings import MeetingNotRequired
+from schemas.events import levels, registry
 from services.meetings import rules
-from services.meetings.storage import MeetingStore
+from services.meetings.steps import Planning
 
 handlers = Handlers()
 
 
-@handlers.on(ScreeningDue)
-async def screening_due(data: ScreeningDue, work: UnitOfWork) -> None:
+def _planning(work: UnitOfWork) -> Planning:
+    assert work.policies is not None, "the meetings service runs with its area policies"
+    return Planning(work, work.policies, now=work.now, today=work.today)
+
+
+@handlers.on(registry.CategoryAssigned)
+async def category_assigned(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
+    await _planning(work).placed(data.platform_id, data.area)
+
+
+@handlers.on(registry.Transferred)
+async def transferred(data: registry.Transferred, work: UnitOfWork) -> None:
+    await _planning(work).placed(data.platform_id, data.to_area)
+
+
+@handlers.on(levels.ScreeningDue)
+async def screening_due(data: levels.ScreeningDue, work: UnitOfWork) -> None:
     decision = rules.meeting_decision(data.level)
-    await MeetingStore(work.session).record(data.platform_id, data.level, decision, work.cause.id)
+    planning = _planning(work)
+    planning.store.record_not_required(data.platform_id, data.level, decision, work.cause.id)
     if not decision.required:
-        await work.emit(
-            MeetingNotRequired(platform_id=data.platform_id, level=data.level, reason=decision.reason),
-            key=data.platform_id,
-        )
+        await planning.not_required(data.platform_id, data.level, decision.reason)
+
+
+@handlers.on(levels.ReferralAccepted)
+async def referral_accepted(data: levels.ReferralAccepted, work: UnitOfWork) -> None:
+    await _planning(work).referral_accepted(data.platform_id, data.level_sought, data.decided_on)
+
+
+@handlers.on(levels.LevelSet)
+async def level_set(data: levels.LevelSet, work: UnitOfWork) -> None:
+    await _planning(work).level_decided(data.platform_id, data.level, data.next_review_by)
+
+
+@handlers.on(levels.LevelChanged)
+async def level_changed(data: levels.LevelChanged, work: UnitOfWork) -> None:
+    await _planning(work).level_decided(data.platform_id, data.level, data.next_review_by)
+
+
+@handlers.on(levels.CaseClosed)
+async def case_closed(data: levels.CaseClosed, work: UnitOfWork) -> None:
+    await _planning(work).ended(data.platform_id, "case-closed")

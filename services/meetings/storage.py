@@ -1,33 +1,252 @@
-"""Meeting scheduling tables."""
+"""What meeting scheduling reads and writes."""
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import stage
-from services.meetings.rules import MeetingDecision
+from eventkit.db import stage, upsert
+from services.meetings.rules import Kind, MeetingDecision, MeetingLevel, Requirement
+from services.meetings.tables import actions, attendees, cases, meeting_decisions, meetings, minutes
 
-metadata = MetaData()
+OPEN = ("required", "scheduled")
 
-meeting_decisions = Table(
-    "meeting_decisions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform_id", String(64), nullable=False, index=True),
-    Column("level", Integer, nullable=False),
-    Column("required", Boolean, nullable=False),
-    Column("reason", String(300), nullable=False),
-    Column("source_event_id", String(128), nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-)
+
+@dataclass(frozen=True)
+class Case:
+    platform_id: str
+    area: str | None
+    level: int | None
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Meeting:
+    meeting_id: str
+    platform_id: str
+    level: MeetingLevel
+    kind: Kind
+    required_by: date
+    status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    venue: str | None
+    video_link: str | None
+    chair_ref: str | None
+    chair_role: str | None
+    sequence: int
+    cancel_reason: str | None
+
+    @property
+    def requirement(self) -> Requirement:
+        return Requirement(self.kind, self.level, self.required_by)
+
+
+@dataclass(frozen=True)
+class Attendee:
+    agency: str
+    core: bool
+    invited_on: date
+    ended_on: date | None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _meeting(row: Any) -> Meeting:
+    values = dict(row._mapping)
+    values["starts_at"] = _utc(values["starts_at"])
+    values["ends_at"] = _utc(values["ends_at"])
+    return Meeting(**values)
+
+
+_PID: BindParameter[str] = bindparam("pid")
+_MID: BindParameter[str] = bindparam("mid")
+_CASE = select(cases).where(cases.c.platform_id == _PID)
+_PENDING = select(meetings).where(meetings.c.platform_id == _PID, meetings.c.status.in_(OPEN))
+_MEETING = select(meetings).where(meetings.c.meeting_id == _MID)
+_UPDATE_MEETING = meetings.update().where(meetings.c.meeting_id == _MID)
 
 
 class MeetingStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(
+    # --- cases ---------------------------------------------------------------
+
+    async def case(self, platform_id: str) -> Case | None:
+        row = (await self._session.execute(_CASE, {"pid": platform_id})).first()
+        return None if row is None else Case(row.platform_id, row.area, row.level, row.closed)
+
+    async def set_case(self, platform_id: str, **values: Any) -> None:
+        """Record what is known of the case; the columns not named keep what they had."""
+        await self._session.execute(
+            upsert(self._session, cases, tuple(values)),
+            {"platform_id": platform_id, "closed": False, **values},
+        )
+
+    # --- meetings ------------------------------------------------------------
+
+    async def pending(self, platform_id: str) -> Meeting | None:
+        """The case's next meeting: required or scheduled, not yet held (at most one)."""
+        row = (await self._session.execute(_PENDING, {"pid": platform_id})).first()
+        return None if row is None else _meeting(row)
+
+    async def meeting(self, meeting_id: str) -> Meeting | None:
+        row = (await self._session.execute(_MEETING, {"mid": meeting_id})).first()
+        return None if row is None else _meeting(row)
+
+    async def add_meeting(self, meeting_id: str, platform_id: str, required: Requirement) -> None:
+        await self._session.execute(
+            meetings.insert(),
+            dict(
+                meeting_id=meeting_id,
+                platform_id=platform_id,
+                level=required.level,
+                kind=required.kind,
+                required_by=required.required_by,
+                status="required",
+                sequence=0,
+            ),
+        )
+
+    async def update_meeting(self, meeting_id: str, **values: Any) -> None:
+        await self._session.execute(_UPDATE_MEETING, {"mid": meeting_id, **values})
+
+    async def of_case(self, platform_id: str) -> list[Meeting]:
+        rows = await self._session.execute(
+            select(meetings).where(meetings.c.platform_id == platform_id).order_by(meetings.c.required_by)
+        )
+        return [_meeting(row) for row in rows]
+
+    async def of_area(self, area: str, statuses: tuple[str, ...]) -> list[Meeting]:
+        rows = await self._session.execute(
+            select(meetings)
+            .join(cases, cases.c.platform_id == meetings.c.platform_id)
+            .where(cases.c.area == area, meetings.c.status.in_(statuses))
+            .order_by(meetings.c.required_by, meetings.c.meeting_id)
+        )
+        return [_meeting(row) for row in rows]
+
+    async def required_before(self, day: date) -> list[Meeting]:
+        """Meetings not yet held whose date is before ``day``: candidates for overdue."""
+        rows = await self._session.execute(
+            select(meetings).where(meetings.c.status.in_(OPEN), meetings.c.required_by < day)
+        )
+        return [_meeting(row) for row in rows]
+
+    async def started_before(self, moment: datetime) -> list[Meeting]:
+        """Scheduled meetings that have started and have no minutes yet."""
+        rows = await self._session.execute(
+            select(meetings).where(meetings.c.status == "scheduled", meetings.c.starts_at < moment)
+        )
+        return [_meeting(row) for row in rows]
+
+    # --- attendees -----------------------------------------------------------
+
+    async def attendees(self, meeting_id: str) -> list[Attendee]:
+        rows = await self._session.execute(
+            select(attendees).where(attendees.c.meeting_id == meeting_id).order_by(attendees.c.agency)
+        )
+        return [Attendee(r.agency, r.core, r.invited_on, r.ended_on) for r in rows]
+
+    async def invite(self, meeting_id: str, platform_id: str, agency: str, *, core: bool, on: date) -> bool:
+        """Ask ``agency``; False if it is asked already. An ended invitation starts again."""
+        result = await self._session.execute(
+            upsert(
+                self._session,
+                attendees,
+                ("invited_on", "ended_on"),
+                lambda offered: attendees.c.ended_on.is_not(None),
+            ),
+            dict(
+                meeting_id=meeting_id,
+                agency=agency,
+                platform_id=platform_id,
+                core=core,
+                invited_on=on,
+                ended_on=None,
+            ),
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def end_invitation(self, meeting_id: str, agency: str, on: date) -> bool:
+        result = await self._session.execute(
+            attendees.update()
+            .where(
+                attendees.c.meeting_id == meeting_id,
+                attendees.c.agency == agency,
+                attendees.c.ended_on.is_(None),
+            )
+            .values(ended_on=on)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def invited_agencies(self, platform_id: str) -> frozenset[str]:
+        """Duty-to-Co-operate agencies with an invitation to one of the case's meetings that has not ended."""
+        rows = await self._session.scalars(
+            select(attendees.c.agency).where(
+                attendees.c.platform_id == platform_id,
+                attendees.c.core.is_(False),
+                attendees.c.ended_on.is_(None),
+            )
+        )
+        return frozenset(rows)
+
+    # --- minutes and actions ---------------------------------------------------
+
+    async def record_minutes(self, meeting_id: str, **values: Any) -> None:
+        await self._session.execute(minutes.insert(), {"meeting_id": meeting_id, **values})
+
+    async def minutes(self, meeting_id: str) -> dict[str, Any] | None:
+        row = (await self._session.execute(select(minutes).where(minutes.c.meeting_id == meeting_id))).first()
+        return None if row is None else dict(row._mapping)
+
+    async def add_action(self, **values: Any) -> None:
+        await self._session.execute(actions.insert(), values)
+
+    async def actions(self, meeting_id: str) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(actions)
+            .where(actions.c.meeting_id == meeting_id)
+            .order_by(actions.c.due_on, actions.c.action_id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    async def action(self, action_id: str) -> dict[str, Any] | None:
+        row = (await self._session.execute(select(actions).where(actions.c.action_id == action_id))).first()
+        return None if row is None else dict(row._mapping)
+
+    async def complete_action(self, action_id: str, on: date) -> bool:
+        result = await self._session.execute(
+            actions.update()
+            .where(actions.c.action_id == action_id, actions.c.completed_on.is_(None))
+            .values(completed_on=on)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def open_actions(self, *, agency: str, area: str) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(actions)
+            .join(cases, cases.c.platform_id == actions.c.platform_id)
+            .where(actions.c.owner_agency == agency, cases.c.area == area, actions.c.completed_on.is_(None))
+            .order_by(actions.c.due_on, actions.c.action_id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    async def actions_due_before(self, day: date) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(actions).where(actions.c.completed_on.is_(None), actions.c.due_on < day)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    # --- level 1 ------------------------------------------------------------
+
+    def record_not_required(
         self, platform_id: str, level: int, decision: MeetingDecision, source_event_id: str
     ) -> None:
         # Nothing reads it back in the transaction: inserted with the batch's others as it commits.

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import access, audit
+from eventkit import audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
 from eventkit.guards import (
     Caseworker,
@@ -25,6 +25,7 @@ from eventkit.guards import (
     ReadRecord,
     ResponsibleAuthority,
     audit_trail,
+    may_read_case,
     read_history,
 )
 from eventkit.http import Db, Policies, RequestBody, Today
@@ -191,11 +192,9 @@ def _requirement_view(state: NotificationState) -> NotificationRequirement:
     )
 
 
-async def _readable(reads: RegistryReads, principal: Principal, platform_id: str) -> dict[str, Any]:
-    found = await reads.nominal(platform_id)
-    # Invitations to meetings arrive with the meetings service; until then only
-    # the Responsible Authority of the nominal's area can read it.
-    if found is None or not access.may_read_nominal(principal, found["area"], frozenset()):
+async def _readable(session: AsyncSession, principal: Principal, platform_id: str) -> dict[str, Any]:
+    found = await RegistryReads(session).nominal(platform_id)
+    if found is None or not await may_read_case(session, principal, platform_id, found["area"]):
         raise NOT_FOUND
     return found
 
@@ -210,7 +209,7 @@ async def nominal(
     platform_id: str, principal: Caseworker, purpose: Purpose, db: Db, now: Annotated[Now, Depends()]
 ) -> NominalView:
     async with db.transaction() as session:
-        found = await _readable(RegistryReads(session), principal, platform_id)
+        found = await _readable(session, principal, platform_id)
         view = _view(found, await _state(session, platform_id), now)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
@@ -245,7 +244,7 @@ async def by_identifier(
         platform_id = await reads.by_identifier(lookup.scheme, lookup.value)
         if platform_id is None:
             raise NOT_FOUND
-        found = await _readable(reads, principal, platform_id)
+        found = await _readable(session, principal, platform_id)
         view = _view(found, await _state(session, platform_id), now)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
@@ -274,7 +273,7 @@ async def search(
         )
         for platform_id in matches:
             found = await reads.nominal(platform_id)
-            if found is None or not access.may_read_nominal(principal, found["area"], frozenset()):
+            if found is None or not await may_read_case(session, principal, platform_id, found["area"]):
                 continue
             await audit.record_read(
                 session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
@@ -294,8 +293,7 @@ async def nominal_history(
 ) -> list[HistoryLine]:
     """Every change to the nominal, oldest first, with the event that caused it."""
     async with db.transaction() as session:
-        reads = RegistryReads(session)
-        await _readable(reads, principal, platform_id)
+        await _readable(session, principal, platform_id)
         return await read_history(
             session,
             principal,

@@ -1,12 +1,14 @@
-"""The registry service: agency topics in, registry.offenders.v1 out."""
+"""The registry service: agency topics (and meeting invitations) in, registry.offenders.v1 out."""
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from eventkit import invitations
 from eventkit.clock import Clock, system_clock
+from eventkit.consumer import Handlers
 from eventkit.policy import service_policies
 from eventkit.service import Service
 from eventkit.settings import Settings
-from schemas.catalogue import AGENCY_TOPICS, REGISTRY_OFFENDERS
+from schemas.catalogue import AGENCY_TOPICS, MEETINGS_SCHEDULE, REGISTRY_OFFENDERS
 from services.registry import actions
 from services.registry.api import router
 from services.registry.handlers import handlers
@@ -25,9 +27,9 @@ def create(
     return Service(
         "registry",
         metadata=metadata,
-        consumes=AGENCY_TOPICS,
+        consumes=(*AGENCY_TOPICS, MEETINGS_SCHEDULE),
         produces=(REGISTRY_OFFENDERS,),
-        handlers=handlers.by_type,
+        handlers=Handlers().include(handlers).include(invitations.handlers).by_type,
         api=(router, actions.router),
         jobs=(overdue_notifications, notification_periods_ended),
         policies=service_policies(settings, RegistryPolicy, DEFAULTS),

@@ -14,6 +14,8 @@ from eventkit.service import Service
 from eventkit.settings import Settings
 from services.levels.app import create as create_levels
 from services.levels.tables import metadata as levels_metadata
+from services.meetings.app import create as create_meetings
+from services.meetings.tables import metadata as meetings_metadata
 from services.registry.app import create as create_registry
 from services.registry.tables import metadata
 from tests.support.api import KEY
@@ -82,6 +84,18 @@ async def offline_levels(
     monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'levels.db'}")
     service = create_levels(settings=Settings("levels"), clock=clock)
     await service.db.create_schema(levels_metadata)
+    yield service
+    await service.db.dispose()
+
+
+@pytest.fixture
+async def offline_meetings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock, _auth: None
+) -> AsyncIterator[Service]:
+    """The meetings service's database, handlers, jobs and HTTP API on a fake clock, without its broker."""
+    monkeypatch.setenv("MAPPA_MEETINGS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'meetings.db'}")
+    service = create_meetings(settings=Settings("meetings"), clock=clock)
+    await service.db.create_schema(meetings_metadata)
     yield service
     await service.db.dispose()
 

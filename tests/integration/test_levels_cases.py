@@ -3,9 +3,9 @@ an unmerge reopens the case the merge closed."""
 
 from datetime import date
 
+from eventkit.errors import Refused
 from eventkit.service import Service
 from services.levels import merges
-from services.levels.rules import Refused
 from services.levels.storage import ReferralState
 from tests.support.casework import (
     SENIOR_OFFICER,

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from eventkit.calendar import add_working_days, is_working_day, subtract_working_days
+from eventkit.errors import Refused
 from eventkit.policy import load_policies
 from schemas.agencies import Role
 from services.levels.policy import DEFAULTS, LevelsPolicy
@@ -13,7 +14,6 @@ from services.levels.reviews import next_review, review_interval_weeks, review_s
 from services.levels.rules import (
     CaseLevel,
     Decision,
-    Refused,
     decide_level,
     may_decide_referral,
     may_refer,
