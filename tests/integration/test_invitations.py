@@ -1,4 +1,4 @@
-"""Invited agencies read a case in levels and the registry only while invited; levels applies meetings' decisions.
+"""Invited agencies read a case in levels and the registry only while invited; meetings decide levels.
 
 Both learn invitations from the meetings service's events (``eventkit.invitations``),
 never from its tables; a case read after the invitation ended is answered
