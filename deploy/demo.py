@@ -4,9 +4,14 @@ Three police convictions are published the way any agency system would
 (plain Kafka client, CloudEvents JSON): a sexual offence (category 1), a
 violent offence with 18 months' custody (category 2) and a theft (not MAPPA).
 When levels makes a screening due, the probation case system screens the
-case at level 1. The demo prints what each service published, a development token and
-the ``curl`` line that reads the first nominal with it, then keeps the platform running
-until interrupted (``--once`` stops after the scenario).
+first case at level 1 and refers the second for level 3, which the area's
+MAPPA co-ordinator accepts. Meetings then requires a first level 3 meeting
+within 5 working days, and the demo, as that co-ordinator, schedules it over
+the meetings API for 10:00 on the next working day, a senior officer in the
+chair and the DWP invited. The demo prints what each service published,
+development tokens and the ``curl`` lines that read the first nominal and
+the area's meetings with them, then keeps the platform running until
+interrupted (``--once`` stops after the scenario).
 
 Without ``MAPPA_AUTH_JWT_KEY`` the services would refuse every API request: the demo
 then generates a development key for this run and gives it to the services it starts.
@@ -19,9 +24,12 @@ import os
 import secrets
 import signal
 import time
+import urllib.request
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
@@ -29,6 +37,7 @@ from pydantic import ValidationError
 from deploy.local import SERVICES, LocalPlatform
 from deploy.watch import Tail
 from eventkit.auth import PURPOSE_HEADER, AuthSettings, Principal
+from eventkit.calendar import is_working_day
 from eventkit.settings import PlatformSettings
 from eventkit.synthetic import OTHER_OFFENCE, SEXUAL_OFFENCE, VIOLENT_OFFENCE, Synthetic
 from eventkit.tokens import issue
@@ -41,7 +50,7 @@ from schemas.catalogue import (
     NOTIFICATIONS_DELIVERIES,
     REGISTRY_OFFENDERS,
 )
-from schemas.events.casework import ScreeningRecorded, StaffRef
+from schemas.events.casework import ReferralDecided, ReferralSubmitted, ScreeningRecorded, StaffRef
 
 SCENARIO_TIMEOUT = 60.0
 TOKEN_MINUTES = 60
@@ -54,76 +63,172 @@ WATCHED = [
 ]
 
 
-def _screened(platform_id: str) -> ScreeningRecorded:
-    staff = StaffRef(staff_ref="om-demo", role=Role.OFFENDER_MANAGER)
+OFFENDER_MANAGER = StaffRef(staff_ref="om-demo", role=Role.OFFENDER_MANAGER)
+COORDINATOR = StaffRef(staff_ref="u-coord-demo", role=Role.MAPPA_COORDINATOR)
+
+
+def _screened(platform_id: str, level_sought: int | None) -> ScreeningRecorded:
     return ScreeningRecorded(
-        platform_id=platform_id, screened_on=date.today(), outcome="level-1", screened_by=staff
+        platform_id=platform_id,
+        screened_on=date.today(),
+        outcome="referral" if level_sought else "level-1",
+        level_sought=level_sought,
+        screened_by=OFFENDER_MANAGER,
     )
 
 
+def _referral(platform_id: str) -> tuple[ReferralSubmitted, ReferralDecided]:
+    """A synthetic MAPPA A referral for level 3, and the co-ordinator's acceptance of it."""
+    submitted = ReferralSubmitted(
+        platform_id=platform_id,
+        referral_ref="DEMO-A-1",
+        level_sought=3,
+        referring_agency=Agency.PROBATION,
+        reasons="Synthetic: escalating threats to a former partner",
+        current_rosh="very-high",
+        lower_level_insufficient="Synthetic: needs police, housing and probation resources together",
+        referred_on=date.today(),
+        referred_by=OFFENDER_MANAGER,
+    )
+    decided = ReferralDecided(
+        platform_id=platform_id,
+        referral_ref="DEMO-A-1",
+        decision="accepted",
+        reason="Synthetic: meets the level 3 criteria",
+        decided_on=date.today(),
+        decided_by=COORDINATOR,
+    )
+    return submitted, decided
+
+
 @dataclass(frozen=True)
-class FirstNominal:
-    """The nominal the first conviction created, and the area it is managed in."""
+class Outcome:
+    """What the scenario made: the first nominal, and the level 3 case's meeting, with their area."""
 
     platform_id: str
     area: str
+    meeting_id: str
+    meeting_area: str
 
 
-async def scenario(bootstrap: str) -> FirstNominal:
+def _coordinator(area: str) -> Principal:
+    return Principal(user=COORDINATOR.staff_ref, agency=Agency.POLICE, role=COORDINATOR.role, area=area)
+
+
+def _next_working_day_at_ten() -> datetime:
+    day = date.today() + timedelta(days=1)
+    while not is_working_day(day, "england"):
+        day += timedelta(days=1)
+    return datetime.combine(day, dt_time(10, 0))
+
+
+def schedule_meeting(platform: LocalPlatform, key: str, meeting_id: str, area: str) -> dict[str, Any]:
+    """As the area's co-ordinator, over the meetings API: the next working day at 10:00 London time."""
+    starts = _next_working_day_at_ten()
+    body = {
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "venue": "MAPPA unit, meeting room 1 (synthetic)",
+        "chair": {"staff_ref": "u-senior-demo", "role": Role.SENIOR_OFFICER},
+        "invited_agencies": [Agency.DWP],
+    }
+    coordinator = Principal(
+        user=COORDINATOR.staff_ref, agency=Agency.POLICE, role=COORDINATOR.role, area=area
+    )
+    request = urllib.request.Request(  # noqa: S310 (a local URL the demo built)
+        platform.url("meetings", f"/meetings/{meeting_id}/schedule"),
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {issue(coordinator, key=key, minutes=5)}",
+            PURPOSE_HEADER: DEMO_PURPOSE,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        scheduled: dict[str, Any] = json.loads(response.read())
+    return scheduled
+
+
+async def scenario(bootstrap: str, platform: LocalPlatform, key: str) -> Outcome:
     synthetic = Synthetic(seed=2026)
     cases = [
-        (synthetic.conviction(SEXUAL_OFFENCE, custody_months=18), "expect category 1 and a notification"),
-        (synthetic.conviction(VIOLENT_OFFENCE, custody_months=18), "expect category 2 and a notification"),
+        (synthetic.conviction(SEXUAL_OFFENCE, custody_months=18), "expect category 1, screened at level 1"),
+        (synthetic.conviction(VIOLENT_OFFENCE, custody_months=18), "expect category 2, referred for level 3"),
         (synthetic.conviction(OTHER_OFFENCE, custody_months=3), "expect a nominal only: not MAPPA"),
     ]
     watcher = Tail(bootstrap, *WATCHED)
     await watcher.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
-    first_event_id = ""
-    first: FirstNominal | None = None
+    event_ids: list[str] = []
+    # Platform ids by the conviction that registered them (0: category 1, 1: category 2).
+    registered: dict[int, str] = {}
+    screened: set[str] = set()
+    meeting_id = ""
+    notified = scheduled = False
     try:
         for conviction, expectation in cases:
             event = synthetic.conviction_event(conviction)
-            first_event_id = first_event_id or event.id
+            event_ids.append(event.id)
             await producer.send_and_wait(
                 AGENCY_POLICE.name, event.to_json(), key=conviction.person.pnc_id.encode()
             )
             print(f"police  -> {AGENCY_POLICE.name}: conviction recorded ({expectation})")
-        notified = levels_set = 0
         deadline = time.monotonic() + SCENARIO_TIMEOUT
-        while (notified < 2 or levels_set < 2) and time.monotonic() < deadline:
+        while not (notified and scheduled) and time.monotonic() < deadline:
             try:
                 record, _ = await asyncio.wait_for(watcher.arrivals.get(), timeout=1)
             except TimeoutError:
                 continue
             event = json.loads(record.value)
             kind = event["type"].split(".")[3]
-            detail = {k: v for k, v in event["data"].items() if k in ("category", "level", "subject")}
+            shown = ("category", "level", "kind", "required_by", "starts_at", "agency")
+            detail = {k: v for k, v in event["data"].items() if k in shown}
             print(f"{record.topic:<28} {kind:<24} {event['subject']}  {detail or ''}")
-            notified += record.topic == NOTIFICATIONS_DELIVERIES.name
-            levels_set += kind == "level-set"
-            if kind == "nominal-registered" and event.get("causationid") == first_event_id:
-                # Placed by a police conviction: managed in the recording force's area.
-                first = FirstNominal(event["subject"], cases[0][0].recording_force)
-            if kind == "screening-due":
-                # The lead agency's case system screens the new case: level 1 confirmed.
-                screened = synthetic.agency_event(AGENCY_PROBATION, _screened(event["subject"]))
-                await producer.send_and_wait(AGENCY_PROBATION.name, screened.to_json(), key=record.key)
-                print(f"probation -> {AGENCY_PROBATION.name}: screening recorded (level 1)")
-        if notified < 2 or levels_set < 2 or first is None:
+            notified = notified or record.topic == NOTIFICATIONS_DELIVERIES.name
+            scheduled = scheduled or kind == "meeting-scheduled"
+            if kind == "nominal-registered" and event.get("causationid") in event_ids[:2]:
+                registered[event_ids.index(event["causationid"])] = event["subject"]
+            if kind == "screening-due" and event["subject"] not in screened:
+                # The lead agency's case system screens: level 1 for the first, a referral for the second.
+                screened.add(event["subject"])
+                refer = event["subject"] == registered.get(1)
+                steps: list[Any] = [_screened(event["subject"], 3 if refer else None)]
+                if refer:
+                    steps.append(_referral(event["subject"])[0])
+                for step in steps:
+                    sent = synthetic.agency_event(AGENCY_PROBATION, step)
+                    await producer.send_and_wait(AGENCY_PROBATION.name, sent.to_json(), key=record.key)
+                print(f"probation -> {AGENCY_PROBATION.name}: screening recorded"
+                      + (" with a referral for level 3" if refer else " (level 1)"))  # fmt: skip
+            if kind == "referral-made":
+                # The co-ordinator decides once levels has the referral (another topic: no order between).
+                accepted = synthetic.agency_event(AGENCY_POLICE, _referral(event["subject"])[1])
+                await producer.send_and_wait(AGENCY_POLICE.name, accepted.to_json(), key=record.key)
+                print(f"police  -> {AGENCY_POLICE.name}: the MAPPA co-ordinator accepts the referral")
+            if kind == "meeting-required" and not meeting_id:
+                meeting_id = event["data"]["meeting_id"]
+                meeting = await asyncio.to_thread(
+                    schedule_meeting, platform, key, meeting_id, cases[1][0].recording_force
+                )
+                print(
+                    f"co-ordinator -> meetings API: meeting {meeting_id} scheduled for {meeting['starts_at']}"
+                )
+        if not (notified and scheduled) or len(registered) < 2:
             raise SystemExit(
-                f"{notified} of 2 notifications and {levels_set} of 2 levels set in {SCENARIO_TIMEOUT}s"
-                + ("" if first else "; the first nominal was not registered")
+                f"in {SCENARIO_TIMEOUT}s: a notification {'sent' if notified else 'missing'}, "
+                f"the level 3 meeting {'scheduled' if scheduled else 'not scheduled'}, "
+                f"{len(registered)} of 2 MAPPA nominals registered"
             )
     finally:
         await producer.stop()
         await watcher.stop()
-    return first
+    return Outcome(registered[0], cases[0][0].recording_force, meeting_id, cases[1][0].recording_force)
 
 
-def try_it(platform: LocalPlatform, nominal: FirstNominal, key: str) -> list[str]:
-    """A development token and the curl line that reads ``nominal`` with it, as lines to print."""
+def try_it(platform: LocalPlatform, outcome: Outcome, key: str) -> list[str]:
+    """Development tokens and the curl lines that read the first nominal and the area's meetings."""
     try:
         settings = AuthSettings(jwt_key=key)
     except ValidationError:
@@ -132,20 +237,32 @@ def try_it(platform: LocalPlatform, nominal: FirstNominal, key: str) -> list[str
         ]
     if settings.jwt_key is None or "HS256" not in settings.jwt_algorithms:
         return ["MAPPA_AUTH_JWT_KEY is not an HS256 key: ask your identity provider for a token"]
-    reader = Principal(user="u-demo", agency=Agency.PROBATION, role=Role.OFFENDER_MANAGER, area=nominal.area)
-    token = issue(
-        reader,
-        key=settings.jwt_key.get_secret_value(),
-        minutes=TOKEN_MINUTES,
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
-    )
-    url = platform.url("registry", f"/nominals/{nominal.platform_id}")
+
+    def token(principal: Principal) -> str:
+        assert settings.jwt_key is not None
+        return issue(
+            principal,
+            key=settings.jwt_key.get_secret_value(),
+            minutes=TOKEN_MINUTES,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+
+    reader = Principal(user="u-demo", agency=Agency.PROBATION, role=Role.OFFENDER_MANAGER, area=outcome.area)
+    coordinator = _coordinator(outcome.meeting_area)
+    purpose = f'-H "{PURPOSE_HEADER}: {DEMO_PURPOSE}"'
     return [
         f"a development token ({reader.agency} {reader.role}, area {reader.area}, "
         f"valid {TOKEN_MINUTES} minutes) and the first nominal:",
-        f"  TOKEN={token}",
-        f'  curl -H "Authorization: Bearer $TOKEN" -H "{PURPOSE_HEADER}: {DEMO_PURPOSE}" {url}',
+        f"  TOKEN={token(reader)}",
+        f'  curl -H "Authorization: Bearer $TOKEN" {purpose} '
+        + platform.url("registry", f"/nominals/{outcome.platform_id}"),
+        f"the MAPPA co-ordinator of area {coordinator.area}: the area's meetings and the invitation:",
+        f"  COORDINATOR={token(coordinator)}",
+        f'  curl -H "Authorization: Bearer $COORDINATOR" {purpose} '
+        + platform.url("meetings", f"/areas/{coordinator.area}/meetings"),
+        f'  curl -H "Authorization: Bearer $COORDINATOR" {purpose} '
+        + platform.url("meetings", f"/meetings/{outcome.meeting_id}/invite.ics"),
     ]
 
 
@@ -162,13 +279,13 @@ def main() -> None:
     try:
         platform.start_all()
         print(f"four services healthy in {time.monotonic() - started:.1f}s (logs in {args.data_dir}/)")
-        first = asyncio.run(scenario(bootstrap))
+        outcome = asyncio.run(scenario(bootstrap, platform, key))
         print(f"scenario done {time.monotonic() - started:.1f}s after start")
         for service in SERVICES:
             print(f"  {service:<14} {platform.url(service, '/health')}  /metrics  /asyncapi")
         if generated:
             print("MAPPA_AUTH_JWT_KEY is not set: the services check tokens with a key made for this run")
-        for line in try_it(platform, first, key):
+        for line in try_it(platform, outcome, key):
             print(line)
         if not args.once:
             print("platform running; Ctrl-C stops the services (make kafka-stop stops Kafka)")

@@ -6,7 +6,7 @@ UTC date is still yesterday's.
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
@@ -20,3 +20,9 @@ def system_clock() -> datetime:
 def local_date(now: datetime) -> date:
     """The calendar date in England and Wales at ``now``."""
     return now.astimezone(LOCAL).date()
+
+
+def ahead(clock: Clock, days: float) -> Clock:
+    """``clock`` running ``days`` ahead (``ServiceSettings.clock_offset_days``)."""
+    offset = timedelta(days=days)
+    return lambda: clock() + offset

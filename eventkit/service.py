@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
 from eventkit.broker import ensure_topics, make_broker, make_producer
-from eventkit.clock import Clock, system_clock
+from eventkit.clock import Clock, ahead, system_clock
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
 from eventkit.deadletter import dead_letter_topic
@@ -68,7 +68,8 @@ class Service:
         self.settings = settings or Settings(name)
         platform = self.settings.platform
         self._metadata = metadata
-        self.clock = clock
+        offset = self.settings.own.clock_offset_days
+        self.clock = ahead(clock, offset) if offset else clock
         self.policies = policies
         self.registry = CollectorRegistry()
         self.tracer_provider = tracer_provider or setup_tracing(
@@ -121,7 +122,7 @@ class Service:
                 retry_backoff_seconds=platform.retry_backoff_seconds,
                 max_message_bytes=platform.max_message_bytes,
                 policies=policies,
-                clock=clock,
+                clock=self.clock,
                 max_clock_skew=timedelta(seconds=platform.max_clock_skew_seconds),
             ),
             self.db,
@@ -143,7 +144,7 @@ class Service:
                 self.db,
                 job,
                 source=f"/mappa/{name}",
-                clock=clock,
+                clock=self.clock,
                 interval_seconds=self.settings.own.schedule_seconds,
             )
             for job in jobs
@@ -196,6 +197,9 @@ class Service:
             self.relay.start()
         for scheduler in self.schedulers:
             scheduler.start()
+        if self.settings.own.clock_offset_days:
+            log.warning("%s runs %s days ahead of the time (a test or demo clock)", self.name,
+                        self.settings.own.clock_offset_days)  # fmt: skip
         log.info("%s started", self.name)
 
     async def stop(self) -> None:

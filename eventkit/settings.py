@@ -65,6 +65,9 @@ class ServiceSettings(BaseSettings):
     schedule_seconds: float = Field(default=60.0, gt=0)
     # The area policy file; the service's own policy.toml when unset.
     policy_file: Path | None = None
+    # Runs the service's clock this many days ahead: for demos and black-box tests of deadlines
+    # only (a process cannot take a test's fake clock). Leave it at 0 in production.
+    clock_offset_days: float = Field(default=0.0, ge=0, le=3650)
 
 
 class Settings:

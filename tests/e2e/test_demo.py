@@ -1,4 +1,4 @@
-"""A newcomer's first run: the demo's own token and curl line read the nominal it made, with no errors."""
+"""A newcomer's first run: the demo's own tokens and curl lines read the nominal and the meeting it made."""
 
 import json
 import os
@@ -7,7 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from icalendar import Calendar
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pasted(assignment: str, curl: str) -> tuple[str, str]:
+    """Runs a printed ``NAME=token`` line and a printed curl line in a shell: the body and the status."""
+    read = subprocess.run(
+        ["bash", "-c", f'{assignment}\n{curl} -s -w "\\n%{{http_code}}"'],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    body, status = read.stdout.rsplit("\n", 1)
+    return body, status
 
 
 def test_the_demo_prints_a_token_and_a_curl_line_that_reads_the_first_nominal(
@@ -33,17 +45,26 @@ def test_the_demo_prints_a_token_and_a_curl_line_that_reads_the_first_nominal(
             "MAPPA_AUTH_JWT_KEY is not set: the services check tokens with a key made for this run" in printed
         )
         [token] = [line.strip() for line in printed if line.strip().startswith("TOKEN=")]
-        [curl] = [line.strip() for line in printed if line.strip().startswith("curl ")]
-        # The two lines exactly as printed, pasted into a shell.
-        read = subprocess.run(
-            ["bash", "-c", f'{token}\n{curl} -s -w "\\n%{{http_code}}"'],
-            capture_output=True, text=True, check=True, timeout=30,
-        )  # fmt: skip
-        body, status = read.stdout.rsplit("\n", 1)
+        [coordinator] = [line.strip() for line in printed if line.strip().startswith("COORDINATOR=")]
+        nominal_curl, meetings_curl, invite_curl = [
+            line.strip() for line in printed if line.strip().startswith("curl ")
+        ]
+        # The lines exactly as printed, pasted into a shell.
+        body, status = _pasted(token, nominal_curl)
         assert status == "200", body
         nominal = json.loads(body)
-        assert curl.endswith(f"/nominals/{nominal['platform_id']}")
+        assert nominal_curl.endswith(f"/nominals/{nominal['platform_id']}")
         assert (nominal["category"], nominal["mappa_status"]) == (1, "active")
+        # The level 3 case's first meeting, scheduled by the demo as the area's co-ordinator.
+        body, status = _pasted(coordinator, meetings_curl)
+        assert status == "200", body
+        [meeting] = json.loads(body)
+        assert (meeting["level"], meeting["kind"], meeting["status"]) == (3, "first", "scheduled")
+        body, status = _pasted(coordinator, invite_curl)
+        assert status == "200", body
+        invite = Calendar.from_ical(body)
+        assert invite["METHOD"] == "REQUEST"
+        assert invite_curl.endswith(f"/meetings/{meeting['meeting_id']}/invite.ics")
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(60)
