@@ -159,8 +159,8 @@ class Planning:
 
     async def cancel(self, meeting: Meeting) -> Refused | None:
         """Cancel the meeting; the case still needs one, so a new one is required by the same date."""
-        if meeting.status not in ("required", "scheduled"):
-            return Refused(f"the meeting is {meeting.status}")
+        if meeting.status != "scheduled":
+            return Refused(f"the meeting is {meeting.status}: only a scheduled meeting is cancelled")
         await self._cancel(meeting, "cancelled")
         await self._end_invitations(meeting, "meeting-cancelled")
         await self._require(meeting.platform_id, None, meeting.requirement)

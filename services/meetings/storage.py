@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import stage, upsert
@@ -62,6 +62,11 @@ def _meeting(row: Any) -> Meeting:
     values["starts_at"] = _utc(values["starts_at"])
     values["ends_at"] = _utc(values["ends_at"])
     return Meeting(**values)
+
+
+def _invitation_ended(_offered: Any) -> ColumnElement[bool]:
+    # One function, not a lambda per call: the upsert is built once per condition and cached.
+    return attendees.c.ended_on.is_not(None)
 
 
 _PID: BindParameter[str] = bindparam("pid")
@@ -161,7 +166,7 @@ class MeetingStore:
                 self._session,
                 attendees,
                 ("invited_on", "ended_on"),
-                lambda offered: attendees.c.ended_on.is_not(None),
+                _invitation_ended,
             ),
             dict(
                 meeting_id=meeting_id,

@@ -225,8 +225,17 @@ async def test_an_invited_agency_reads_the_case_only_while_invited(
                 {"detail": "no such meeting"},
             )
         )
+        # Invited again: the ended invitation starts afresh.
+        again = await http.post(f"{path}/invitations", json={"agency": "dwp"}, headers=bearer(COORDINATOR))
+        assert (again.status_code, again.json()["sequence"]) == (200, 2)
+        assert (await http.get(path, headers=bearer(DWP))).status_code == 200
+        twice = await http.post(f"{path}/invitations", json={"agency": "dwp"}, headers=bearer(COORDINATOR))
+        assert (twice.status_code, twice.json()["detail"]) == (409, "dwp is invited already")
+        core = await http.post(f"{path}/invitations", json={"agency": "police"}, headers=bearer(COORDINATOR))
+        assert core.status_code == 409
     (uninvited,) = await published(offline_meetings, "attendee-uninvited", subject=platform_id)
     assert (uninvited.data["agency"], uninvited.data["reason"]) == ("dwp", "uninvited")
+    assert len(await published(offline_meetings, "attendee-invited", subject=platform_id)) == 2
 
 
 async def test_a_reschedule_keeps_the_uid_and_raises_the_sequence(
@@ -324,6 +333,12 @@ async def test_a_cancelled_meeting_is_required_again_and_attendees_get_method_ca
     offline_meetings: Service, clock: FakeClock
 ) -> None:
     async with asgi_client(offline_meetings) as http:
+        _, unscheduled = await _required(offline_meetings, clock)
+        nothing = await http.post(f"/meetings/{unscheduled}/cancel", headers=bearer(COORDINATOR))
+        assert (nothing.status_code, nothing.json()["detail"]) == (
+            409,
+            "the meeting is required: only a scheduled meeting is cancelled",
+        )
         platform_id, meeting_id = await _scheduled(offline_meetings, clock, http)
         done = await http.post(f"/meetings/{meeting_id}/cancel", headers=bearer(COORDINATOR))
         assert done.status_code == 200
