@@ -8,6 +8,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from eventkit.tasks import Loop
 
+# How long a topic created a moment ago may take to be described with its partitions.
+METADATA_SECONDS = 30.0
+
 
 class Tail:
     """Reads new records on some topics, each with the moment it arrived.
@@ -49,11 +52,21 @@ class Tail:
 
 
 async def partitions_of(bootstrap: str, topic: str) -> set[int]:
-    """The partition numbers of ``topic``."""
+    """The partition numbers of ``topic``, once the broker knows them.
+
+    A topic created a moment ago may be described without partitions for a
+    while (its metadata is still spreading): ask again until it has some.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
+    deadline = time.monotonic() + METADATA_SECONDS
     try:
-        [description] = await admin.describe_topics([topic])
+        while True:
+            [description] = await admin.describe_topics([topic])
+            if partitions := {p["partition"] for p in description["partitions"]}:
+                return partitions
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no partitions after {METADATA_SECONDS}s")
+            await asyncio.sleep(0.1)  # polling the broker's metadata, not waiting for a fixed time
     finally:
         await admin.close()
-    return {p["partition"] for p in description["partitions"]}
