@@ -2,7 +2,8 @@
 # Installs everything the platform needs on a fresh machine of this kind:
 # uv (from PyPI), the locked Python packages into .venv, the Kafka jars
 # (through Maven, cached outside the repository) and, when asked with
-# --postgres, PostgreSQL from Debian's packages. Safe to run again.
+# --postgres (the tests), PostgreSQL from Debian's packages and ical.js from
+# npm, which the tests read calendar invitations with. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,4 +33,16 @@ if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/nu
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
+fi
+
+if [ "${1:-}" = "--postgres" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: installing Node.js from Debian packages"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "bootstrap: ical.js from package-lock.json into tests/support/calendar"
+  npm ci --prefix tests/support/calendar --silent --no-audit --no-fund
 fi

@@ -1,8 +1,12 @@
-"""Invitations parsed back with ``icalendar``: stable UID, SEQUENCE, METHOD, London times, no person."""
+"""Invitations read back with ``icalendar`` and by a calendar client's engine (ical.js): UID, times."""
 
+import json
+import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from icalendar import Calendar, Event
 
 from services.meetings import invites
@@ -90,3 +94,43 @@ def test_the_time_zone_covers_the_meeting_not_decades() -> None:
     text = invites.build(INVITE, "REQUEST", STAMP)
     assert len(text) < 4000
     assert "1970" not in text
+
+
+CHECK = Path(__file__).resolve().parents[1] / "support" / "calendar" / "check.mjs"
+# Meetings at 10:00 London time on either side of the clocks changing, and their time in UTC.
+CLIENT_READS = [
+    (datetime(2027, 7, 12, 9, 0, tzinfo=UTC), "REQUEST", "2027-07-12T09:00:00.000Z"),  # BST
+    (datetime(2027, 1, 12, 10, 0, tzinfo=UTC), "REQUEST", "2027-01-12T10:00:00.000Z"),  # GMT
+    (
+        datetime(2027, 3, 29, 9, 0, tzinfo=UTC),
+        "CANCEL",
+        "2027-03-29T09:00:00.000Z",
+    ),  # the day after going forward
+    (
+        datetime(2027, 11, 1, 10, 0, tzinfo=UTC),
+        "REQUEST",
+        "2027-11-01T10:00:00.000Z",
+    ),  # the day after going back
+]
+
+
+@pytest.mark.parametrize(("starts", "method", "utc"), CLIENT_READS)
+def test_a_calendar_client_reads_the_invitation_at_the_right_time(
+    starts: datetime, method: invites.Method, utc: str
+) -> None:
+    """ical.js, the iCalendar engine of Mozilla's calendar clients, reads what we build: times through
+    our VTIMEZONE, not the sender's assumptions."""
+    invite = replace(INVITE, starts_at=starts, ends_at=starts + timedelta(hours=2))
+    read = subprocess.run(
+        ["node", str(CHECK)], input=invites.build(invite, method, STAMP), capture_output=True, text=True,
+        check=True, timeout=30,
+    )  # fmt: skip
+    seen = json.loads(read.stdout)
+    assert (seen["method"], seen["uid"], seen["tzid"], seen["start"]) == (
+        method,
+        "m-0123@meetings.mappa",
+        "Europe/London",
+        utc,
+    )
+    assert seen["status"] == ("CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    assert seen["summary"] == "MAPPA level 3 meeting: case P-7F3A9C"
