@@ -150,6 +150,9 @@ async def ladder(
         print(f"  {rate:>6.0f}/s offered: {steps[-1]}", flush=True)
         return bool(steps[-1]["sustained"])
 
+    # Warm up first (connections, caches, the first batches' statements), unmeasured: the first
+    # rung would otherwise carry the start-up's stalls.
+    await offer(bootstrap, make(int(rates[0] * 3)), tail, marker_of, rate=rates[0])
     for rate in rates:
         if not await step(rate):
             halfway = round((sustained + rate) / 2)

@@ -46,12 +46,14 @@ class When(RequestBody):
             raise ValueError("a meeting has a venue, a video link, or both")
         return self
 
-    def slot(self) -> Slot | Refused:
+    def slot(self, now: datetime) -> Slot | Refused:
         starts, ends = rules.london(self.starts_at), rules.london(self.ends_at)
         if isinstance(starts, Refused):
             return starts
         if isinstance(ends, Refused):
             return ends
+        if refused := rules.meeting_times(starts, ends, now):
+            return refused
         link = str(self.video_link) if self.video_link else None
         return Slot(starts_at=starts, ends_at=ends, venue=self.venue, video_link=link, chair=self.chair)
 
@@ -132,8 +134,9 @@ class Actor:
 Acting = Annotated[Actor, Depends()]
 
 
-def _slot(body: When) -> Slot:
-    slot = body.slot()
+def _slot(body: When, now: datetime) -> Slot:
+    """The request's times as London times, checked: a time that cannot be a meeting's is a bad request."""
+    slot = body.slot(now)
     if isinstance(slot, Refused):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, slot.reason)
     return slot
@@ -142,14 +145,14 @@ def _slot(body: When) -> Slot:
 @router.post("/meetings/{meeting_id}/schedule", response_model=MeetingView)
 async def schedule(meeting_id: str, body: Schedule, actor: Acting) -> MeetingView:
     """Schedule a required meeting: when, where, who chairs, which Duty-to-Co-operate agencies come."""
-    slot = _slot(body)
+    slot = _slot(body, actor.now)
     return await actor.take(meeting_id, "schedule", lambda p, m: p.schedule(m, slot, body.invited_agencies))
 
 
 @router.post("/meetings/{meeting_id}/reschedule", response_model=MeetingView)
 async def reschedule(meeting_id: str, body: When, actor: Acting) -> MeetingView:
     """Move a scheduled meeting, or change its place or chair; attendees' calendars follow (SEQUENCE + 1)."""
-    slot = _slot(body)
+    slot = _slot(body, actor.now)
     return await actor.take(meeting_id, "reschedule", lambda p, m: p.reschedule(m, slot))
 
 

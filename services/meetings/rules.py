@@ -20,7 +20,7 @@ manner"; the number of days is the area's choice (``policy.toml``).
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -108,14 +108,20 @@ def may_chair(level: MeetingLevel, role: Role) -> Refused | None:
     return Refused("a level 2 meeting is chaired by a meeting chair or a senior officer", authority=True)
 
 
+# How far ahead a meeting may be scheduled: a review is due at least every 16 weeks.
+HORIZON = timedelta(days=366)
+
+
 def meeting_times(starts: datetime, ends: datetime, now: datetime) -> Refused | None:
-    """A meeting starts in the future and ends after it starts, on the same day in London."""
+    """A meeting starts in the future, within a year, and ends after it starts, the same day in London."""
     if starts.tzinfo is None or ends.tzinfo is None:
         return Refused("times must carry their UTC offset or be given as Europe/London")
     if ends <= starts:
         return Refused("the meeting must end after it starts")
     if starts <= now:
         return Refused("the meeting must start in the future")
+    if starts - now > HORIZON:
+        return Refused("a meeting is scheduled at most a year ahead")
     if starts.astimezone(LONDON).date() != ends.astimezone(LONDON).date():
         return Refused("a meeting starts and ends on the same day (Europe/London)")
     return None

@@ -216,6 +216,8 @@ class Planning:
         ):
             return refused
         held_on = meeting.starts_at.astimezone(rules.LONDON).date()
+        if early := [a for a in minutes.actions if a.due_on < held_on]:
+            return Refused(f"{len(early)} action(s) fall due before the meeting was held ({held_on})")
         await self.store.record_minutes(
             meeting.meeting_id,
             held_on=held_on,
@@ -281,10 +283,8 @@ class Planning:
     # --- the pieces ------------------------------------------------------------------
 
     def _slot(self, meeting: Meeting, slot: Slot) -> Refused | None:
-        return rules.meeting_times(slot.starts_at, slot.ends_at, self.now) or rules.may_chair(
-            meeting.level,
-            slot.chair.role,
-        )
+        # The times themselves were checked with the request (422); the chair depends on the meeting.
+        return rules.may_chair(meeting.level, slot.chair.role)
 
     async def _set_slot(self, meeting: Meeting, slot: Slot, *, sequence: int) -> None:
         await self.store.update_meeting(

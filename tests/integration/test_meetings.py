@@ -170,6 +170,12 @@ async def test_the_coordinator_schedules_with_a_senior_officer_in_the_chair(
         assert "does not exist in London" in in_the_gap.json()["detail"]
         nowhere = await http.post(path, json={**_slot(SENIOR), "venue": None}, headers=bearer(COORDINATOR))
         assert nowhere.status_code == 422
+        backwards = _slot(SENIOR, ends_at="2027-03-05T09:00:00")
+        ends_first = await http.post(path, json=backwards, headers=bearer(COORDINATOR))
+        assert (ends_first.status_code, ends_first.json()["detail"]) == (
+            422,
+            "the meeting must end after it starts",
+        )
 
         done = await http.post(
             path, json=_slot(SENIOR, invited_agencies=["dwp"]), headers=bearer(COORDINATOR)
@@ -274,6 +280,13 @@ async def test_minutes_send_the_level_decision_to_levels_and_keep_their_text_beh
         assert "MAPPA D" in unread.json()["detail"]
         not_the_chair = await http.post(minutes_path, json=_minutes(), headers=bearer(OFFENDER_MANAGER))
         assert not_the_chair.status_code == 403
+        early_action = _minutes()
+        early_action["actions"][0]["due_on"] = "2027-03-04"
+        before = await http.post(minutes_path, json=early_action, headers=bearer(SENIOR))
+        assert (before.status_code, before.json()["detail"]) == (
+            409,
+            "1 action(s) fall due before the meeting was held (2027-03-05)",
+        )
 
         done = await http.post(minutes_path, json=_minutes(), headers=bearer(SENIOR))
         assert done.status_code == 200, done.text
@@ -435,4 +448,38 @@ async def test_a_level_set_without_a_referral_still_requires_a_review_meeting(
         "review",
         level,
         "2027-06-01",
+    )
+
+
+async def test_a_level_2_meeting_raises_to_level_3_only_with_a_senior_officers_authorisation(
+    offline_meetings: Service, clock: FakeClock
+) -> None:
+    clock.set(ACCEPTED)
+    platform_id = a_platform_id()
+    await deliver(offline_meetings, categorised(platform_id, ACCEPTED), _accepted(platform_id, level=2))
+    (required,) = await published(offline_meetings, "meeting-required", subject=platform_id)
+    meeting_id = required.data["meeting_id"]
+    # 20 working days from 1 March 2027, over Good Friday (26th) and Easter Monday (29th).
+    assert (required.data["level"], required.data["required_by"]) == (2, "2027-03-31")
+    async with asgi_client(offline_meetings) as http:
+        done = await http.post(
+            f"/meetings/{meeting_id}/schedule", json=_slot(CHAIR), headers=bearer(COORDINATOR)
+        )
+        assert done.status_code == 200, done.text
+        clock.now = datetime.fromisoformat("2027-03-05T12:30:00+00:00")
+        path = f"/meetings/{meeting_id}/minutes"
+        raise_to_3 = {"level": 3, "rationale": "Synthetic: risk now imminent"}
+        alone = await http.post(path, json=_minutes(level_decision=raise_to_3), headers=bearer(CHAIR))
+        assert (alone.status_code, alone.json()["detail"]) == (
+            403,
+            "a level 3 decision needs a senior officer's authorisation",
+        )
+        authorised = {**raise_to_3, "authorised_by": {"staff_ref": "u-senior", "role": "senior-officer"}}
+        done = await http.post(path, json=_minutes(level_decision=authorised), headers=bearer(CHAIR))
+        assert done.status_code == 200, done.text
+    (decided,) = await published(offline_meetings, "meeting-level-decided", subject=platform_id)
+    assert (decided.data["level"], decided.data["chair"]["role"], decided.data["authorised_by"]["role"]) == (
+        3,
+        "meeting-chair",
+        "senior-officer",
     )

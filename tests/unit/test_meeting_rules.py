@@ -122,6 +122,11 @@ TIMES = [
     (NOW + timedelta(days=1), NOW + timedelta(days=1), "the meeting must end after it starts"),
     (NOW - timedelta(hours=1), NOW + timedelta(hours=1), "the meeting must start in the future"),
     (
+        NOW + timedelta(days=367),
+        NOW + timedelta(days=367, hours=1),
+        "a meeting is scheduled at most a year ahead",
+    ),
+    (
         datetime(2027, 2, 2, 23, 0, tzinfo=LONDON),
         datetime(2027, 2, 3, 1, 0, tzinfo=LONDON),
         "a meeting starts and ends on the same day (Europe/London)",
