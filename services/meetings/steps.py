@@ -111,9 +111,16 @@ class Planning:
             await self.store.add_meeting(meeting_id, platform_id, required)
         else:
             meeting_id = pending.meeting_id
+            relevelled = pending.status == "scheduled" and pending.level != required.level
             await self.store.update_meeting(
-                meeting_id, level=required.level, kind=required.kind, required_by=required.required_by
+                meeting_id,
+                level=required.level,
+                kind=required.kind,
+                required_by=required.required_by,
+                sequence=pending.sequence + relevelled,
             )
+            if relevelled:  # the invitation names the level: calendars follow
+                await self._publish(meeting_id, events.MeetingRescheduled)
         await self._emit(
             events.MeetingRequired(
                 platform_id=platform_id,

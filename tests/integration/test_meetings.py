@@ -483,3 +483,22 @@ async def test_a_level_2_meeting_raises_to_level_3_only_with_a_senior_officers_a
         "meeting-chair",
         "senior-officer",
     )
+
+
+async def test_a_scheduled_meetings_invitation_follows_a_change_of_level(
+    offline_meetings: Service, clock: FakeClock
+) -> None:
+    async with asgi_client(offline_meetings) as http:
+        platform_id, meeting_id = await _scheduled(offline_meetings, clock, http)
+    # Levels lowers the case to 2 before the meeting: the same meeting, at level 2, SEQUENCE 1.
+    assert await deliver(offline_meetings, _level(platform_id, 2, date(2027, 6, 1), previous=3)) == [
+        "applied"
+    ]
+    (rescheduled,) = await published(offline_meetings, "meeting-rescheduled", subject=platform_id)
+    assert (rescheduled.data["meeting_id"], rescheduled.data["level"], rescheduled.data["sequence"]) == (
+        meeting_id,
+        2,
+        1,
+    )
+    (event,) = Calendar.from_ical(rescheduled.data["ics"]).events
+    assert str(event["SUMMARY"]) == f"MAPPA level 2 meeting: case {platform_id}"
