@@ -10,10 +10,10 @@ audited as a read of the case and published.
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import AnyHttpUrl, BeforeValidator, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
@@ -33,9 +33,21 @@ from services.meetings.storage import Meeting, MeetingStore
 router = APIRouter(tags=["meeting steps"])
 
 
+def _with_a_time(value: Any) -> Any:
+    # A date alone would be read as midnight: a meeting's time must be said.
+    if isinstance(value, str) and "T" not in value.upper() and " " not in value.strip():
+        raise ValueError("give the time as well as the date, e.g. 2027-03-05T10:00:00")
+    return value
+
+
+Moment = Annotated[
+    datetime, BeforeValidator(_with_a_time), Field(description="Europe/London, or with its UTC offset")
+]
+
+
 class When(RequestBody):
-    starts_at: datetime = Field(description="Europe/London, or with its UTC offset")
-    ends_at: datetime = Field(description="Europe/London, or with its UTC offset")
+    starts_at: Moment
+    ends_at: Moment
     venue: str | None = Field(default=None, min_length=1, max_length=300)
     video_link: AnyHttpUrl | None = None
     chair: StaffRef

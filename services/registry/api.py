@@ -122,6 +122,26 @@ class NominalView(BaseModel):
     risk_assessments: list[RiskAssessment]
     notification_requirement: NotificationRequirement | None
     compliance: Compliance | None
+    shared_as: Literal["responsible-authority", "duty-to-co-operate"] = Field(
+        default="responsible-authority",
+        description="duty-to-co-operate: the view of an agency invited to the case's meetings, without"
+        " other agencies' identifiers, aliases, addresses, convictions, assessments or notification record",
+    )
+
+
+# What a Duty-to-Co-operate agency invited to the case's meetings does not need to see here: it
+# identifies the person by name and date of birth, and hears the rest at the meeting.
+_NOT_FOR_PARTNERS: dict[str, Any] = dict(
+    aliases=[],
+    addresses=[],
+    identifiers=[],
+    convictions=[],
+    risk_assessments=[],
+    category_reason=None,
+    notification_requirement=None,
+    compliance=None,
+    shared_as="duty-to-co-operate",
+)
 
 
 class OverdueNotification(BaseModel):
@@ -168,12 +188,15 @@ def _compliance(found: dict[str, Any], state: NotificationState | None, now: Now
     )
 
 
-def _view(found: dict[str, Any], state: NotificationState | None, now: Now) -> NominalView:
-    return NominalView(
+def _view(
+    found: dict[str, Any], state: NotificationState | None, now: Now, principal: Principal
+) -> NominalView:
+    view = NominalView(
         compliance=_compliance(found, state, now),
         **{k: v for k, v in found.items() if k in NominalView.model_fields},
         notification_requirement=None if state is None else _requirement_view(state),
     )
+    return view if principal.responsible_authority else view.model_copy(update=_NOT_FOR_PARTNERS)
 
 
 def _requirement_view(state: NotificationState) -> NotificationRequirement:
@@ -210,7 +233,7 @@ async def nominal(
 ) -> NominalView:
     async with db.transaction() as session:
         found = await _readable(session, principal, platform_id)
-        view = _view(found, await _state(session, platform_id), now)
+        view = _view(found, await _state(session, platform_id), now, principal)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
@@ -245,7 +268,7 @@ async def by_identifier(
         if platform_id is None:
             raise NOT_FOUND
         found = await _readable(session, principal, platform_id)
-        view = _view(found, await _state(session, platform_id), now)
+        view = _view(found, await _state(session, platform_id), now, principal)
         await audit.record_read(
             session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
@@ -278,7 +301,7 @@ async def search(
             await audit.record_read(
                 session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
             )
-            views.append(_view(found, await _state(session, platform_id), now))
+            views.append(_view(found, await _state(session, platform_id), now, principal))
     return views
 
 

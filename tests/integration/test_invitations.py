@@ -78,7 +78,21 @@ async def test_an_invited_agency_reads_the_nominal_while_invited(offline_registr
     missing = await _status(offline_registry, "/nominals/no-such-nominal")
     assert await _status(offline_registry, path) == missing
     assert await deliver(offline_registry, event_of(_invited(platform_id), key=platform_id)) == ["applied"]
-    assert (await _status(offline_registry, path))[0] == 200
+    status, seen = await _status(offline_registry, path)
+    assert status == 200
+    # Enough to know the person and the case; other agencies' identifiers and records stay out.
+    assert isinstance(seen, dict)
+    assert (seen["shared_as"], seen["family_name"], seen["identifiers"], seen["convictions"]) == (
+        "duty-to-co-operate",
+        "Example",
+        [],
+        [],
+    )
+    async with asgi_client(offline_registry) as http:
+        police = Principal(user="u-ppo", agency=Agency.POLICE, role=Role.PUBLIC_PROTECTION_OFFICER, area="01")
+        full = (await http.get(path, headers=bearer(police))).json()
+    assert full["shared_as"] == "responsible-authority"
+    assert [i["scheme"] for i in full["identifiers"]] == ["pnc"]
     assert await deliver(offline_registry, event_of(_uninvited(platform_id), key=platform_id)) == ["applied"]
     assert await _status(offline_registry, path) == missing
 

@@ -168,6 +168,11 @@ async def test_the_coordinator_schedules_with_a_senior_officer_in_the_chair(
         in_the_gap = await http.post(path, json=gap, headers=bearer(COORDINATOR))
         assert in_the_gap.status_code == 422
         assert "does not exist in London" in in_the_gap.json()["detail"]
+        date_only = await http.post(
+            path, json=_slot(SENIOR, starts_at="2027-03-05"), headers=bearer(COORDINATOR)
+        )
+        assert date_only.status_code == 422
+        assert "give the time as well as the date" in date_only.text
         nowhere = await http.post(path, json={**_slot(SENIOR), "venue": None}, headers=bearer(COORDINATOR))
         assert nowhere.status_code == 422
         backwards = _slot(SENIOR, ends_at="2027-03-05T09:00:00")
