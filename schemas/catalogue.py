@@ -178,6 +178,7 @@ LEVELS_DECISIONS = Topic(
         levels.CaseReopened,
         levels.CaseMerged,
         levels.CaseUnmerged,
+        levels.MeetingLevelDecisionRefused,
     ),
 )
 MEETINGS_SCHEDULE = Topic(

@@ -195,3 +195,18 @@ class CaseReopened(Contract):
     level: LevelNumber
     status: Literal["pending-screening", "managed"]
     reopened_on: date
+
+
+class MeetingLevelDecisionRefused(Contract):
+    """A MAPPA meeting's level decision that levels could not apply: the case keeps its level.
+
+    The reason is the rule's own words (a raise needs an accepted referral
+    for that level, say); the meeting's minutes keep the decision taken.
+    """
+
+    EVENT_NAME: ClassVar[str] = "meeting-level-decision-refused"
+
+    platform_id: PlatformId
+    meeting_id: str = Field(min_length=1, max_length=64)
+    level: LevelNumber
+    reason: str = Field(min_length=1, max_length=300)

@@ -14,6 +14,7 @@ from schemas.events.casework import (
     ReferralSubmitted,
     ScreeningRecorded,
 )
+from schemas.events.levels import MeetingLevelDecisionRefused
 from schemas.events.meetings import MeetingLevelDecided
 from services.levels import merges
 from services.levels.casework import Casework
@@ -113,4 +114,15 @@ async def meeting_level_decided(data: MeetingLevelDecided, work: UnitOfWork) -> 
         decided_by=data.chair,
         authorised_by=data.authorised_by,
     )
-    _done(await _casework(work).level_decided(decision))
+    if (refused := await _casework(work).level_decided(decision)) is not None:
+        # Not a bad message: the meeting's decision stands in its minutes, and the meeting is told why
+        # the case keeps its level.
+        await work.emit(
+            MeetingLevelDecisionRefused(
+                platform_id=data.platform_id,
+                meeting_id=data.meeting_id,
+                level=data.level,
+                reason=refused.reason,
+            ),
+            key=data.platform_id,
+        )

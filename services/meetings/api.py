@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
@@ -71,6 +71,9 @@ class MinutesView(BaseModel):
     decisions: list[dict[str, Any]]
     differing_views: str | None
     level_decided: int
+    level_refused: str | None = Field(
+        description="Why levels did not apply the level decided (the case kept its level); null otherwise"
+    )
     level_rationale: str
     authorised_by: str | None
     authorised_by_role: str | None

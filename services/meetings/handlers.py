@@ -53,3 +53,8 @@ async def level_changed(data: levels.LevelChanged, work: UnitOfWork) -> None:
 @handlers.on(levels.CaseClosed)
 async def case_closed(data: levels.CaseClosed, work: UnitOfWork) -> None:
     await _planning(work).ended(data.platform_id, "case-closed")
+
+
+@handlers.on(levels.MeetingLevelDecisionRefused)
+async def level_decision_refused(data: levels.MeetingLevelDecisionRefused, work: UnitOfWork) -> None:
+    await _planning(work).store.level_refused(data.meeting_id, data.reason)

@@ -207,6 +207,11 @@ class MeetingStore:
     async def record_minutes(self, meeting_id: str, **values: Any) -> None:
         await self._session.execute(minutes.insert(), {"meeting_id": meeting_id, **values})
 
+    async def level_refused(self, meeting_id: str, reason: str) -> None:
+        await self._session.execute(
+            minutes.update().where(minutes.c.meeting_id == meeting_id).values(level_refused=reason)
+        )
+
     async def minutes(self, meeting_id: str) -> dict[str, Any] | None:
         row = (await self._session.execute(select(minutes).where(minutes.c.meeting_id == meeting_id))).first()
         return None if row is None else dict(row._mapping)

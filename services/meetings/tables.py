@@ -89,6 +89,8 @@ minutes = Table(
     Column("decisions", JSON, nullable=False),
     Column("differing_views", Text),
     Column("level_decided", Integer, nullable=False),
+    # Why levels could not apply the level decided (the case kept its level), once it says so.
+    Column("level_refused", String(300)),
     Column("level_rationale", Text, nullable=False),
     Column("authorised_by", String(64)),
     Column("authorised_by_role", String(32)),

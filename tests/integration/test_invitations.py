@@ -17,6 +17,7 @@ from tests.support.casework import (
     a_platform_id,
     case_of,
     casework_in,
+    published,
     referral,
     referral_decision,
     screening,
@@ -125,3 +126,32 @@ async def test_levels_applies_a_meetings_level_decision(offline_levels: Service,
     (decision,) = view.json()["decisions"]
     assert decision["rationale"] == "decided at MAPPA meeting m-first: the rationale is in its minutes"
     assert (decision["decided_by"], decision["decided_by_role"]) == ("u-senior", "senior-officer")
+
+
+async def test_a_meetings_level_decision_levels_cannot_apply_is_told_back(
+    offline_levels: Service, clock: FakeClock
+) -> None:
+    clock.set(ON)
+    platform_id = a_platform_id()
+    async with casework_in(offline_levels, "register") as casework:
+        await casework.categorised(platform_id, 1, "01", ON)
+        await casework.screened(screening(platform_id, ON, level_sought=2), "probation")
+        await casework.referred(referral(platform_id, ON, 2))
+        await casework.referral_decided(referral_decision(platform_id, ON))
+    # The meeting went further than the referral it was called for.
+    decided = MeetingLevelDecided(
+        platform_id=platform_id,
+        meeting_id="m-first",
+        level=3,
+        decided_on=ON,
+        chair=StaffRef(staff_ref="u-senior", role=Role.SENIOR_OFFICER),
+    )
+    assert await deliver(offline_levels, event_of(decided, key=platform_id)) == ["applied"]
+    assert (await case_of(offline_levels, platform_id)).level.level == 1
+    (refused,) = await published(offline_levels, "meeting-level-decision-refused", subject=platform_id)
+    assert refused.data == {
+        "platform_id": platform_id,
+        "meeting_id": "m-first",
+        "level": 3,
+        "reason": "raising a case to level 3 needs an accepted referral for level 3 or above",
+    }

@@ -305,6 +305,15 @@ async def test_minutes_send_the_level_decision_to_levels_and_keep_their_text_beh
     assert decided.data["chair"] == {"staff_ref": "u-senior", "role": "senior-officer"}
     (recorded,) = await published(offline_meetings, "minutes-recorded", subject=platform_id)
     assert (recorded.data["attended"], recorded.data["apologies"], recorded.data["actions"]) == (2, 1, 1)
+    # Had levels refused the decision, the meeting would show why.
+    reason = "raising a case to level 3 needs an accepted referral for level 3 or above"
+    refusal = levels.MeetingLevelDecisionRefused(
+        platform_id=platform_id, meeting_id=meeting_id, level=3, reason=reason
+    )
+    assert await deliver(offline_meetings, event_of(refusal, key=platform_id)) == ["applied"]
+    async with asgi_client(offline_meetings) as http:
+        shown = (await http.get(f"/meetings/{meeting_id}", headers=bearer(COORDINATOR))).json()
+    assert (shown["minutes"]["level_decided"], shown["minutes"]["level_refused"]) == (3, reason)
     async with offline_meetings.db.transaction() as session:
         payloads = [r.payload for r in await outbox.pending(session, 1000)]
     # Minutes, plan and action wording never leave the API.
