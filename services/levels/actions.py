@@ -8,26 +8,23 @@ of the case is 409; either way nothing changes. Each step is audited,
 kept in the case's history and published.
 """
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import audit
+from eventkit import steps
 from eventkit.auth import Purpose
 from eventkit.errors import Refused
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Policies, RequestBody, Today
-from eventkit.outbox import Cause, Emitter
+from eventkit.outbox import Emitter
 from schemas.events.casework import (
     LevelDecisionRecorded,
     ReferralDecided,
     ReferralSubmitted,
     ScreeningRecorded,
-    StaffRef,
 )
 from schemas.events.common import Rosh
 from services.levels.api import CaseView, case_view, readable
@@ -61,56 +58,30 @@ class LevelDecision(RequestBody):
     rationale: str = Field(min_length=1, max_length=2000)
 
 
-class _RolledBack(Exception):
-    def __init__(self, refused: Refused) -> None:
-        self.refused = refused
-
-
-class Actor:
-    """Who takes a step and why, with the service's database, date and area policies."""
+class Actor(steps.Actor):
+    """Who takes a step on a case and why, with the service's date and area policies."""
 
     def __init__(
         self, principal: Caseworker, purpose: Purpose, db: Db, today: Today, policies: Policies
     ) -> None:
-        self.principal = principal
-        self.purpose = purpose
+        super().__init__(principal, purpose, db, source=SOURCE, record="case")
         self.today = today
-        self._db = db
         self._policies = policies
 
-    @property
-    def staff(self) -> StaffRef:
-        return StaffRef(staff_ref=self.principal.user, role=self.principal.role)
-
-    async def take(
+    async def take_on(
         self, platform_id: str, action: str, step: Callable[[Casework], Awaitable[Refused | None]]
     ) -> CaseView:
-        """Take ``step`` on a case the caller may read, audited; a refusal changes nothing.
+        """Take ``step`` on a case the caller may read, audited as ``case-<action>``."""
 
-        A refusal tells the caller something of the case (its level, its lead
-        agency), so it is audited too, once its transaction has rolled back.
-        """
-        try:
-            async with self._db.transaction() as session:
-                await readable(session, self.principal, platform_id)
-                work = Emitter(session, SOURCE, Cause(f"{action}/{uuid.uuid4().hex}", f"decision/{action}"))
-                if (refused := await step(Casework(work, self._policies))) is not None:
-                    raise _RolledBack(refused)
-                await self._audit(session, f"case-{action}", platform_id)
-                now = await LevelStore(session).case(platform_id)
-                assert now is not None
-                return await case_view(session, now)
-        except _RolledBack as rolled_back:
-            refused = rolled_back.refused
-        async with self._db.transaction() as session:
-            await self._audit(session, f"case-{action}-refused", platform_id)
-        code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
-        raise HTTPException(code, refused.reason)
+        async def on_case(work: Emitter) -> CaseView | Refused:
+            await readable(work.session, self.principal, platform_id)
+            if (refused := await step(Casework(work, self._policies))) is not None:
+                return refused
+            now = await LevelStore(work.session).case(platform_id)
+            assert now is not None
+            return await case_view(work.session, now)
 
-    async def _audit(self, session: AsyncSession, record_type: str, platform_id: str) -> None:
-        await audit.record_read(
-            session, self.principal, purpose=self.purpose, record_type=record_type, record_id=platform_id
-        )
+        return await self.take(action, platform_id, on_case)
 
 
 Acting = Annotated[Actor, Depends()]
@@ -127,7 +98,7 @@ async def screening(platform_id: str, body: Screening, actor: Acting) -> CaseVie
         )
     except ValidationError as error:  # a level sought without a referral, or the reverse
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors()[0]["msg"]) from None
-    return await actor.take(platform_id, "screening", lambda c: c.screened(step, actor.principal.agency))
+    return await actor.take_on(platform_id, "screening", lambda c: c.screened(step, actor.principal.agency))
 
 
 @router.post("/cases/{platform_id}/referrals", response_model=CaseView, status_code=status.HTTP_201_CREATED)
@@ -144,7 +115,7 @@ async def refer(platform_id: str, body: Referral, actor: Acting) -> CaseView:
         referred_by=actor.staff,
         **body.model_dump(),
     )
-    return await actor.take(platform_id, "referral", lambda c: c.referred(step))
+    return await actor.take_on(platform_id, "referral", lambda c: c.referred(step))
 
 
 @router.post("/cases/{platform_id}/referrals/{referral_ref}/decision", response_model=CaseView)
@@ -159,7 +130,7 @@ async def decide_referral(
         decided_by=actor.staff,
         **body.model_dump(),
     )
-    return await actor.take(platform_id, "referral-decision", lambda c: c.referral_decided(step))
+    return await actor.take_on(platform_id, "referral-decision", lambda c: c.referral_decided(step))
 
 
 @router.post("/cases/{platform_id}/level", response_model=CaseView)
@@ -168,4 +139,4 @@ async def decide_level(platform_id: str, body: LevelDecision, actor: Acting) -> 
     step = LevelDecisionRecorded(
         platform_id=platform_id, decided_on=actor.today, decided_by=actor.staff, **body.model_dump()
     )
-    return await actor.take(platform_id, "level", lambda c: c.level_decided(step))
+    return await actor.take_on(platform_id, "level", lambda c: c.level_decided(step))

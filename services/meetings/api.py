@@ -94,9 +94,8 @@ class MeetingView(MeetingSummary):
 
 
 def summary(meeting: Meeting, now: datetime) -> MeetingSummary:
-    starts_on = meeting.starts_at.astimezone(rules.LONDON).date() if meeting.starts_at else None
     overdue = meeting.status in OPEN and rules.meeting_overdue(
-        meeting.required_by, starts_on, held=False, today=now.astimezone(rules.LONDON).date()
+        meeting.required_by, meeting.starts_on, held=False, today=rules.london_day(now)
     )
     return MeetingSummary(
         meeting_id=meeting.meeting_id,

@@ -14,18 +14,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import AnyHttpUrl, BeforeValidator, Field, model_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit import audit
+from eventkit import steps
 from eventkit.auth import Purpose
 from eventkit.errors import Refused
 from eventkit.guards import Caseworker
 from eventkit.http import Db, Now, Policies, RequestBody
-from eventkit.outbox import Cause, Emitter
+from eventkit.outbox import Emitter
 from schemas.agencies import Agency, Role
 from schemas.events.casework import StaffRef
 from services.meetings import rules
-from services.meetings.api import NOT_FOUND, MeetingView, meeting_view, readable_meeting
+from services.meetings.api import MeetingView, meeting_view, readable_meeting
 from services.meetings.minutes import Minutes
 from services.meetings.steps import SOURCE, Planning, Slot
 from services.meetings.storage import Meeting, MeetingStore
@@ -81,27 +80,16 @@ class Invitation(RequestBody):
     agency: Agency
 
 
-class _RolledBack(Exception):
-    def __init__(self, refused: Refused) -> None:
-        self.refused = refused
-
-
 Step = Callable[[Planning, Meeting], Awaitable[Refused | None]]
 
 
-class Actor:
-    """Who takes a step and why, with the service's database, clock and area policies."""
+class Actor(steps.Actor):
+    """Who takes a step on a meeting and why, with the service's clock and area policies."""
 
     def __init__(self, principal: Caseworker, purpose: Purpose, db: Db, now: Now, policies: Policies) -> None:
-        self.principal = principal
-        self.purpose = purpose
+        super().__init__(principal, purpose, db, source=SOURCE, record="meeting")
         self.now = now
-        self._db = db
         self._policies = policies
-
-    @property
-    def staff(self) -> StaffRef:
-        return StaffRef(staff_ref=self.principal.user, role=self.principal.role)
 
     def _may_write(self, meeting: Meeting, *, chair_too: bool) -> Refused | None:
         coordinator = self.principal.role is Role.MAPPA_COORDINATOR and self.principal.responsible_authority
@@ -110,37 +98,23 @@ class Actor:
         who = "the MAPPA co-ordinator or the meeting's chair" if chair_too else "the MAPPA co-ordinator"
         return Refused(f"only {who} does this", authority=True)
 
-    async def take(self, meeting_id: str, action: str, step: Step, *, chair_too: bool = False) -> MeetingView:
-        """Take ``step`` on a meeting of a case the caller may read, audited; a refusal changes nothing."""
-        try:
-            async with self._db.transaction() as session:
-                meeting = await readable_meeting(session, self.principal, meeting_id)
-                work = Emitter(
-                    session,
-                    SOURCE,
-                    Cause(f"{action}/{meeting_id}/{self.now.isoformat()}", f"decision/{action}"),
-                )
-                planning = Planning(work, self._policies, now=self.now, today=rules.london_day(self.now))
-                if refused := self._may_write(meeting, chair_too=chair_too) or await step(planning, meeting):
-                    raise _RolledBack(refused)
-                await self._audit(session, f"meeting-{action}", meeting.platform_id)
-                now = await MeetingStore(session).meeting(meeting_id)
-                assert now is not None
-                return await meeting_view(session, now, self.now)
-        except _RolledBack as rolled_back:
-            refused = rolled_back.refused
-        async with self._db.transaction() as session:
-            found = await MeetingStore(session).meeting(meeting_id)
-            if found is None:
-                raise NOT_FOUND
-            await self._audit(session, f"meeting-{action}-refused", found.platform_id)
-        code = status.HTTP_403_FORBIDDEN if refused.authority else status.HTTP_409_CONFLICT
-        raise HTTPException(code, refused.reason)
+    async def take_on(
+        self, meeting_id: str, action: str, step: Step, *, chair_too: bool = False
+    ) -> MeetingView:
+        """Take ``step`` on a meeting of a case the caller may read, audited as a read of the case."""
+        async with self.db.transaction() as session:
+            platform_id = (await readable_meeting(session, self.principal, meeting_id)).platform_id
 
-    async def _audit(self, session: AsyncSession, record_type: str, platform_id: str) -> None:
-        await audit.record_read(
-            session, self.principal, purpose=self.purpose, record_type=record_type, record_id=platform_id
-        )
+        async def on_meeting(work: Emitter) -> MeetingView | Refused:
+            meeting = await readable_meeting(work.session, self.principal, meeting_id)
+            planning = Planning(work, self._policies, now=self.now, today=rules.london_day(self.now))
+            if refused := self._may_write(meeting, chair_too=chair_too) or await step(planning, meeting):
+                return refused
+            now = await MeetingStore(work.session).meeting(meeting_id)
+            assert now is not None
+            return await meeting_view(work.session, now, self.now)
+
+        return await self.take(action, platform_id, on_meeting)
 
 
 Acting = Annotated[Actor, Depends()]
@@ -158,38 +132,40 @@ def _slot(body: When, now: datetime) -> Slot:
 async def schedule(meeting_id: str, body: Schedule, actor: Acting) -> MeetingView:
     """Schedule a required meeting: when, where, who chairs, which Duty-to-Co-operate agencies come."""
     slot = _slot(body, actor.now)
-    return await actor.take(meeting_id, "schedule", lambda p, m: p.schedule(m, slot, body.invited_agencies))
+    return await actor.take_on(
+        meeting_id, "schedule", lambda p, m: p.schedule(m, slot, body.invited_agencies)
+    )
 
 
 @router.post("/meetings/{meeting_id}/reschedule", response_model=MeetingView)
 async def reschedule(meeting_id: str, body: When, actor: Acting) -> MeetingView:
     """Move a scheduled meeting, or change its place or chair; attendees' calendars follow (SEQUENCE + 1)."""
     slot = _slot(body, actor.now)
-    return await actor.take(meeting_id, "reschedule", lambda p, m: p.reschedule(m, slot))
+    return await actor.take_on(meeting_id, "reschedule", lambda p, m: p.reschedule(m, slot))
 
 
 @router.post("/meetings/{meeting_id}/cancel", response_model=MeetingView)
 async def cancel(meeting_id: str, actor: Acting) -> MeetingView:
     """Cancel the meeting (METHOD:CANCEL); the case still needs one, required by the same date."""
-    return await actor.take(meeting_id, "cancel", lambda p, m: p.cancel(m))
+    return await actor.take_on(meeting_id, "cancel", lambda p, m: p.cancel(m))
 
 
 @router.post("/meetings/{meeting_id}/invitations", response_model=MeetingView)
 async def invite(meeting_id: str, body: Invitation, actor: Acting) -> MeetingView:
     """Invite a Duty-to-Co-operate agency: it may read the case while the invitation lasts."""
-    return await actor.take(meeting_id, "invite", lambda p, m: p.invite(m, body.agency))
+    return await actor.take_on(meeting_id, "invite", lambda p, m: p.invite(m, body.agency))
 
 
 @router.delete("/meetings/{meeting_id}/invitations/{agency}", response_model=MeetingView)
 async def uninvite(meeting_id: str, agency: Agency, actor: Acting) -> MeetingView:
     """End an agency's invitation: it no longer reads the case through this meeting."""
-    return await actor.take(meeting_id, "uninvite", lambda p, m: p.uninvite(m, agency))
+    return await actor.take_on(meeting_id, "uninvite", lambda p, m: p.uninvite(m, agency))
 
 
 @router.post("/meetings/{meeting_id}/minutes", response_model=MeetingView)
 async def record_minutes(meeting_id: str, body: Minutes, actor: Acting) -> MeetingView:
     """The chair records the minutes (MAPPA C): attendance, decisions, the level, the plan and its actions."""
-    return await actor.take(
+    return await actor.take_on(
         meeting_id, "minutes", lambda p, m: p.record_minutes(m, body, actor.staff), chair_too=True
     )
 
@@ -204,4 +180,4 @@ async def complete_action(meeting_id: str, action_id: str, actor: Acting) -> Mee
             return Refused("no such action at this meeting")
         return await planning.complete_action(action)
 
-    return await actor.take(meeting_id, "action-complete", step, chair_too=True)
+    return await actor.take_on(meeting_id, "action-complete", step, chair_too=True)

@@ -15,7 +15,6 @@ from schemas.agencies import Role
 from schemas.events import meetings as events
 from services.meetings import rules
 from services.meetings.policy import MeetingsPolicy
-from services.meetings.rules import LONDON
 from services.meetings.steps import Planning
 
 
@@ -29,8 +28,9 @@ def jobs(policies: AreaPolicies[MeetingsPolicy]) -> tuple[Job, ...]:
         """A required meeting not scheduled to take place by its date: once per meeting and date."""
         steps = planning(work, now)
         for meeting in await steps.store.required_before(steps.today):
-            starts_on = meeting.starts_at.astimezone(LONDON).date() if meeting.starts_at else None
-            if not rules.meeting_overdue(meeting.required_by, starts_on, held=False, today=steps.today):
+            if not rules.meeting_overdue(
+                meeting.required_by, meeting.starts_on, held=False, today=steps.today
+            ):
                 continue
             key = f"{meeting.meeting_id}/{meeting.required_by.isoformat()}"
             if await once(work.session, job="meeting-overdue", key=key, now=now):
@@ -48,8 +48,8 @@ def jobs(policies: AreaPolicies[MeetingsPolicy]) -> tuple[Job, ...]:
         """Minutes not recorded within the area's window after the meeting: once per meeting."""
         steps = planning(work, now)
         for meeting in await steps.store.started_before(now):
-            assert meeting.starts_at is not None
-            held_on = meeting.starts_at.astimezone(LONDON).date()
+            held_on = meeting.starts_on
+            assert held_on is not None
             policy = await steps.policy(meeting.platform_id)
             if not rules.minutes_overdue(held_on, recorded=False, today=steps.today, policy=policy):
                 continue

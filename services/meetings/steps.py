@@ -222,7 +222,7 @@ class Planning:
             minutes.level_decision.level, chair.role, authoriser.role if authoriser else None
         ):
             return refused
-        held_on = meeting.starts_at.astimezone(rules.LONDON).date()
+        held_on = rules.london_day(meeting.starts_at)
         if early := [a for a in minutes.actions if a.due_on < held_on]:
             return Refused(f"{len(early)} action(s) fall due before the meeting was held ({held_on})")
         await self.store.record_minutes(

@@ -8,7 +8,7 @@ from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import stage, upsert
-from services.meetings.rules import Kind, MeetingDecision, MeetingLevel, Requirement
+from services.meetings.rules import Kind, MeetingDecision, MeetingLevel, Requirement, london_day
 from services.meetings.tables import actions, attendees, cases, meeting_decisions, meetings, minutes
 
 OPEN = ("required", "scheduled")
@@ -38,6 +38,11 @@ class Meeting:
     chair_role: str | None
     sequence: int
     cancel_reason: str | None
+
+    @property
+    def starts_on(self) -> date | None:
+        """The day it takes (or took) place in London; None while it is not scheduled."""
+        return london_day(self.starts_at) if self.starts_at else None
 
     @property
     def requirement(self) -> Requirement:

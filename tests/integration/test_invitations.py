@@ -40,6 +40,17 @@ def _uninvited(platform_id: str, meeting_id: str = "m-1") -> AttendeeUninvited:
     )
 
 
+async def _referral_accepted(levels: Service, *, level: int) -> str:
+    """A case of area 01 whose referral for ``level`` the co-ordinator accepted."""
+    platform_id = a_platform_id()
+    async with casework_in(levels, "register") as casework:
+        await casework.categorised(platform_id, 1, "01", ON)
+        await casework.screened(screening(platform_id, ON, level_sought=level), "probation")
+        await casework.referred(referral(platform_id, ON, level))
+        await casework.referral_decided(referral_decision(platform_id, ON))
+    return platform_id
+
+
 async def _status(service: Service, path: str) -> tuple[int, object]:
     async with asgi_client(service) as http:
         answer = await http.get(path, headers=bearer(DWP))
@@ -100,12 +111,7 @@ async def test_an_invited_agency_reads_the_nominal_while_invited(offline_registr
 
 async def test_levels_applies_a_meetings_level_decision(offline_levels: Service, clock: FakeClock) -> None:
     clock.set(ON)
-    platform_id = a_platform_id()
-    async with casework_in(offline_levels, "register") as casework:
-        await casework.categorised(platform_id, 1, "01", ON)
-        await casework.screened(screening(platform_id, ON, level_sought=3), "probation")
-        await casework.referred(referral(platform_id, ON, 3))
-        await casework.referral_decided(referral_decision(platform_id, ON))
+    platform_id = await _referral_accepted(offline_levels, level=3)
     decided = MeetingLevelDecided(
         platform_id=platform_id,
         meeting_id="m-first",
@@ -132,12 +138,7 @@ async def test_a_meetings_level_decision_levels_cannot_apply_is_told_back(
     offline_levels: Service, clock: FakeClock
 ) -> None:
     clock.set(ON)
-    platform_id = a_platform_id()
-    async with casework_in(offline_levels, "register") as casework:
-        await casework.categorised(platform_id, 1, "01", ON)
-        await casework.screened(screening(platform_id, ON, level_sought=2), "probation")
-        await casework.referred(referral(platform_id, ON, 2))
-        await casework.referral_decided(referral_decision(platform_id, ON))
+    platform_id = await _referral_accepted(offline_levels, level=2)
     # The meeting went further than the referral it was called for.
     decided = MeetingLevelDecided(
         platform_id=platform_id,
