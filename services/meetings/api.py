@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
-from eventkit.auth import Principal, Purpose
-from eventkit.guards import Caseworker, ResponsibleAuthority
+from eventkit.auth import Authenticated, Principal, Purpose
+from eventkit.guards import Caseworker, Limit, Offset, ReadRecord, ResponsibleAuthority, audit_trail
 from eventkit.http import Db, Now, Policies
 from services.meetings import rules
 from services.meetings.steps import Planning
@@ -227,3 +227,38 @@ async def agency_actions(agency: str, principal: Caseworker, purpose: Purpose, d
         ]
         await _audit(session, principal, purpose, {a.platform_id for a in found})
     return found
+
+
+# Every audit record type meetings writes about a case: reads, and each step and its refusal.
+_STEPS = ("schedule", "reschedule", "cancel", "invite", "uninvite", "minutes", "action-complete")
+READS_OF_A_CASE = (
+    RECORD,
+    *(f"meeting-{step}" for step in _STEPS),
+    *(f"meeting-{step}-refused" for step in _STEPS),
+    "case-meetings-reads",
+)
+
+
+@router.get("/cases/{platform_id}/meetings/reads", response_model=list[ReadRecord])
+async def case_meetings_reads(
+    platform_id: str,
+    principal: Authenticated,
+    purpose: Purpose,
+    db: Db,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ReadRecord]:
+    """Who read or acted on the case's meetings, when and why: for its area's auditors."""
+    async with db.transaction() as session:
+        found = await MeetingStore(session).case(platform_id)
+        return await audit_trail(
+            session,
+            principal,
+            purpose,
+            area=None if found is None else found.area,
+            record_types=READS_OF_A_CASE,
+            record_id=platform_id,
+            not_found=HTTPException(status.HTTP_404_NOT_FOUND, "no such case"),
+            limit=limit,
+            offset=offset,
+        )

@@ -446,6 +446,15 @@ async def test_the_areas_lists_are_for_its_responsible_authority_and_audited(
         )
     # The schedule step and the upcoming list each read the case.
     assert audited == 2
+    auditor = Principal(user="u-audit", agency=Agency.POLICE, role=Role.AUDITOR, area="01")
+    async with asgi_client(offline_meetings) as http:
+        trail = await http.get(f"/cases/{scheduled}/meetings/reads", headers=bearer(auditor))
+        assert [(r["user"], r["record"]) for r in trail.json()] == [
+            ("u-coord", "case-meetings"),
+            ("u-coord", "meeting-schedule"),
+        ]
+        not_an_auditor = await http.get(f"/cases/{scheduled}/meetings/reads", headers=bearer(COORDINATOR))
+        assert not_an_auditor.status_code == 404
 
 
 @pytest.mark.parametrize("level", [2, 3])
