@@ -1,14 +1,16 @@
 """What every read API shares: who may call it, a subject's history, and a record's audit trail."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit, history, invitations
-from eventkit.auth import Authenticated, Principal
+from eventkit.auth import Authenticated, Principal, Purpose
+from eventkit.http import Db
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0)]
@@ -109,3 +111,44 @@ async def audit_trail(
         )
         for r in rows
     ]
+
+
+# The area a record is managed in, for its auditors; None when there is no such record.
+AreaOf = Callable[[AsyncSession, str], Awaitable[str | None]]
+
+
+def add_audit_trail(
+    router: APIRouter,
+    path: str,
+    *,
+    record_types: tuple[str, ...],
+    area_of: AreaOf,
+    not_found: HTTPException,
+    description: str,
+) -> None:
+    """``GET path`` (with ``{platform_id}``): who read or acted on the record, for its area's auditors."""
+
+    async def reads(
+        platform_id: str,
+        principal: Authenticated,
+        purpose: Purpose,
+        db: Db,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> list[ReadRecord]:
+        async with db.transaction() as session:
+            return await audit_trail(
+                session,
+                principal,
+                purpose,
+                area=await area_of(session, platform_id),
+                record_types=record_types,
+                record_id=platform_id,
+                not_found=not_found,
+                limit=limit,
+                offset=offset,
+            )
+
+    router.add_api_route(
+        path, reads, methods=["GET"], response_model=list[ReadRecord], description=description
+    )

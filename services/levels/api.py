@@ -13,15 +13,14 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
-from eventkit.auth import Authenticated, Principal, Purpose
+from eventkit.auth import Principal, Purpose
 from eventkit.guards import (
     Caseworker,
     HistoryLine,
     Limit,
     Offset,
-    ReadRecord,
     ResponsibleAuthority,
-    audit_trail,
+    add_audit_trail,
     may_read_case,
     read_history,
 )
@@ -155,29 +154,19 @@ READS_OF_A_CASE = (
 )
 
 
-@router.get("/cases/{platform_id}/reads", response_model=list[ReadRecord])
-async def case_reads(
-    platform_id: str,
-    principal: Authenticated,
-    purpose: Purpose,
-    db: Db,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[ReadRecord]:
-    """Who read or acted on the case, when and why: for its area's auditors."""
-    async with db.transaction() as session:
-        found = await LevelStore(session).case(platform_id)
-        return await audit_trail(
-            session,
-            principal,
-            purpose,
-            area=None if found is None else found.area,
-            record_types=READS_OF_A_CASE,
-            record_id=platform_id,
-            not_found=NOT_FOUND,
-            limit=limit,
-            offset=offset,
-        )
+async def _area(session: AsyncSession, platform_id: str) -> str | None:
+    found = await LevelStore(session).case(platform_id)
+    return None if found is None else found.area
+
+
+add_audit_trail(
+    router,
+    "/cases/{platform_id}/reads",
+    record_types=READS_OF_A_CASE,
+    area_of=_area,
+    not_found=NOT_FOUND,
+    description="Who read or acted on the case, when and why: for its area's auditors.",
+)
 
 
 @router.get("/reviews", response_model=list[ReviewView])

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import access, audit
-from eventkit.auth import Authenticated, Principal, Purpose
-from eventkit.guards import Caseworker, Limit, Offset, ReadRecord, ResponsibleAuthority, audit_trail
+from eventkit.auth import Principal, Purpose
+from eventkit.guards import Caseworker, ResponsibleAuthority, add_audit_trail
 from eventkit.http import Db, Now, Policies
 from services.meetings import rules
 from services.meetings.steps import Planning
@@ -239,26 +239,16 @@ READS_OF_A_CASE = (
 )
 
 
-@router.get("/cases/{platform_id}/meetings/reads", response_model=list[ReadRecord])
-async def case_meetings_reads(
-    platform_id: str,
-    principal: Authenticated,
-    purpose: Purpose,
-    db: Db,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[ReadRecord]:
-    """Who read or acted on the case's meetings, when and why: for its area's auditors."""
-    async with db.transaction() as session:
-        found = await MeetingStore(session).case(platform_id)
-        return await audit_trail(
-            session,
-            principal,
-            purpose,
-            area=None if found is None else found.area,
-            record_types=READS_OF_A_CASE,
-            record_id=platform_id,
-            not_found=HTTPException(status.HTTP_404_NOT_FOUND, "no such case"),
-            limit=limit,
-            offset=offset,
-        )
+async def _area(session: AsyncSession, platform_id: str) -> str | None:
+    case = await MeetingStore(session).case(platform_id)
+    return None if case is None else case.area
+
+
+add_audit_trail(
+    router,
+    "/cases/{platform_id}/meetings/reads",
+    record_types=READS_OF_A_CASE,
+    area_of=_area,
+    not_found=HTTPException(status.HTTP_404_NOT_FOUND, "no such case"),
+    description="Who read or acted on the case's meetings, when and why: for its area's auditors.",
+)

@@ -22,9 +22,8 @@ from eventkit.guards import (
     HistoryLine,
     Limit,
     Offset,
-    ReadRecord,
     ResponsibleAuthority,
-    audit_trail,
+    add_audit_trail,
     may_read_case,
     read_history,
 )
@@ -332,28 +331,14 @@ async def nominal_history(
 READS_OF_A_NOMINAL = ("nominal", "nominal-history", "nominal-reads")
 
 
-@router.get("/nominals/{platform_id}/reads", response_model=list[ReadRecord])
-async def nominal_reads(
-    platform_id: str,
-    principal: Authenticated,
-    purpose: Purpose,
-    db: Db,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[ReadRecord]:
-    """Who read the nominal (its record, history or audit trail), when and why: for its area's auditors."""
-    async with db.transaction() as session:
-        return await audit_trail(
-            session,
-            principal,
-            purpose,
-            area=await RegistryReads(session).area(platform_id),
-            record_types=READS_OF_A_NOMINAL,
-            record_id=platform_id,
-            not_found=NOT_FOUND,
-            limit=limit,
-            offset=offset,
-        )
+add_audit_trail(
+    router,
+    "/nominals/{platform_id}/reads",
+    record_types=READS_OF_A_NOMINAL,
+    area_of=lambda session, platform_id: RegistryReads(session).area(platform_id),
+    not_found=NOT_FOUND,
+    description="Who read the nominal (its record, history or audit trail), when and why: for its auditors.",
+)
 
 
 async def case_visible(reads: RegistryReads, principal: Principal, platform_ids: list[str]) -> bool:
