@@ -62,10 +62,18 @@ async def read_history(
     *,
     subject: str,
     record_type: str,
+    not_found: HTTPException,
     limit: int,
     offset: int,
 ) -> list[HistoryLine]:
-    """A page of ``subject``'s history, audited as a read of ``record_type``; check need-to-know first."""
+    """A page of ``subject``'s history, audited as a read of ``record_type``; check need-to-know first.
+
+    The history is the Responsible Authority's: its lines quote what the case's facts and decisions
+    were (an offence code, a category's reason), more than a partner invited to the case's meetings
+    reads of it. A partner is answered as for a missing record.
+    """
+    if not principal.responsible_authority:
+        raise not_found
     lines = await history.lines(session, subject, limit=limit, offset=offset)
     await audit.record_read(session, principal, purpose=purpose, record_type=record_type, record_id=subject)
     return [

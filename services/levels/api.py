@@ -137,6 +137,7 @@ async def case_history(
             purpose,
             subject=platform_id,
             record_type="case-history",
+            not_found=NOT_FOUND,
             limit=limit,
             offset=offset,
         )

@@ -221,11 +221,13 @@ async def agency_actions(agency: str, principal: Caseworker, purpose: Purpose, d
     if principal.agency != agency:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "an agency's actions are for its own staff")
     async with db.transaction() as session:
-        found = [
-            ActionView(**a)
-            for a in await MeetingStore(session).open_actions(agency=agency, area=principal.area)
-        ]
-        await _audit(session, principal, purpose, {a.platform_id for a in found})
+        owned = await MeetingStore(session).open_actions(agency=agency, area=principal.area)
+        # A Duty-to-Co-operate agency sees an action only while it may read the case.
+        readable = {
+            pid for pid in {a["platform_id"] for a in owned} if await readable_case(session, principal, pid)
+        }
+        found = [ActionView(**a) for a in owned if a["platform_id"] in readable]
+        await _audit(session, principal, purpose, readable)
     return found
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import AnyHttpUrl, BeforeValidator, Field, model_validator
+from pydantic import AnyHttpUrl, BeforeValidator, Field, UrlConstraints, model_validator
 
 from eventkit import steps
 from eventkit.auth import Purpose
@@ -48,7 +48,7 @@ class When(RequestBody):
     starts_at: Moment
     ends_at: Moment
     venue: str | None = Field(default=None, min_length=1, max_length=300)
-    video_link: AnyHttpUrl | None = None
+    video_link: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] | None = None
     chair: StaffRef
 
     @model_validator(mode="after")

@@ -57,4 +57,4 @@ async def case_closed(data: levels.CaseClosed, work: UnitOfWork) -> None:
 
 @handlers.on(levels.MeetingLevelDecisionRefused)
 async def level_decision_refused(data: levels.MeetingLevelDecisionRefused, work: UnitOfWork) -> None:
-    await _planning(work).store.level_refused(data.meeting_id, data.reason)
+    await _planning(work).level_refused(data.platform_id, data.meeting_id, data.reason)

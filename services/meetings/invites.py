@@ -8,7 +8,7 @@ person, an offence or anything from the minutes.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from icalendar import CLASS, STATUS, Calendar, Event, vCalAddress
@@ -62,8 +62,8 @@ def build(invite: Invite, method: Method, stamp: datetime) -> str:
     )
     calendar = Calendar.new(prodid=PRODID, method=method, uid=uid(invite.meeting_id), subcomponents=[event])
     # The zone's rules for the years around the meeting, not from 1970.
-    first = invite.starts_at.date()
-    calendar.add_missing_timezones(first.replace(year=first.year - 1), first.replace(year=first.year + 2))
+    day = invite.starts_at.date()
+    calendar.add_missing_timezones(day - timedelta(days=366), day + timedelta(days=2 * 366))
     ical: bytes = calendar.to_ical()
     return ical.decode()
 

@@ -7,7 +7,7 @@ meeting's calendar object again, so attendees' calendars follow it.
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,8 @@ from services.meetings.rules import Requirement
 from services.meetings.storage import Meeting, MeetingStore
 
 SOURCE = "/mappa/meetings"
+# Another step on the same meeting committed first (a second click, say): nothing changes.
+OVERTAKEN = Refused("the meeting changed meanwhile: look at it again")
 Ended = Literal["level-lowered", "case-closed"]
 
 
@@ -95,12 +97,23 @@ class Planning:
         await self._require(platform_id, pending, required)
 
     async def level_decided(self, platform_id: str, level: rules.Level, next_review_by: date) -> None:
-        await self.store.set_case(platform_id, level=level)
+        await self.store.set_case(platform_id, level=level, next_review_by=next_review_by)
         if level == 1:
             await self.ended(platform_id, "level-lowered")
             return
         pending = await self.store.pending(platform_id)
         required = rules.on_level(pending.requirement if pending else None, level, next_review_by)
+        await self._require(platform_id, pending, required)
+
+    async def level_refused(self, platform_id: str, meeting_id: str, reason: str) -> None:
+        """Levels could not apply the meeting's decision: the minutes say why, and a case still at
+        level 2 or 3 needs its next meeting by the review date levels last gave."""
+        await self.store.level_refused(meeting_id, reason)
+        case = await self.store.case(platform_id)
+        if case is None or case.closed or case.level not in (2, 3) or case.next_review_by is None:
+            return
+        pending = await self.store.pending(platform_id)
+        required = rules.on_level(pending.requirement if pending else None, case.level, case.next_review_by)
         await self._require(platform_id, pending, required)
 
     async def _require(self, platform_id: str, pending: Meeting | None, required: Requirement | None) -> None:
@@ -149,7 +162,8 @@ class Planning:
             return Refused(f"the meeting is {meeting.status}: reschedule or cancel it instead")
         if refused := self._slot(meeting, slot):
             return refused
-        await self._set_slot(meeting, slot, sequence=0)
+        if not await self._set_slot(meeting, slot, sequence=0, was="required"):
+            return OVERTAKEN
         for agency in rules.attendees(invited):
             await self._ask(meeting, agency)
         await self._publish(meeting.meeting_id, events.MeetingScheduled)
@@ -160,7 +174,8 @@ class Planning:
             return Refused(f"the meeting is {meeting.status}: only a scheduled meeting is rescheduled")
         if refused := self._slot(meeting, slot):
             return refused
-        await self._set_slot(meeting, slot, sequence=meeting.sequence + 1)
+        if not await self._set_slot(meeting, slot, sequence=meeting.sequence + 1, was="scheduled"):
+            return OVERTAKEN
         await self._publish(meeting.meeting_id, events.MeetingRescheduled)
         return None
 
@@ -168,7 +183,8 @@ class Planning:
         """Cancel the meeting; the case still needs one, so a new one is required by the same date."""
         if meeting.status != "scheduled":
             return Refused(f"the meeting is {meeting.status}: only a scheduled meeting is cancelled")
-        await self._cancel(meeting, "cancelled")
+        if not await self._cancel(meeting, "cancelled"):
+            return OVERTAKEN
         await self._end_invitations(meeting, "meeting-cancelled")
         await self._require(meeting.platform_id, None, meeting.requirement)
         return None
@@ -186,6 +202,8 @@ class Planning:
         return None
 
     async def uninvite(self, meeting: Meeting, agency: Agency) -> Refused | None:
+        if agency in RESPONSIBLE_AUTHORITY:
+            return Refused("the Responsible Authority attends every meeting: it is not uninvited")
         if not await self.store.end_invitation(meeting.meeting_id, agency, self.today):
             return Refused(f"{agency} is not invited")
         await self._emit(
@@ -214,8 +232,14 @@ class Planning:
             return Refused("the meeting has not started yet")
         if not minutes.confidentiality_statement_read:
             return Refused("the MAPPA confidentiality statement (MAPPA D) is read at every meeting")
-        chair = StaffRef(
-            staff_ref=meeting.chair_ref or by.staff_ref, role=Role(meeting.chair_role or by.role)
+        # The chair recording the minutes decides in the role their token gives them; a co-ordinator
+        # recording for them, in the role the meeting was scheduled with.
+        chair = (
+            by
+            if by.staff_ref == meeting.chair_ref
+            else StaffRef(
+                staff_ref=meeting.chair_ref or by.staff_ref, role=Role(meeting.chair_role or by.role)
+            )
         )
         authoriser = minutes.level_decision.authorised_by
         if refused := may_decide_level(
@@ -293,12 +317,15 @@ class Planning:
         # The times themselves were checked with the request (422); the chair depends on the meeting.
         return rules.may_chair(meeting.level, slot.chair.role)
 
-    async def _set_slot(self, meeting: Meeting, slot: Slot, *, sequence: int) -> None:
-        await self.store.update_meeting(
+    async def _set_slot(self, meeting: Meeting, slot: Slot, *, sequence: int, was: str) -> bool:
+        """Set the meeting's time and place if it is still ``was``; False if a step overtook this one."""
+        return await self.store.move(
             meeting.meeting_id,
+            was,
             status="scheduled",
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
+            # In UTC: SQLite keeps a time's clock reading and drops its offset.
+            starts_at=slot.starts_at.astimezone(UTC),
+            ends_at=slot.ends_at.astimezone(UTC),
             venue=slot.venue,
             video_link=slot.video_link,
             chair_ref=slot.chair.staff_ref,
@@ -375,12 +402,14 @@ class Planning:
 
     async def _cancel(
         self, meeting: Meeting, reason: Literal["cancelled", "level-lowered", "case-closed"]
-    ) -> None:
+    ) -> bool:
+        """Cancel the meeting if it is as ``meeting`` says; False if another step changed it first."""
         scheduled = meeting.status == "scheduled"
         sequence = meeting.sequence + 1 if scheduled else meeting.sequence
-        await self.store.update_meeting(
-            meeting.meeting_id, status="cancelled", cancel_reason=reason, sequence=sequence
-        )
+        if not await self.store.move(
+            meeting.meeting_id, meeting.status, status="cancelled", cancel_reason=reason, sequence=sequence
+        ):
+            return False
         ics = None
         if scheduled:
             cancelled = await self.store.meeting(meeting.meeting_id)
@@ -397,6 +426,7 @@ class Planning:
             ),
             meeting.platform_id,
         )
+        return True
 
     async def _end_invitations(
         self, meeting: Meeting, reason: Literal["meeting-cancelled", "level-lowered", "case-closed"]

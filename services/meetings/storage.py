@@ -8,7 +8,7 @@ from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import stage, upsert
-from services.meetings.rules import Kind, MeetingDecision, MeetingLevel, Requirement, london_day
+from services.meetings.rules import Kind, Level, MeetingDecision, MeetingLevel, Requirement, london_day
 from services.meetings.tables import actions, attendees, cases, meeting_decisions, meetings, minutes
 
 OPEN = ("required", "scheduled")
@@ -18,7 +18,8 @@ OPEN = ("required", "scheduled")
 class Case:
     platform_id: str
     area: str | None
-    level: int | None
+    level: Level | None
+    next_review_by: date | None
     closed: bool
 
 
@@ -90,7 +91,11 @@ class MeetingStore:
 
     async def case(self, platform_id: str) -> Case | None:
         row = (await self._session.execute(_CASE, {"pid": platform_id})).first()
-        return None if row is None else Case(row.platform_id, row.area, row.level, row.closed)
+        return (
+            None
+            if row is None
+            else Case(row.platform_id, row.area, row.level, row.next_review_by, row.closed)
+        )
 
     async def set_case(self, platform_id: str, **values: Any) -> None:
         """Record what is known of the case; the columns not named keep what they had."""
@@ -123,6 +128,14 @@ class MeetingStore:
                 sequence=0,
             ),
         )
+
+    async def move(self, meeting_id: str, was: str, **values: Any) -> bool:
+        """Update the meeting only if its status is still ``was``: of two steps taken at once on one
+        meeting (a double click), the second finds it changed and does nothing."""
+        result = await self._session.execute(
+            meetings.update().where(meetings.c.meeting_id == meeting_id, meetings.c.status == was), values
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def update_meeting(self, meeting_id: str, **values: Any) -> None:
         await self._session.execute(_UPDATE_MEETING, {"mid": meeting_id, **values})

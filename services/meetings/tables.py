@@ -7,11 +7,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -23,6 +25,9 @@ cases = Table(
     Column("platform_id", String(64), primary_key=True),
     Column("area", String(8), index=True),
     Column("level", Integer),
+    # The review date levels last published: a meeting whose level decision levels refused leaves
+    # the case at its level, due for review by then.
+    Column("next_review_by", Date),
     Column("closed", Boolean, nullable=False, default=False),
 )
 
@@ -52,12 +57,20 @@ meetings = Table(
     Column("starts_at", DateTime(timezone=True), index=True),
     Column("ends_at", DateTime(timezone=True)),
     Column("venue", String(300)),
-    Column("video_link", String(500)),
+    Column("video_link", String(2100)),
     Column("chair_ref", String(64)),
     Column("chair_role", String(32)),
     # The iCalendar SEQUENCE: raised on every change of a scheduled meeting.
     Column("sequence", Integer, nullable=False, default=0),
     Column("cancel_reason", String(32)),
+    # At most one meeting pending per case, whatever steps run at once.
+    Index(
+        "ux_meetings_one_pending",
+        "platform_id",
+        unique=True,
+        sqlite_where=text("status IN ('required', 'scheduled')"),
+        postgresql_where=text("status IN ('required', 'scheduled')"),
+    ),
 )
 
 # Agencies asked to a meeting: the Responsible Authority as core, Duty-to-Co-operate agencies invited.

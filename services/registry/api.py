@@ -322,6 +322,7 @@ async def nominal_history(
             purpose,
             subject=platform_id,
             record_type="nominal-history",
+            not_found=NOT_FOUND,
             limit=limit,
             offset=offset,
         )

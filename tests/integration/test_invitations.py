@@ -74,6 +74,8 @@ async def test_an_invited_agency_reads_the_levels_case_while_invited(
     )
     assert await deliver(offline_levels, invited, again) == ["applied", "applied"]
     assert (await _status(offline_levels, path))[0] == 200
+    # The case, not its history: that is the Responsible Authority's.
+    assert await _status(offline_levels, f"{path}/history") == missing
     # Invited to two meetings: one invitation ending leaves the other.
     assert await deliver(offline_levels, event_of(_uninvited(platform_id), key=platform_id)) == ["applied"]
     assert (await _status(offline_levels, path))[0] == 200
@@ -104,6 +106,7 @@ async def test_an_invited_agency_reads_the_nominal_while_invited(offline_registr
         police = Principal(user="u-ppo", agency=Agency.POLICE, role=Role.PUBLIC_PROTECTION_OFFICER, area="01")
         full = (await http.get(path, headers=bearer(police))).json()
     assert full["shared_as"] == "responsible-authority"
+    assert await _status(offline_registry, f"{path}/history") == missing
     assert [i["scheme"] for i in full["identifiers"]] == ["pnc"]
     assert await deliver(offline_registry, event_of(_uninvited(platform_id), key=platform_id)) == ["applied"]
     assert await _status(offline_registry, path) == missing

@@ -525,3 +525,89 @@ async def test_a_scheduled_meetings_invitation_follows_a_change_of_level(
     )
     (event,) = Calendar.from_ical(rescheduled.data["ics"]).events
     assert str(event["SUMMARY"]) == f"MAPPA level 2 meeting: case {platform_id}"
+
+
+async def test_a_summer_meeting_keeps_its_london_time(offline_meetings: Service, clock: FakeClock) -> None:
+    # In British Summer Time 10:00 in London is 09:00 UTC; stored and read back, it stays so.
+    clock.set(date(2027, 6, 1))
+    platform_id = a_platform_id()
+    await deliver(
+        offline_meetings, categorised(platform_id, date(2027, 6, 1)), _level(platform_id, 3, date(2027, 7, 1))
+    )
+    (required,) = await published(offline_meetings, "meeting-required", subject=platform_id)
+    meeting_id = required.data["meeting_id"]
+    slot = _slot(SENIOR, starts_at="2027-06-08T10:00:00", ends_at="2027-06-08T12:00:00")
+    async with asgi_client(offline_meetings) as http:
+        done = await http.post(f"/meetings/{meeting_id}/schedule", json=slot, headers=bearer(COORDINATOR))
+        assert done.status_code == 200, done.text
+        assert done.json()["starts_at"] == "2027-06-08T09:00:00Z"
+        ics = await http.get(f"/meetings/{meeting_id}/invite.ics", headers=bearer(COORDINATOR))
+        (event,) = Calendar.from_ical(ics.text).events
+        assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2027, 6, 8, 10, 0)
+        # Half past ten in London: the meeting has started and its minutes may be taken.
+        clock.now = datetime.fromisoformat("2027-06-08T09:30:00+00:00")
+        minuted = await http.post(
+            f"/meetings/{meeting_id}/minutes",
+            json=_minutes(actions=[], level_decision={"level": 3, "rationale": "Synthetic"}),
+            headers=bearer(SENIOR),
+        )
+        assert minuted.status_code == 200, minuted.text
+    (recorded,) = await published(offline_meetings, "minutes-recorded", subject=platform_id)
+    assert recorded.data["held_on"] == "2027-06-08"
+
+
+async def test_the_responsible_authority_is_not_uninvited_and_partners_see_only_invited_actions(
+    offline_meetings: Service, clock: FakeClock
+) -> None:
+    async with asgi_client(offline_meetings) as http:
+        platform_id, meeting_id = await _scheduled(offline_meetings, clock, http)
+        police = await http.delete(f"/meetings/{meeting_id}/invitations/police", headers=bearer(COORDINATOR))
+        assert (police.status_code, police.json()["detail"]) == (
+            409,
+            "the Responsible Authority attends every meeting: it is not uninvited",
+        )
+        clock.now = datetime.fromisoformat("2027-03-05T12:30:00+00:00")
+        minutes = _minutes()
+        minutes["actions"][0].update(owner_agency="dwp", owner_staff_ref="u-dwp")
+        assert (
+            await http.post(f"/meetings/{meeting_id}/minutes", json=minutes, headers=bearer(SENIOR))
+        ).is_success
+        while_invited = await http.get("/agencies/dwp/actions", headers=bearer(DWP))
+        assert [a["platform_id"] for a in while_invited.json()] == [platform_id]
+        assert (
+            await http.delete(f"/meetings/{meeting_id}/invitations/dwp", headers=bearer(COORDINATOR))
+        ).is_success
+        afterwards = await http.get("/agencies/dwp/actions", headers=bearer(DWP))
+        assert afterwards.json() == []
+
+
+async def test_a_refused_level_decision_leaves_the_case_due_a_meeting_by_its_review_date(
+    offline_meetings: Service, clock: FakeClock
+) -> None:
+    # A level 2 case reviewed at a meeting whose raise to 3 levels refuses: the next meeting is
+    # still due by the review date levels last published.
+    clock.set(ACCEPTED)
+    platform_id = a_platform_id()
+    review_by = date(2027, 6, 21)
+    await deliver(offline_meetings, categorised(platform_id, ACCEPTED), _level(platform_id, 2, review_by))
+    (first,) = await published(offline_meetings, "meeting-required", subject=platform_id)
+    meeting_id = first.data["meeting_id"]
+    async with asgi_client(offline_meetings) as http:
+        assert (
+            await http.post(
+                f"/meetings/{meeting_id}/schedule", json=_slot(SENIOR), headers=bearer(COORDINATOR)
+            )
+        ).is_success
+        clock.now = datetime.fromisoformat("2027-03-05T12:30:00+00:00")
+        assert (
+            await http.post(f"/meetings/{meeting_id}/minutes", json=_minutes(), headers=bearer(SENIOR))
+        ).is_success
+    reason = "raising a case to level 3 needs an accepted referral for level 3 or above"
+    refusal = levels.MeetingLevelDecisionRefused(
+        platform_id=platform_id, meeting_id=meeting_id, level=3, reason=reason
+    )
+    assert await deliver(offline_meetings, event_of(refusal, key=platform_id)) == ["applied"]
+    required = await published(offline_meetings, "meeting-required", subject=platform_id)
+    assert [(r.data["kind"], r.data["level"], r.data["required_by"]) for r in required[1:]] == [
+        ("review", 2, review_by.isoformat())
+    ]
