@@ -58,3 +58,23 @@ async def case_closed(data: levels.CaseClosed, work: UnitOfWork) -> None:
 @handlers.on(levels.MeetingLevelDecisionRefused)
 async def level_decision_refused(data: levels.MeetingLevelDecisionRefused, work: UnitOfWork) -> None:
     await _planning(work).level_refused(data.platform_id, data.meeting_id, data.reason)
+
+
+@handlers.on(levels.CaseMerged)
+async def case_merged(data: levels.CaseMerged, work: UnitOfWork) -> None:
+    await _planning(work).merged(data.platform_id, data.absorbed_platform_id, data.level)
+
+
+@handlers.on(levels.CaseReopened)
+async def case_reopened(data: levels.CaseReopened, work: UnitOfWork) -> None:
+    await _planning(work).reopened(data.platform_id, data.level, managed=data.status == "managed")
+
+
+@handlers.on(levels.CaseUnmerged)
+async def case_unmerged(data: levels.CaseUnmerged, work: UnitOfWork) -> None:
+    # The survivor is back to its level before the merge, or closed if it had no case then.
+    planning = _planning(work)
+    if data.status == "closed":
+        await planning.ended(data.platform_id, "case-closed")
+    else:
+        await planning.reopened(data.platform_id, data.level, managed=data.status == "managed")

@@ -105,6 +105,25 @@ class Planning:
         required = rules.on_level(pending.requirement if pending else None, level, next_review_by)
         await self._require(platform_id, pending, required)
 
+    async def merged(self, survivor: str, absorbed: str, level: rules.Level) -> None:
+        """Another record's case merged into this one, at the higher level and the earlier review
+        date (the absorbed case was closed just before, by its own event)."""
+        cases = (await self.store.case(survivor), await self.store.case(absorbed))
+        reviews = [c.next_review_by for c in cases if c is not None and c.next_review_by is not None]
+        if reviews:
+            await self.level_decided(survivor, level, min(reviews))
+        else:
+            await self.store.set_case(survivor, level=level)
+
+    async def reopened(self, platform_id: str, level: rules.Level, managed: bool) -> None:
+        """A merge undone: the case is back as it was; at level 2 or 3, due a meeting by its review date."""
+        await self.store.set_case(platform_id, closed=False, level=level)
+        case = await self.store.case(platform_id)
+        if level == 1:
+            await self.ended(platform_id, "level-lowered")
+        elif managed and case is not None and case.next_review_by is not None:
+            await self.level_decided(platform_id, level, case.next_review_by)
+
     async def level_refused(self, platform_id: str, meeting_id: str, reason: str) -> None:
         """Levels could not apply the meeting's decision: the minutes say why, and a case still at
         level 2 or 3 needs its next meeting by the review date levels last gave."""

@@ -611,3 +611,65 @@ async def test_a_refused_level_decision_leaves_the_case_due_a_meeting_by_its_rev
     assert [(r.data["kind"], r.data["level"], r.data["required_by"]) for r in required[1:]] == [
         ("review", 2, review_by.isoformat())
     ]
+
+
+async def test_a_merge_carries_the_meeting_to_the_survivor_and_an_unmerge_puts_it_back(
+    offline_meetings: Service, clock: FakeClock
+) -> None:
+    clock.set(ACCEPTED)
+    survivor, absorbed = a_platform_id(), a_platform_id()
+    absorbed_review = date(2027, 4, 30)
+    assert (
+        await deliver(
+            offline_meetings,
+            categorised(survivor, ACCEPTED),
+            _level(survivor, 1, date(2027, 9, 1)),
+            categorised(absorbed, ACCEPTED),
+            _level(absorbed, 3, absorbed_review),
+        )
+        == ["applied"] * 4
+    )
+    (absorbed_meeting,) = await published(offline_meetings, "meeting-required", subject=absorbed)
+    on = dict(merge_id=7)
+    closed = levels.CaseClosed(
+        platform_id=absorbed, closed_on=ACCEPTED, reason="merged", merged_into=survivor
+    )
+    merged = levels.CaseMerged(
+        platform_id=survivor,
+        absorbed_platform_id=absorbed,
+        level=3,
+        previous_level=1,
+        merged_on=ACCEPTED,
+        **on,
+    )
+    assert await deliver(
+        offline_meetings, event_of(closed, key=absorbed), event_of(merged, key=survivor)
+    ) == ["applied", "applied"]
+    (cancelled,) = await published(offline_meetings, "meeting-cancelled", subject=absorbed)
+    assert (cancelled.data["meeting_id"], cancelled.data["reason"]) == (
+        absorbed_meeting.data["meeting_id"],
+        "case-closed",
+    )
+    # The survivor carries on at level 3, due a meeting by the earlier review date.
+    (carried,) = await published(offline_meetings, "meeting-required", subject=survivor)
+    assert (carried.data["level"], carried.data["required_by"]) == (3, absorbed_review.isoformat())
+
+    reopened = levels.CaseReopened(platform_id=absorbed, level=3, status="managed", reopened_on=ACCEPTED)
+    unmerged = levels.CaseUnmerged(
+        platform_id=survivor,
+        restored_platform_id=absorbed,
+        level=1,
+        status="managed",
+        unmerged_on=ACCEPTED,
+        **on,
+    )
+    assert await deliver(
+        offline_meetings, event_of(reopened, key=absorbed), event_of(unmerged, key=survivor)
+    ) == ["applied", "applied"]
+    again = await published(offline_meetings, "meeting-required", subject=absorbed)
+    assert [(r.data["level"], r.data["required_by"]) for r in again[1:]] == [(3, absorbed_review.isoformat())]
+    (survivor_cancelled,) = await published(offline_meetings, "meeting-cancelled", subject=survivor)
+    assert (survivor_cancelled.data["meeting_id"], survivor_cancelled.data["reason"]) == (
+        carried.data["meeting_id"],
+        "level-lowered",
+    )
