@@ -277,24 +277,14 @@ class Planning:
         )
         await self.store.update_meeting(meeting.meeting_id, status="held")
         for action in minutes.actions:
-            action_id = f"a-{uuid.uuid4().hex}"
-            await self.store.add_action(
-                action_id=action_id,
+            row = dict(
+                action_id=f"a-{uuid.uuid4().hex}",
                 meeting_id=meeting.meeting_id,
                 platform_id=meeting.platform_id,
                 **action.model_dump(),
             )
-            await self._emit(
-                events.ActionAssigned(
-                    platform_id=meeting.platform_id,
-                    meeting_id=meeting.meeting_id,
-                    action_id=action_id,
-                    owner_agency=action.owner_agency,
-                    owner_staff_ref=action.owner_staff_ref,
-                    due_on=action.due_on,
-                ),
-                meeting.platform_id,
-            )
+            await self.store.add_action(**row)
+            await self._emit(events.ActionAssigned(**self.action_fields(row)), meeting.platform_id)
         await self._emit(
             events.MinutesRecorded(
                 platform_id=meeting.platform_id,

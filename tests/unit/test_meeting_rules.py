@@ -8,6 +8,7 @@ Easter Monday 29 March.
 """
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +38,21 @@ def test_the_first_meeting_is_due_within_the_policys_working_days(
     assert rules.first_meeting_by(accepted_on, level, POLICY) == by  # type: ignore[arg-type]
 
 
-def test_the_policy_says_its_defaults_and_an_area_may_change_them(tmp_path: pytest.TempPathFactory) -> None:
+def test_the_policy_says_its_defaults_and_an_area_may_change_them(tmp_path: Path) -> None:
     assert (POLICY.first_meeting_level_3_working_days, POLICY.first_meeting_level_2_working_days) == (5, 20)
     assert POLICY.minutes_working_days == 10
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        DEFAULTS.read_text() + '\n[areas.62]\nnation = "wales"\nfirst_meeting_level_3_working_days = 3\n'
+    )
+    welsh = load_policies(policy, MeetingsPolicy).for_area("62")
+    assert (welsh.nation, welsh.first_meeting_level_3_working_days, welsh.minutes_working_days) == (
+        "wales",
+        3,
+        10,
+    )
+    # Monday 1 February 2027 plus 3 working days in Wales.
+    assert rules.first_meeting_by(date(2027, 2, 1), 3, welsh) == date(2027, 2, 4)
 
 
 def test_an_accepted_referral_requires_a_first_meeting() -> None:
