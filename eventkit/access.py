@@ -15,7 +15,8 @@ answered with 403 before anything is looked up.
 from eventkit.auth import Principal, Role
 
 # Roles whose work is about the people on the register.
-_CASEWORK_ROLES = frozenset(Role) - {Role.AUDITOR, Role.OPERATIONS}
+# The board chair oversees the area's arrangements and is told of serious case reviews, not cases.
+_CASEWORK_ROLES = frozenset(Role) - {Role.AUDITOR, Role.OPERATIONS, Role.STRATEGIC_BOARD_CHAIR}
 
 
 def may_read_personal_records(principal: Principal) -> bool:

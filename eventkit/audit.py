@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Int
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.auth import MAX_PURPOSE_LENGTH, MAX_USER_LENGTH, Principal
-from eventkit.db import kit_metadata
+from eventkit.db import kit_metadata, utc
 
 audit_reads = Table(
     "audit_reads",
@@ -116,8 +116,7 @@ async def reads_of(
     return [
         AuditRead(
             id=row.id,
-            # SQLite hands back naive datetimes; every stored time is UTC.
-            at=row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC),
+            at=utc(row.at),
             user=row.user,
             agency=row.agency,
             role=row.role,

@@ -30,6 +30,11 @@ health_probe = Table(
 )
 
 
+def utc(value: datetime) -> datetime:
+    """A stored time as the instant it is: SQLite hands back naive datetimes, and every stored time is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 # Rows staged in a transaction, by table, until it commits; then the tables they went to.
 _STAGED = "eventkit.db.staged"
 _WRITTEN = "eventkit.db.written"
@@ -61,6 +66,17 @@ def _write_staged(session: Session) -> None:
 @listens_for(Session, "after_begin")
 def _new_transaction(session: Session, *_: Any) -> None:
     session.info.pop(_WRITTEN, None)
+
+
+# Set by ``Database.on_commit_of``: (table, callback) pairs, for after_commit.
+_ON_COMMIT = "eventkit.db.on_commit"
+
+
+@listens_for(Session, "after_commit")
+def _wake(session: Session) -> None:
+    for table, wake in session.info.get(_ON_COMMIT, ()):
+        if written(session, table):
+            wake()
 
 
 def written(session: Session, table: Table) -> bool:
@@ -128,7 +144,14 @@ class Database:
         else:
             self.engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
         session_class = sqlite.InLoopSession if self.is_sqlite else AsyncSession
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=session_class)
+        self._on_commit: list[tuple[Table, Callable[[], None]]] = []
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, class_=session_class, info={_ON_COMMIT: self._on_commit}
+        )
+
+    def on_commit_of(self, table: Table, wake: Callable[[], None]) -> None:
+        """Have ``wake`` called after each transaction that staged rows into ``table`` commits."""
+        self._on_commit.append((table, wake))
 
     async def create_schema(self, *metadatas: MetaData) -> None:
         async with self.transaction() as session:

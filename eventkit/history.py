@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import kit_metadata, stage, write_staged
+from eventkit.db import kit_metadata, stage, utc, write_staged
 from eventkit.outbox import Cause
 
 history = Table(
@@ -57,8 +57,7 @@ async def lines(session: AsyncSession, subject: str, *, limit: int, offset: int)
     )
     return [
         Line(
-            # SQLite hands back naive datetimes; every stored time is UTC.
-            at=row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC),
+            at=utc(row.at),
             change=row.change,
             cause_id=row.cause_id,
             cause_type=row.cause_type,

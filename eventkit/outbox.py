@@ -21,11 +21,9 @@ from typing import NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select
-from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from eventkit.db import Database, kit_metadata, stage, written
+from eventkit.db import Database, kit_metadata, stage
 from eventkit.tasks import Loop
 from schemas.catalogue import HOME_TOPIC
 from schemas.contract import Contract
@@ -59,10 +57,6 @@ class OutboxRecord:
     trace_headers: dict[str, str]
 
 
-# Set by ``wake_on_commit``: called after a transaction that emitted commits.
-_WAKE = "eventkit.outbox.wake"
-
-
 def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> None:
     """Stage the event in the session's transaction; it is written as the transaction commits.
 
@@ -87,15 +81,9 @@ def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> No
     )
 
 
-@listens_for(Session, "after_commit")
-def _wake_relay(session: Session) -> None:
-    if written(session, outbox) and (wake := session.info.get(_WAKE)) is not None:
-        wake()
-
-
 def wake_on_commit(db: Database, wake: Callable[[], None]) -> None:
     """Have ``wake`` called (the relay woken) whenever a transaction of ``db`` that emitted commits."""
-    db.sessions.configure(info={_WAKE: wake})
+    db.on_commit_of(outbox, wake)
 
 
 class Cause(NamedTuple):

@@ -9,7 +9,7 @@ import functools
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from aiokafka import ConsumerRecord
@@ -42,6 +42,14 @@ log = logging.getLogger(__name__)
 
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class Background(Protocol):
+    """A service's own long-running part (a sender, say): started after the kit's, stopped before."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class Service:
@@ -167,12 +175,17 @@ class Service:
             else None
         )
 
+        self._background: list[Background] = []
         self.asyncapi = AsyncAPI(
             self.broker,
             title=f"MAPPA {name}",
             version="1.0.0",
             description=f"Events consumed and produced by the MAPPA {name} service.",
         )
+
+    def alongside(self, part: Background) -> None:
+        """Run ``part`` with the service: what it emits is published before the service stops."""
+        self._background.append(part)
 
     async def _dead_letter(self, topic: str, record: ConsumerRecord, headers: dict[str, str]) -> None:
         assert topic == dead_letter_topic(record.topic)
@@ -197,6 +210,8 @@ class Service:
             self.relay.start()
         for scheduler in self.schedulers:
             scheduler.start()
+        for part in self._background:
+            part.start()
         if self.settings.own.clock_offset_days:
             log.warning("%s runs %s days ahead of the time (a test or demo clock)", self.name,
                         self.settings.own.clock_offset_days)  # fmt: skip
@@ -205,6 +220,8 @@ class Service:
     async def stop(self) -> None:
         # Finish the message in hand and commit, publish what it emitted,
         # and only then close the consumer and producer.
+        for part in self._background:
+            await part.stop()
         for scheduler in self.schedulers:
             await scheduler.stop()
         await self.retention.stop()

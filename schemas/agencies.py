@@ -31,5 +31,9 @@ class Role(StrEnum):
     # May authorise level 3 management and commit special resources.
     SENIOR_OFFICER = "senior-officer"
     PUBLIC_PROTECTION_OFFICER = "public-protection-officer"
+    # A Duty-to-Co-operate agency's named MAPPA contact in the area: its meeting invitations go here.
+    SINGLE_POINT_OF_CONTACT = "single-point-of-contact"
+    # Chairs the area's Strategic Management Board: told of serious further offences.
+    STRATEGIC_BOARD_CHAIR = "strategic-board-chair"
     AUDITOR = "auditor"
     OPERATIONS = "operations"

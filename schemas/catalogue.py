@@ -136,8 +136,8 @@ REGISTRY_OFFENDERS = Topic(
     name="registry.offenders.v1",
     key="platform person id",
     producer="registry",
-    # Meetings learns the case's area from the register.
-    consumers=("levels", "meetings"),
+    # Meetings and notifications learn the case's area (and notifications its managers) from the register.
+    consumers=("levels", "meetings", "notifications"),
     events=(
         registry.NominalRegistered,
         registry.IdentifiersLinked,
@@ -155,12 +155,18 @@ REGISTRY_OFFENDERS = Topic(
         registry.LeadAgencySet,
         registry.Charged,
     ),
+    # Only notifications acts on these: it dead-letters what it cannot read.
+    type_owners=(
+        (registry.NotificationRequirementSet, "notifications"),
+        (registry.NotificationOverdue, "notifications"),
+        (registry.OffenderManagerAllocated, "notifications"),
+    ),
 )
 LEVELS_DECISIONS = Topic(
     name="levels.decisions.v1",
     key="platform person id",
     producer="levels",
-    consumers=("meetings",),
+    consumers=("meetings", "notifications"),
     events=(
         levels.ScreeningDue,
         levels.ScreeningDone,
@@ -179,6 +185,19 @@ LEVELS_DECISIONS = Topic(
         levels.CaseMerged,
         levels.CaseUnmerged,
         levels.MeetingLevelDecisionRefused,
+    ),
+    # What meetings does not act on, notifications tells people of, and dead-letters.
+    type_owners=tuple(
+        (model, "notifications")
+        for model in (
+            levels.ReferralMade,
+            levels.ReferralDeclined,
+            levels.ReviewDue,
+            levels.ReviewOverdue,
+            levels.ReleaseScreeningAlert,
+            levels.ConsiderReferral,
+            levels.SeriousCaseReviewDue,
+        )
     ),
 )
 MEETINGS_SCHEDULE = Topic(
@@ -215,7 +234,14 @@ NOTIFICATIONS_DELIVERIES = Topic(
     key="platform person id",
     producer="notifications",
     consumers=(),
-    events=(notifications.NotificationRecorded,),
+    events=(
+        notifications.NotificationQueued,
+        notifications.NotificationSent,
+        notifications.NotificationDelivered,
+        notifications.NotificationFailed,
+        notifications.NotificationAcknowledged,
+        notifications.NotificationEscalated,
+    ),
 )
 PLATFORM_TOPICS = (REGISTRY_OFFENDERS, LEVELS_DECISIONS, MEETINGS_SCHEDULE, NOTIFICATIONS_DELIVERIES)
 TOPICS: tuple[Topic, ...] = (*AGENCY_TOPICS, *PLATFORM_TOPICS)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import stage, upsert
+from eventkit.db import stage, upsert, utc
 from services.meetings.rules import Kind, Level, MeetingDecision, MeetingLevel, Requirement, london_day
 from services.meetings.tables import actions, attendees, cases, meeting_decisions, meetings, minutes
 
@@ -58,15 +58,10 @@ class Attendee:
     ended_on: date | None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _meeting(row: Any) -> Meeting:
     values = dict(row._mapping)
-    values["starts_at"] = _utc(values["starts_at"])
-    values["ends_at"] = _utc(values["ends_at"])
+    values["starts_at"] = values["starts_at"] and utc(values["starts_at"])
+    values["ends_at"] = values["ends_at"] and utc(values["ends_at"])
     return Meeting(**values)
 
 

@@ -1,49 +1,419 @@
-"""Notification tables."""
+"""Notification storage: cases and meetings as published, the directory, notifications, deliveries."""
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import stage
-from services.notifications.rules import Notice
-
-metadata = MetaData()
-
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("notification_id", String(64), primary_key=True),
-    Column("platform_id", String(64), nullable=False, index=True),
-    Column("recipient_role", String(32), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("action", String(300), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("source_event_id", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+from eventkit.db import insert_if_new, stage, upsert, utc
+from schemas.agencies import Agency, Role
+from schemas.events.notifications import Channel
+from services.notifications import rules
+from services.notifications.tables import (
+    attempts,
+    cases,
+    deliveries,
+    meetings,
+    notifications,
+    recipients,
+    webhook_secrets,
 )
+
+# Delivery statuses: queued until sent (email: the SMTP server accepted it), delivered (a webhook's
+# 2xx, or in the inbox) or failed (gave up).
+QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
+_IDS = uuid.UUID("6d617070-612d-6e6f-7469-666963617465")
+
+
+def notification_id(cause_id: str, recipient_key: str, kind: str) -> str:
+    """The same for the same cause, recipient and kind: a redelivered cause makes no second notification."""
+    return str(uuid.uuid5(_IDS, f"{cause_id}\x1f{recipient_key}\x1f{kind}"))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    recipient_id: str
+    area: str
+    role: Role
+    agency: Agency | None
+    staff_ref: str | None
+    channels: tuple[str, ...]
+    email: str | None
+    webhook_url: str | None
+    webhook_disabled: bool
+    active: bool
+    source: str
+
+    @property
+    def sending(self) -> list[Channel]:
+        """The channels besides the inbox that can take a notification now."""
+        usable: list[Channel] = []
+        for channel in self.channels:
+            if channel == "email" and self.email:
+                usable.append("email")
+            elif channel == "webhook" and self.webhook_url and not self.webhook_disabled:
+                usable.append("webhook")
+        return usable
+
+
+def _recipient(row: Any) -> Recipient:
+    values = dict(row._mapping)
+    values["role"] = Role(values["role"])
+    values["agency"] = Agency(values["agency"]) if values["agency"] else None
+    values["channels"] = tuple(values["channels"])
+    values.pop("updated_at")
+    return Recipient(**values)
 
 
 class NotificationStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, platform_id: str, notice: Notice, source_event_id: str) -> str:
-        notification_id = str(uuid.uuid4())
-        # Nothing reads it back in the transaction: inserted with the batch's others as it commits.
-        stage(
-            self._session,
-            notifications,
+    # --- what the platform says of cases and meetings -------------------------------
+
+    async def case(self, platform_id: str) -> rules.Case:
+        row = (await self._session.execute(select(cases).where(cases.c.platform_id == platform_id))).first()
+        if row is None:
+            return rules.Case(area=None)
+        return rules.Case(
+            area=row.area,
+            lead_agency=Agency(row.lead_agency) if row.lead_agency else None,
+            offender_manager=row.offender_manager,
+        )
+
+    async def set_case(self, platform_id: str, **values: Any) -> None:
+        await self._session.execute(
+            upsert(self._session, cases, tuple(values)), {"platform_id": platform_id, **values}
+        )
+
+    async def meeting(self, meeting_id: str) -> rules.Meeting | None:
+        row = (
+            await self._session.execute(select(meetings).where(meetings.c.meeting_id == meeting_id))
+        ).first()
+        if row is None:
+            return None
+        return rules.Meeting(Role(row.chair_role), tuple(Agency(a) for a in row.agencies))
+
+    async def set_meeting(self, meeting_id: str, chair_role: Role, agencies: Sequence[Agency]) -> None:
+        await self._session.execute(
+            upsert(self._session, meetings, ("chair_role", "agencies")),
+            {"meeting_id": meeting_id, "chair_role": str(chair_role), "agencies": [str(a) for a in agencies]},
+        )
+
+    # --- the directory ---------------------------------------------------------------
+
+    async def recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
+        """Active directory entries for an addressee: the person, or the role's entries in the area."""
+        query = select(recipients).where(recipients.c.active)
+        if who.staff_ref is not None:
+            query = query.where(recipients.c.staff_ref == who.staff_ref)
+        else:
+            query = query.where(recipients.c.area == area, recipients.c.role == str(who.role))
+            if who.agency is not None:
+                query = query.where(recipients.c.agency == str(who.agency))
+            if who.role is Role.OFFENDER_MANAGER:
+                # A lead agency's offender managers as a team: its shared entries, not every person.
+                query = query.where(recipients.c.staff_ref.is_(None))
+        rows = await self._session.execute(query.order_by(recipients.c.recipient_id))
+        return [_recipient(row) for row in rows]
+
+    async def recipient(self, recipient_id: str) -> Recipient | None:
+        row = (
+            await self._session.execute(select(recipients).where(recipients.c.recipient_id == recipient_id))
+        ).first()
+        return _recipient(row) if row else None
+
+    async def by_staff_ref(self, staff_ref: str) -> Recipient | None:
+        row = (
+            await self._session.execute(select(recipients).where(recipients.c.staff_ref == staff_ref))
+        ).first()
+        return _recipient(row) if row else None
+
+    async def directory(self, area: str, role: Role | None) -> list[Recipient]:
+        query = select(recipients).where(recipients.c.area == area)
+        if role is not None:
+            query = query.where(recipients.c.role == str(role))
+        rows = await self._session.execute(query.order_by(recipients.c.role, recipients.c.recipient_id))
+        return [_recipient(row) for row in rows]
+
+    async def put_recipient(self, recipient: Recipient, now: datetime) -> None:
+        values = {
+            **vars(recipient),
+            "role": str(recipient.role),
+            "agency": str(recipient.agency) if recipient.agency else None,
+            "channels": list(recipient.channels),
+            "updated_at": now,
+        }
+        updated = tuple(k for k in values if k != "recipient_id")
+        await self._session.execute(upsert(self._session, recipients, updated), values)
+
+    async def allocated(self, staff_ref: str, area: str, agency: Agency | None, now: datetime) -> None:
+        """An agency allocated this offender manager: known from now on, in the inbox at least.
+
+        An entry an operator keeps is left as the operator set it.
+        """
+        await self._session.execute(
+            insert_if_new(self._session, recipients),
             dict(
-                notification_id=notification_id,
-                platform_id=platform_id,
-                recipient_role=notice.recipient_role,
-                subject=notice.subject,
-                action=notice.action,
-                status="recorded",
-                source_event_id=source_event_id,
-                created_at=datetime.now(UTC),
+                recipient_id=str(uuid.uuid4()),
+                area=area,
+                role=str(Role.OFFENDER_MANAGER),
+                agency=str(agency) if agency else None,
+                staff_ref=staff_ref,
+                channels=[],
+                email=None,
+                webhook_url=None,
+                webhook_disabled=False,
+                active=True,
+                source="offender-manager-allocated",
+                updated_at=now,
             ),
         )
-        return notification_id
+
+    async def disable_webhook(self, recipient_id: str) -> None:
+        await self._session.execute(
+            update(recipients).where(recipients.c.recipient_id == recipient_id).values(webhook_disabled=True)
+        )
+
+    async def add_secret(self, recipient_id: str, secret: str, now: datetime, overlap: timedelta) -> None:
+        """A new signing secret; the ones before it keep signing for ``overlap``, then retire."""
+        await self._session.execute(
+            update(webhook_secrets)
+            .where(webhook_secrets.c.recipient_id == recipient_id, webhook_secrets.c.retires_at.is_(None))
+            .values(retires_at=now + overlap)
+        )
+        await self._session.execute(
+            webhook_secrets.insert(), dict(recipient_id=recipient_id, secret=secret, created_at=now)
+        )
+
+    # --- notifications ---------------------------------------------------------------
+
+    async def add(self, row: dict[str, Any]) -> bool:
+        """Record a notification; False if it was made before (the same cause, recipient and kind)."""
+        result = await self._session.execute(insert_if_new(self._session, notifications), row)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def queue(self, notification_id: str, channels: Sequence[Channel], now: datetime) -> None:
+        """Its deliveries: in the inbox at once, queued on every other channel."""
+        for channel in channels:
+            status = DELIVERED if channel == "inbox" else QUEUED
+            stage(
+                self._session,
+                deliveries,
+                dict(
+                    notification_id=notification_id,
+                    channel=channel,
+                    status=status,
+                    attempts=1 if channel == "inbox" else 0,
+                    next_attempt_at=now,
+                    error=None,
+                    updated_at=now,
+                ),
+            )
+
+    async def notification(self, notification_id: str) -> dict[str, Any] | None:
+        row = (
+            await self._session.execute(
+                select(notifications).where(notifications.c.notification_id == notification_id)
+            )
+        ).first()
+        return _times(dict(row._mapping)) if row else None
+
+    async def deliveries_of(self, notification_id: str) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(deliveries)
+            .where(deliveries.c.notification_id == notification_id)
+            .order_by(deliveries.c.channel)
+        )
+        return [_times(dict(row._mapping)) for row in rows]
+
+    async def attempts_of(self, notification_id: str) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(attempts).where(attempts.c.notification_id == notification_id).order_by(attempts.c.id)
+        )
+        return [_times(dict(row._mapping)) for row in rows]
+
+    async def inbox(
+        self,
+        *,
+        staff_ref: str,
+        area: str,
+        role: Role,
+        agency: Agency,
+        unplaced: bool,
+        unread: bool,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        """A person's notifications and their area role's shared ones (for their agency), newest first;
+        with ``unplaced``, also the role's for cases in no area yet."""
+        in_area = notifications.c.area == area
+        shared = and_(
+            notifications.c.staff_ref.is_(None),
+            or_(in_area, notifications.c.area.is_(None)) if unplaced else in_area,
+            notifications.c.role == str(role),
+            or_(notifications.c.agency.is_(None), notifications.c.agency == str(agency)),
+        )
+        query = select(notifications).where(or_(notifications.c.staff_ref == staff_ref, shared))
+        if unread:
+            query = query.where(notifications.c.acknowledged_at.is_(None))
+        rows = await self._session.execute(
+            query.order_by(notifications.c.created_at.desc(), notifications.c.notification_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_times(dict(row._mapping)) for row in rows]
+
+    async def acknowledge(self, notification_id: str, by: str, now: datetime) -> bool:
+        """Mark it read; False if it was acknowledged before."""
+        result = await self._session.execute(
+            update(notifications)
+            .where(
+                notifications.c.notification_id == notification_id, notifications.c.acknowledged_at.is_(None)
+            )
+            .values(acknowledged_at=now, acknowledged_by=by)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def troubled(self, area: str, *, failed: bool, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The area's notifications with a failed delivery, or still unacknowledged; oldest first."""
+        if failed:
+            query = select(notifications).where(
+                notifications.c.notification_id.in_(
+                    select(deliveries.c.notification_id).where(deliveries.c.status == FAILED)
+                )
+            )
+        else:
+            query = select(notifications).where(notifications.c.acknowledged_at.is_(None))
+        rows = await self._session.execute(
+            query.where(notifications.c.area == area)
+            .order_by(notifications.c.created_at, notifications.c.notification_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_times(dict(row._mapping)) for row in rows]
+
+    async def escalations_due(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+        rows = await self._session.execute(
+            select(notifications)
+            .where(notifications.c.escalate_at <= now, notifications.c.acknowledged_at.is_(None))
+            .order_by(notifications.c.escalate_at)
+            .limit(limit)
+        )
+        return [_times(dict(row._mapping)) for row in rows]
+
+    async def escalated(self, notification_id: str) -> bool:
+        """Take it off the escalation list; False if another run took it first."""
+        result = await self._session.execute(
+            update(notifications)
+            .where(
+                notifications.c.notification_id == notification_id, notifications.c.escalate_at.is_not(None)
+            )
+            .values(escalate_at=None)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    # --- sending ---------------------------------------------------------------------
+
+    async def claim(self, now: datetime, hold: timedelta, limit: int) -> list[dict[str, Any]]:
+        """Queued deliveries due now, held for ``hold`` so that no other sender takes them meanwhile.
+
+        A sender that dies holding one lets it fall due again when the hold ends: it may be sent
+        twice (receivers deduplicate by its id), never lost.
+        """
+        due = (
+            select(deliveries.c.notification_id, deliveries.c.channel)
+            .where(deliveries.c.status == QUEUED, deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        # One statement: a row another sender moved on meanwhile no longer matches, and is not taken.
+        rows = await self._session.execute(
+            update(deliveries)
+            .where(
+                tuple_(deliveries.c.notification_id, deliveries.c.channel).in_(due),
+                deliveries.c.status == QUEUED,
+                deliveries.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + hold)
+            .returning(deliveries.c.notification_id, deliveries.c.channel, deliveries.c.attempts)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    async def notifications_by_id(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        rows = await self._session.execute(
+            select(notifications).where(notifications.c.notification_id.in_(ids))
+        )
+        return {row.notification_id: _times(dict(row._mapping)) for row in rows}
+
+    async def recipients_by_id(self, ids: set[str]) -> dict[str, Recipient]:
+        if not ids:
+            return {}
+        rows = await self._session.execute(select(recipients).where(recipients.c.recipient_id.in_(ids)))
+        return {row.recipient_id: _recipient(row) for row in rows}
+
+    async def secrets_of(self, recipient_ids: set[str], now: datetime) -> dict[str, list[str]]:
+        """Each recipient's secrets that sign now, newest first."""
+        if not recipient_ids:
+            return {}
+        rows = await self._session.execute(
+            select(webhook_secrets.c.recipient_id, webhook_secrets.c.secret)
+            .where(
+                webhook_secrets.c.recipient_id.in_(recipient_ids),
+                or_(webhook_secrets.c.retires_at.is_(None), webhook_secrets.c.retires_at > now),
+            )
+            .order_by(webhook_secrets.c.id.desc())
+        )
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row.recipient_id, []).append(row.secret)
+        return found
+
+    async def record_attempt(
+        self,
+        notification_id: str,
+        channel: Channel,
+        *,
+        attempt: int,
+        now: datetime,
+        status: str,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> bool:
+        """The attempt's outcome; False if the delivery was settled meanwhile (by another sender)."""
+        stage(
+            self._session,
+            attempts,
+            dict(
+                notification_id=notification_id,
+                channel=channel,
+                attempt=attempt,
+                at=now,
+                outcome=status if retry_at is None else "retry",
+                error=error,
+            ),
+        )
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.notification_id == notification_id,
+                deliveries.c.channel == channel,
+                deliveries.c.status == QUEUED,
+            )
+            .values(
+                status=QUEUED if retry_at is not None else status,
+                attempts=attempt,
+                next_attempt_at=retry_at or now,
+                error=error,
+                updated_at=now,
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _times(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: utc(v) if isinstance(v, datetime) else v for k, v in values.items()}

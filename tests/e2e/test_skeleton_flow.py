@@ -19,7 +19,7 @@ from schemas.catalogue import (
     REGISTRY_OFFENDERS,
     type_of,
 )
-from schemas.events.notifications import NotificationRecorded
+from schemas.events.notifications import NotificationQueued
 from tests.e2e.helpers import query
 from tests.support.kafka import event_of, headers_of, publish, read_until, registered
 
@@ -60,8 +60,12 @@ async def test_a_police_conviction_reaches_the_offender_manager(
     )
 
     event = event_of(notification)
-    assert event["type"] == type_of(NotificationRecorded)
-    assert event["data"]["recipient_role"] == "offender-manager"
+    assert event["type"] == type_of(NotificationQueued)
+    # Nobody allocated the case an offender manager yet: the area's co-ordinator is told, and why.
+    assert event["data"]["kind"] == "screening-due"
+    assert event["data"]["recipient_role"] == "mappa-coordinator"
+    assert event["data"]["redirected"] == "no-offender-manager"
+    assert event["data"]["intended_role"] == "offender-manager"
     assert notification.key == platform_id.encode()
     assert person.family_name not in notification.value.decode()
     assert person.pnc_id not in notification.value.decode()
@@ -76,8 +80,8 @@ async def test_a_police_conviction_reaches_the_offender_manager(
         (1, "pending-screening")
     ]
     assert row("meetings", "select required from meeting_decisions where platform_id = ?") == [(0,)]
-    assert row("notifications", "select recipient_role from notifications where platform_id = ?") == [
-        ("offender-manager",)
+    assert row("notifications", "select kind, role from notifications where platform_id = ?") == [
+        ("screening-due", "mappa-coordinator")
     ]
 
 

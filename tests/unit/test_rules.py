@@ -4,7 +4,6 @@ import pytest
 
 from services.levels.rules import CaseLevel, on_categorised
 from services.meetings.rules import meeting_decision
-from services.notifications.rules import no_meeting_notice
 from services.registry.rules import (
     CategoryDecision,
     Conviction,
@@ -60,14 +59,6 @@ def test_a_known_case_keeps_its_level_when_recategorised() -> None:
 @pytest.mark.parametrize(("level", "required"), [(1, False), (2, True), (3, True)])
 def test_meetings_are_for_levels_2_and_3(level: int, required: bool) -> None:
     assert meeting_decision(level).required is required
-
-
-def test_notice_carries_a_reference_and_an_action_but_no_offence_details() -> None:
-    notice = no_meeting_notice("3f2a", 1)
-    assert notice.recipient_role == "offender-manager"
-    assert "3f2a" in notice.subject
-    text = (notice.subject + notice.action).lower()
-    assert not any(word in text for word in ("offence", "sexual", "conviction", "assault"))
 
 
 def _decision(category: int) -> CategoryDecision:

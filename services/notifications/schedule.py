@@ -1,0 +1,45 @@
+"""Notifications' time-driven rule: an urgent notification nobody acknowledged in time escalates.
+
+Each is escalated once: the job takes it off the escalation list in the
+transaction that tells the next role, so a restart or a second instance
+does not repeat it.
+"""
+
+from datetime import datetime
+
+from opentelemetry import context as otel_context
+
+from eventkit.outbox import Emitter
+from eventkit.policy import AreaPolicies
+from eventkit.scheduler import Job
+from schemas.agencies import Role
+from schemas.events.notifications import NotificationEscalated
+from services.notifications.notify import Notifier, trace_of
+from services.notifications.policy import NotificationsPolicy
+
+
+def jobs(policies: AreaPolicies[NotificationsPolicy]) -> tuple[Job, ...]:
+    async def escalations(work: Emitter, now: datetime) -> None:
+        notifier = Notifier(work, policies, now=now)
+        for original in await notifier.store.escalations_due(now):
+            if not await notifier.store.escalated(original["notification_id"]):
+                continue
+            token = otel_context.attach(trace_of(original))
+            try:
+                for escalation_id in await notifier.escalate(original):
+                    await work.emit(
+                        NotificationEscalated(
+                            notification_id=original["notification_id"],
+                            platform_id=original["platform_id"],
+                            kind=original["kind"],
+                            recipient_role=original["role"],
+                            recipient_agency=original["agency"],
+                            escalation_id=escalation_id,
+                            escalated_to_role=Role(original["escalate_to"]),
+                        ),
+                        key=original["platform_id"],
+                    )
+            finally:
+                otel_context.detach(token)
+
+    return (escalations,)
