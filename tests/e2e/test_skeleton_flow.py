@@ -56,11 +56,14 @@ async def test_a_police_conviction_reaches_the_offender_manager(
         kafka_bootstrap,
         NOTIFICATIONS_DELIVERIES.name,
         bool,
-        match=lambda r: event_of(r)["data"].get("platform_id") == platform_id,
+        match=lambda r: (
+            event_of(r)["data"].get("platform_id") == platform_id
+            and event_of(r)["type"] == type_of(NotificationQueued)
+            and event_of(r)["data"]["kind"] == "screening-due"
+        ),
     )
 
     event = event_of(notification)
-    assert event["type"] == type_of(NotificationQueued)
     # Nobody allocated the case an offender manager yet: the area's co-ordinator is told, and why.
     assert event["data"]["kind"] == "screening-due"
     assert event["data"]["recipient_role"] == "mappa-coordinator"
@@ -80,8 +83,11 @@ async def test_a_police_conviction_reaches_the_offender_manager(
         (1, "pending-screening")
     ]
     assert row("meetings", "select required from meeting_decisions where platform_id = ?") == [(0,)]
-    assert row("notifications", "select kind, role from notifications where platform_id = ?") == [
-        ("screening-due", "mappa-coordinator")
+    # The police public-protection officer is told of the notification requirements; nobody is listed
+    # for that role in the area either.
+    assert sorted(row("notifications", "select kind, role from notifications where platform_id = ?")) == [
+        ("notification-requirement-set", "mappa-coordinator"),
+        ("screening-due", "mappa-coordinator"),
     ]
 
 
