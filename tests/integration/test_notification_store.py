@@ -1,0 +1,106 @@
+"""The notifications store on SQLite and PostgreSQL: a notification made once, a delivery claimed by one
+sender at a time, an attempt recorded once, and times that come back as the instants they were."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventkit.db import Database
+from services.notifications.storage import NotificationStore, notification_id
+from services.notifications.tables import deliveries, metadata, notifications
+from tests.support.casework import a_platform_id
+
+NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    url = (
+        f"sqlite+inloop:///{tmp_path / 'notifications.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    database = Database(url)
+    await database.create_schema(metadata)
+    async with database.transaction() as session:
+        await session.execute(deliveries.delete())
+        await session.execute(notifications.delete())
+    yield database
+    await database.dispose()
+
+
+def _row(made_id: str, platform_id: str) -> dict[str, Any]:
+    return dict(
+        notification_id=made_id, platform_id=platform_id, area="01", kind="review-due", cause_id="e-1",
+        recipient_id=None, role="offender-manager", agency=None, staff_ref="om-1", redirected=None,
+        intended_role=None, urgent=True, subject="s", action="a", due=None, ics=None, created_at=NOW,
+        escalate_at=NOW + timedelta(hours=24), escalate_to="senior-officer", escalated_from=None,
+        traceparent=None, tracestate=None,
+    )  # fmt: skip
+
+
+async def _queued(db: Database, count: int) -> list[str]:
+    ids = [notification_id(f"e-{n}", "om-1", "review-due") for n in range(count)]
+    async with db.transaction() as session:
+        store = NotificationStore(session)
+        for made_id in ids:
+            assert await store.add(_row(made_id, a_platform_id()))
+            store.queue(made_id, ["inbox", "email"], NOW)
+    return ids
+
+
+async def test_a_notification_is_made_once_for_its_cause_recipient_and_kind(db: Database) -> None:
+    made_id = notification_id("e-1", "om-1", "review-due")
+    assert made_id == notification_id("e-1", "om-1", "review-due")
+    assert made_id != notification_id("e-1", "om-2", "review-due")
+    async with db.transaction() as session:
+        assert await NotificationStore(session).add(_row(made_id, "p-1"))
+    async with db.transaction() as session:
+        assert not await NotificationStore(session).add(_row(made_id, "p-1"))
+        found = await NotificationStore(session).notification(made_id)
+    assert found is not None
+    assert found["created_at"] == NOW
+    assert found["escalate_at"] == NOW + timedelta(hours=24)
+
+
+async def test_of_two_senders_claiming_at_once_each_delivery_goes_to_one(db: Database) -> None:
+    ids = await _queued(db, 40)
+
+    async def claim() -> list[str]:
+        async with db.transaction() as session:
+            taken = await NotificationStore(session).claim(NOW, timedelta(minutes=5), 30)
+        return [t["notification_id"] for t in taken]
+
+    first, second = await asyncio.gather(claim(), claim())
+    assert not set(first) & set(second)
+    rest = await claim()
+    # Each email claimed exactly once (the inbox was delivered when queued).
+    assert sorted(first + second + rest) == sorted(ids)
+    assert await claim() == []  # held: nothing due until the hold ends
+    async with db.transaction() as session:
+        again = await NotificationStore(session).claim(NOW + timedelta(minutes=6), timedelta(minutes=5), 100)
+    assert len(again) == 40  # a sender that died holding them lets them fall due again
+
+
+async def test_an_outcome_is_recorded_once(db: Database) -> None:
+    [made_id] = await _queued(db, 1)
+
+    async def record(status: str) -> bool:
+        async with db.transaction() as session:
+            return await NotificationStore(session).record_attempt(
+                made_id, "email", attempt=1, now=NOW, status=status, error=None, retry_at=None
+            )
+
+    assert await record("sent")
+    assert not await record("failed")  # a second sender's late outcome changes nothing
+    async with db.transaction() as session:
+        [email] = [
+            d for d in await NotificationStore(session).deliveries_of(made_id) if d["channel"] == "email"
+        ]
+        tries = await NotificationStore(session).attempts_of(made_id)
+    assert (email["status"], email["attempts"]) == ("sent", 1)
+    assert [(t["attempt"], t["outcome"]) for t in tries] == [(1, "sent"), (1, "failed")]
