@@ -8,10 +8,15 @@ first case at level 1 and refers the second for level 3, which the area's
 MAPPA co-ordinator accepts. Meetings then requires a first level 3 meeting
 within 5 working days, and the demo, as that co-ordinator, schedules it over
 the meetings API for 10:00 on the next working day, a senior officer in the
-chair and the DWP invited. The demo prints what each service published,
-development tokens and the ``curl`` lines that read the first nominal and
-the area's meetings with them, then keeps the platform running until
-interrupted (``--once`` stops after the scenario).
+chair and the DWP invited. Notifications tells people: the demo runs a
+local SMTP server and an agency webhook receiver (``deploy.receivers``),
+puts each area's co-ordinator, senior officers and agencies' single points
+of contact in the recipients directory over its API, and waits until the
+meeting's invitations have been emailed. It prints what each service
+published, the emails received, development tokens and the ``curl`` lines
+that read the first nominal, the area's meetings and the co-ordinator's
+inbox with them, then keeps the platform running until interrupted
+(``--once`` stops after the scenario).
 
 Without ``MAPPA_AUTH_JWT_KEY`` the services would refuse every API request: the demo
 then generates a development key for this run and gives it to the services it starts.
@@ -25,6 +30,7 @@ import secrets
 import signal
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
@@ -35,6 +41,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from deploy.local import SERVICES, LocalPlatform
+from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
 from eventkit.auth import PURPOSE_HEADER, AuthSettings, Principal
 from eventkit.calendar import is_working_day
@@ -51,6 +58,7 @@ from schemas.catalogue import (
     REGISTRY_OFFENDERS,
 )
 from schemas.events.casework import ReferralDecided, ReferralSubmitted, ScreeningRecorded, StaffRef
+from schemas.events.common import LeadAgencySet, PersonIdentifiers, PersonRef
 
 SCENARIO_TIMEOUT = 60.0
 TOKEN_MINUTES = 60
@@ -122,6 +130,54 @@ def _next_working_day_at_ten() -> datetime:
     return datetime.combine(day, dt_time(10, 0))
 
 
+def _call(
+    platform: LocalPlatform, service: str, path: str, who: Principal, key: str, body: Any, method: str
+) -> Any:
+    request = urllib.request.Request(  # noqa: S310 (a local URL the demo built)
+        platform.url(service, path),
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {issue(who, key=key, minutes=5)}",
+            PURPOSE_HEADER: DEMO_PURPOSE,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def set_up_directory(platform: LocalPlatform, key: str, areas: set[str], hooks: WebhookReceiver) -> None:
+    """As each area's operations staff: who is told, by email; probation's case system by webhook."""
+    for area in sorted(areas):
+        operator = Principal(user="u-ops-demo", agency=Agency.POLICE, role=Role.OPERATIONS, area=area)
+        police = [
+            (Role.MAPPA_COORDINATOR, f"mappa-unit-{area}"),
+            (Role.SENIOR_OFFICER, f"duty-senior-{area}"),
+        ]
+        entries: list[dict[str, Any]] = [
+            *(
+                {"role": role, "agency": Agency.POLICE, "email": f"{box}@police.invalid"}
+                for role, box in police
+            ),
+            *(
+                {
+                    "role": Role.SINGLE_POINT_OF_CONTACT,
+                    "agency": agency,
+                    "email": f"mappa-{area}@{agency}.invalid",
+                }
+                for agency in (Agency.POLICE, Agency.PROBATION, Agency.PRISON, Agency.DWP)
+            ),
+        ]
+        for entry in entries:
+            _call(platform, "notifications", f"/recipients/{uuid.uuid4()}", operator, key,
+                  {"area": area, "channels": ["email"], **entry}, "PUT")  # fmt: skip
+        system = {"area": area, "role": Role.OFFENDER_MANAGER, "agency": Agency.PROBATION,
+                  "channels": ["webhook"], "webhook_url": hooks.url}  # fmt: skip
+        made = _call(platform, "notifications", f"/recipients/{uuid.uuid4()}", operator, key, system, "PUT")
+        hooks.secrets.append(made["webhook_secret"])
+
+
 def schedule_meeting(platform: LocalPlatform, key: str, meeting_id: str, area: str) -> dict[str, Any]:
     """As the area's co-ordinator, over the meetings API: the next working day at 10:00 London time."""
     starts = _next_working_day_at_ten()
@@ -132,31 +188,22 @@ def schedule_meeting(platform: LocalPlatform, key: str, meeting_id: str, area: s
         "chair": {"staff_ref": "u-senior-demo", "role": Role.SENIOR_OFFICER},
         "invited_agencies": [Agency.DWP],
     }
-    coordinator = Principal(
-        user=COORDINATOR.staff_ref, agency=Agency.POLICE, role=COORDINATOR.role, area=area
+    scheduled: dict[str, Any] = _call(
+        platform, "meetings", f"/meetings/{meeting_id}/schedule", _coordinator(area), key, body, "POST"
     )
-    request = urllib.request.Request(  # noqa: S310 (a local URL the demo built)
-        platform.url("meetings", f"/meetings/{meeting_id}/schedule"),
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {issue(coordinator, key=key, minutes=5)}",
-            PURPOSE_HEADER: DEMO_PURPOSE,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        scheduled: dict[str, Any] = json.loads(response.read())
     return scheduled
 
 
-async def scenario(bootstrap: str, platform: LocalPlatform, key: str) -> Outcome:
+async def scenario(bootstrap: str, platform: LocalPlatform, key: str, hooks: WebhookReceiver) -> Outcome:
     synthetic = Synthetic(seed=2026)
     cases = [
         (synthetic.conviction(SEXUAL_OFFENCE, custody_months=18), "expect category 1, screened at level 1"),
         (synthetic.conviction(VIOLENT_OFFENCE, custody_months=18), "expect category 2, referred for level 3"),
         (synthetic.conviction(OTHER_OFFENCE, custody_months=3), "expect a nominal only: not MAPPA"),
     ]
+    areas = {conviction.recording_force for conviction, _ in cases}
+    await asyncio.to_thread(set_up_directory, platform, key, areas, hooks)
+    print(f"operations -> notifications API: recipients directory for area(s) {', '.join(sorted(areas))}")
     watcher = Tail(bootstrap, *WATCHED)
     await watcher.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
@@ -183,10 +230,14 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str) -> Outcome
                 continue
             event = json.loads(record.value)
             kind = event["type"].split(".")[3]
-            shown = ("category", "level", "kind", "required_by", "starts_at", "agency")
+            shown = ("category", "level", "kind", "required_by", "starts_at", "agency", "recipient_role",
+                     "channel", "redirected")  # fmt: skip
             detail = {k: v for k, v in event["data"].items() if k in shown}
             print(f"{record.topic:<28} {kind:<24} {event['subject']}  {detail or ''}")
-            notified = notified or record.topic == NOTIFICATIONS_DELIVERIES.name
+            # Done once the meeting's invitations have been emailed.
+            notified = notified or (
+                kind == "notification-sent" and event["data"]["kind"] == "meeting-scheduled"
+            )
             scheduled = scheduled or kind == "meeting-scheduled"
             if kind == "nominal-registered" and event.get("causationid") in event_ids[:2]:
                 registered[event_ids.index(event["causationid"])] = event["subject"]
@@ -194,13 +245,22 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str) -> Outcome
                 # The lead agency's case system screens: level 1 for the first, a referral for the second.
                 screened.add(event["subject"])
                 refer = event["subject"] == registered.get(1)
+                # Probation leads the case from now: its case system is told by webhook.
+                index = next(i for i, p in registered.items() if p == event["subject"])
+                lead = LeadAgencySet(
+                    person=PersonRef(identifiers=PersonIdentifiers(pnc_id=cases[index][0].person.pnc_id)),
+                    lead_agency="probation",
+                    effective_from=date.today(),
+                )
+                sent = synthetic.agency_event(AGENCY_PROBATION, lead)
+                await producer.send_and_wait(AGENCY_PROBATION.name, sent.to_json(), key=record.key)
                 steps: list[Any] = [_screened(event["subject"], 3 if refer else None)]
                 if refer:
                     steps.append(_referral(event["subject"])[0])
                 for step in steps:
                     sent = synthetic.agency_event(AGENCY_PROBATION, step)
                     await producer.send_and_wait(AGENCY_PROBATION.name, sent.to_json(), key=record.key)
-                print(f"probation -> {AGENCY_PROBATION.name}: screening recorded"
+                print(f"probation -> {AGENCY_PROBATION.name}: lead agency probation; screening recorded"
                       + (" with a referral for level 3" if refer else " (level 1)"))  # fmt: skip
             if kind == "referral-made":
                 # The co-ordinator decides once levels has the referral (another topic: no order between).
@@ -217,7 +277,7 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str) -> Outcome
                 )
         if not (notified and scheduled) or len(registered) < 2:
             raise SystemExit(
-                f"in {SCENARIO_TIMEOUT}s: a notification {'sent' if notified else 'missing'}, "
+                f"in {SCENARIO_TIMEOUT}s: the invitations {'emailed' if notified else 'not emailed'}, "
                 f"the level 3 meeting {'scheduled' if scheduled else 'not scheduled'}, "
                 f"{len(registered)} of 2 MAPPA nominals registered"
             )
@@ -263,6 +323,9 @@ def try_it(platform: LocalPlatform, outcome: Outcome, key: str) -> list[str]:
         + platform.url("meetings", f"/areas/{coordinator.area}/meetings"),
         f'  curl -H "Authorization: Bearer $COORDINATOR" {purpose} '
         + platform.url("meetings", f"/meetings/{outcome.meeting_id}/invite.ics"),
+        "the co-ordinator's unread notifications (acknowledge one: POST .../inbox/<id>/acknowledge):",
+        f'  curl -H "Authorization: Bearer $COORDINATOR" {purpose} '
+        + platform.url("notifications", "/inbox"),
     ]
 
 
@@ -274,13 +337,22 @@ def main() -> None:
     bootstrap = PlatformSettings().kafka_bootstrap_servers
     generated = not os.environ.get("MAPPA_AUTH_JWT_KEY")
     key = os.environ.get("MAPPA_AUTH_JWT_KEY") or secrets.token_urlsafe(48)
-    platform = LocalPlatform(data_dir=args.data_dir, env={"MAPPA_AUTH_JWT_KEY": key})
+    # Where the platform's email and agency webhooks go on this machine.
+    mail = MailSink(port=0).start()
+    hooks = WebhookReceiver().start()
+    env = {"MAPPA_AUTH_JWT_KEY": key, "MAPPA_NOTIFICATIONS_SMTP_PORT": str(mail.port)}
+    platform = LocalPlatform(data_dir=args.data_dir, env=env)
     started = time.monotonic()
     try:
         platform.start_all()
         print(f"four services healthy in {time.monotonic() - started:.1f}s (logs in {args.data_dir}/)")
-        outcome = asyncio.run(scenario(bootstrap, platform, key))
+        outcome = asyncio.run(scenario(bootstrap, platform, key, hooks))
         print(f"scenario done {time.monotonic() - started:.1f}s after start")
+        print(f"local SMTP server on port {mail.port} received {len(mail.messages)} emails; the webhook "
+              f"receiver accepted {len(hooks.accepted)} signed deliveries. The emails:")  # fmt: skip
+        for message in mail.messages:
+            calendar = any(p.get_content_type() == "text/calendar" for p in message.iter_attachments())
+            print(f"  to {message['To']}: {message['Subject']}{'  [+ calendar]' if calendar else ''}")
         for service in SERVICES:
             print(f"  {service:<14} {platform.url(service, '/health')}  /metrics  /asyncapi")
         if generated:
@@ -294,6 +366,8 @@ def main() -> None:
             signal.sigwait(stop_signals)
     finally:
         platform.stop_all()
+        hooks.stop()
+        mail.stop()
 
 
 if __name__ == "__main__":

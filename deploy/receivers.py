@@ -11,6 +11,7 @@ agency system should; it can be told to fail, to test retries.
 import argparse
 import email
 import email.policy
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,11 +37,12 @@ class Received:
 class MailSink:
     """An SMTP server that keeps every message it accepts."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8025) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.messages: list[EmailMessage] = []
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self.controller = Controller(self, hostname=host, port=port)
+        self.port = port or _free_port(host)
+        self.controller = Controller(self, hostname=host, port=self.port)
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
@@ -57,6 +59,13 @@ class MailSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def _free_port(host: str) -> int:
+    # aiosmtpd checks its server by connecting to the port it was given: it needs a real one.
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 class WebhookReceiver:

@@ -6,11 +6,12 @@ notification id: the email's Message-ID and the webhook's ``webhook-id``.
 """
 
 import asyncio
+import email.policy
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -54,7 +55,8 @@ class SmtpSettings(BaseSettings):
 def email_message(
     *, notification_id: str, sender: str, to: str, subject: str, body: str, ics: str | None
 ) -> EmailMessage:
-    message = EmailMessage()
+    # Headers folded at 78 characters would start the subject on a line of its own.
+    message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     message["Message-ID"] = f"<{notification_id}@{MESSAGE_ID_DOMAIN}>"
     message["Date"] = formatdate(usegmt=True)
     message["From"] = sender
@@ -89,20 +91,23 @@ class Mailer:
 
     async def send(self, message: EmailMessage, timeout_seconds: float) -> Outcome:
         timeout = timeout_seconds
+        # Flattened here, with the message's own policy: aiosmtplib's would fold the subject at 78.
+        raw = message.as_bytes()
+        sender, to = parseaddr(str(message["From"]))[1], [parseaddr(str(message["To"]))[1]]
         client = await self._idle.get()
         try:
             try:
                 reused = client.is_connected
                 if not reused:
                     await client.connect(timeout=timeout)
-                await client.send_message(message, timeout=timeout)
+                await client.sendmail(sender, to, raw, timeout=timeout)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The relay closed an idle connection: once more on a fresh one.
                 client.close()
                 await client.connect(timeout=timeout)
-                await client.send_message(message, timeout=timeout)
+                await client.sendmail(sender, to, raw, timeout=timeout)
             return DONE
         except aiosmtplib.SMTPResponseException as error:
             client.close()

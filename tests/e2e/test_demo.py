@@ -46,7 +46,7 @@ def test_the_demo_prints_a_token_and_a_curl_line_that_reads_the_first_nominal(
         )
         [token] = [line.strip() for line in printed if line.strip().startswith("TOKEN=")]
         [coordinator] = [line.strip() for line in printed if line.strip().startswith("COORDINATOR=")]
-        nominal_curl, meetings_curl, invite_curl = [
+        nominal_curl, meetings_curl, invite_curl, inbox_curl = [
             line.strip() for line in printed if line.strip().startswith("curl ")
         ]
         # The lines exactly as printed, pasted into a shell.
@@ -65,6 +65,13 @@ def test_the_demo_prints_a_token_and_a_curl_line_that_reads_the_first_nominal(
         invite = Calendar.from_ical(body)
         assert invite["METHOD"] == "REQUEST"
         assert invite_curl.endswith(f"/meetings/{meeting['meeting_id']}/invite.ics")
+        # The co-ordinator was told to schedule that meeting, in their inbox.
+        body, status = _pasted(coordinator, inbox_curl)
+        assert status == "200", body
+        assert "meeting-required" in {n["kind"] for n in json.loads(body)}
+        # Every attendee and the chair were emailed the invitation, with its calendar.
+        invited = [line for line in printed if "meeting, case" in line and "[+ calendar]" in line]
+        assert len(invited) >= 3, "\n".join(printed)
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(60)

@@ -4,7 +4,7 @@ the register), and a level 3 referral's meeting invites every attendee with its 
 
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -37,7 +37,6 @@ from schemas.identifiers import format_cro, format_pnc
 from tests.e2e.helpers import about
 from tests.support.casework import referral, screening
 from tests.support.kafka import event_of, headers_of, publish, read_until, registered
-from tests.support.ports import free_ports
 from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
@@ -57,8 +56,7 @@ def _headers(principal: Principal) -> dict[str, str]:
 
 @pytest.fixture
 def mail() -> Iterator[MailSink]:
-    (port,) = free_ports(1)
-    sink = MailSink(port=port).start()
+    sink = MailSink().start()
     yield sink
     sink.stop()
 
@@ -68,14 +66,16 @@ def _start(platform: LocalPlatform, mail: MailSink, **env: str) -> None:
         platform.start(
             service,
             MAPPA_AUTH_JWT_KEY=KEY,
-            MAPPA_NOTIFICATIONS_SMTP_PORT=str(mail.controller.port),
+            MAPPA_NOTIFICATIONS_SMTP_PORT=str(mail.port),
             **env,
         )
     for service in SERVICES:
         platform.wait_healthy(service)
 
 
-async def _put(platform: LocalPlatform, operator: Principal, entry: dict[str, object]) -> dict[str, object]:
+async def _put(
+    platform: LocalPlatform, operator: Principal, entry: Mapping[str, object]
+) -> dict[str, object]:
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await http.put(
             platform.url("notifications", f"/recipients/{uuid.uuid4()}"),

@@ -39,7 +39,6 @@ from tests.support.api import asgi_client, bearer
 from tests.support.casework import a_platform_id, categorised, published
 from tests.support.clock import FakeClock
 from tests.support.delivery import deliver, event_of
-from tests.support.ports import free_ports
 from tests.support.waiting import eventually
 
 OPERATOR = Principal(user="ops-1", agency=Agency.POLICE, role=Role.OPERATIONS, area="01")
@@ -65,8 +64,7 @@ timeout_seconds = 5
 
 @pytest.fixture
 def mail() -> Iterator[MailSink]:
-    (port,) = free_ports(1)
-    sink = MailSink(port=port).start()
+    sink = MailSink().start()
     yield sink
     sink.stop()
 
@@ -112,7 +110,7 @@ async def _running(
     policy.write_text(DEFAULTS.read_text() + _POLICY)
     monkeypatch.setenv("MAPPA_NOTIFICATIONS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'n.db'}")
     monkeypatch.setenv("MAPPA_NOTIFICATIONS_POLICY_FILE", str(policy))
-    smtp = SmtpSettings(port=mail.controller.port, connections=2)
+    smtp = SmtpSettings(port=mail.port, connections=2)
     service, sender = build(settings=Settings("notifications"), clock=clock, smtp=smtp)
     await service.db.create_schema(service._metadata)
     sender.start()
@@ -192,7 +190,7 @@ async def test_each_channel_delivers_once_with_its_idempotency_key(
     [message] = mail.messages
     assert message["Message-ID"] == f"<{n['notification_id']}@notifications.mappa>"
     assert message["To"] == "om-1@probation.invalid"
-    assert platform_id in message["Subject"]
+    assert message["Subject"] == f"MAPPA case {platform_id}: new case, screening due"
     assert list(hooks.accepted) == [n["notification_id"]]
     assert hooks.refused_signatures == 0
     assert await _statuses(running.service, platform_id) == [
