@@ -13,9 +13,20 @@ and peak RSS: at half rate (start-up excluded), and draining the backlog
 (start-up estimated by the first start's and taken out).
 
 A chain event is a police conviction; it arrives when its notification
-(the end of the chain) is published, matched by its trace id. Figures go
-to bench/results/latest.json. Not part of the tests: nothing here asserts a
-time.
+(the end of the chain) is published, matched by its trace id.
+
+Then notifications' deliveries, with every area's co-ordinator in the
+directory by email and by webhook, to a local SMTP server and a local
+Standard Webhooks receiver in this process (``deploy.receivers``): the
+latency from the agency event to its webhook's 2xx (the
+``notification-delivered`` status) at half the chain's sustained rate, and
+the deliveries per second through each channel while a backlog of
+convictions drains (each conviction is two notifications: screening due and
+notification requirements, both to the co-ordinator while no offender
+manager is known).
+
+Figures go to bench/results/latest.json. Not part of the tests: nothing
+here asserts a time.
 """
 
 import argparse
@@ -28,6 +39,8 @@ import secrets
 import statistics
 import tempfile
 import time
+import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,11 +52,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.local import LocalPlatform
+from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
+from eventkit.auth import Principal
 from eventkit.broker import ensure_topics
 from eventkit.settings import PlatformSettings
 from eventkit.synthetic import Synthetic
-from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES
+from eventkit.tokens import issue
+from schemas.agencies import Agency, Role
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, type_of
+from schemas.events.notifications import NotificationDelivered
 
 RESULTS = Path(__file__).parent / "results"
 P99_LIMIT_SECONDS = 1.0
@@ -325,6 +343,79 @@ def _chain_marker(record: ConsumerRecord) -> str | None:
     return parent.decode().split("-")[1] if parent else None
 
 
+def _webhook_delivered(record: ConsumerRecord) -> str | None:
+    """The conviction's trace id, on the status of a webhook that answered 2xx."""
+    event = json.loads(record.value)
+    delivered = event["type"] == type_of(NotificationDelivered) and event["data"]["channel"] == "webhook"
+    return _chain_marker(record) if delivered else None
+
+
+def _directory(local: LocalPlatform, key: str, hooks: WebhookReceiver) -> None:
+    """Every area's co-ordinator, told by email and by webhook: what the operations staff would set up."""
+    for area in (f"{n:02d}" for n in range(1, 51)):  # Synthetic's recording forces
+        operator = Principal(user="bench-ops", agency=Agency.POLICE, role=Role.OPERATIONS, area=area)
+        entry = {"area": area, "role": "mappa-coordinator", "agency": "police",
+                 "channels": ["email", "webhook"], "email": f"mappa-unit-{area}@police.invalid",
+                 "webhook_url": hooks.url}  # fmt: skip
+        request = urllib.request.Request(
+            local.url("notifications", f"/recipients/{uuid.uuid4()}"), data=json.dumps(entry).encode(),
+            method="PUT", headers={"Content-Type": "application/json", "X-Purpose": "benchmark set-up",
+                                   "Authorization": f"Bearer {issue(operator, key=key)}"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            hooks.secrets.append(json.loads(answer.read())["webhook_secret"])
+
+
+def _per_second(times: Sequence[float]) -> dict[str, float]:
+    if len(times) < 2:
+        return {"received": len(times), "per_second": 0.0}
+    return {"received": len(times), "per_second": round(len(times) / (max(times) - min(times)), 1)}
+
+
+async def deliveries(
+    bootstrap: str,
+    data: Path,
+    make: Callable[[int], list[Message]],
+    *,
+    rate: float,
+    seconds: float,
+    backlog: int,
+) -> dict[str, Any]:
+    key = secrets.token_urlsafe(48)
+    mail = MailSink().start()
+    hooks = WebhookReceiver().start()
+    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
+    await tail.start()
+    env = {
+        "MAPPA_LOG_LEVEL": "WARNING",
+        "MAPPA_AUTH_JWT_KEY": key,
+        "MAPPA_NOTIFICATIONS_SMTP_PORT": str(mail.port),
+    }
+    local = LocalPlatform(data_dir=data / "deliveries", env=env)
+    try:
+        local.start_all()
+        await settle(bootstrap, [f"mappa-{name}" for name in local.processes])
+        await asyncio.to_thread(_directory, local, key, hooks)
+        at_half = await offer(bootstrap, make(int(rate * seconds)), tail, _webhook_delivered, rate=rate)
+        emails, webhooks = len(mail.received), len(hooks.accepted)
+        expected = await preload(bootstrap, make(backlog))
+        drained = await drain(tail, _webhook_delivered, expected, time.monotonic())
+        return {
+            "half_rate_agency_event_to_webhook_delivered": at_half,
+            "backlog": {
+                "convictions": backlog,
+                "delivered_convictions": drained["delivered"],
+                "smtp": _per_second([r.at for r in mail.received[emails:]]),
+                "webhook": _per_second([r.at for r in list(hooks.accepted.values())[webhooks:]]),
+            },
+        }
+    finally:
+        local.stop_all()
+        await tail.stop()
+        hooks.stop()
+        mail.stop()
+
+
 async def settle(bootstrap: str, groups: Sequence[str]) -> int:
     """Waits until the services' consumer groups have nothing left to read; returns what was left.
 
@@ -442,6 +533,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is offered")
     parser.add_argument("--half-seconds", type=float, default=20.0, help="how long half rate is offered")
     parser.add_argument("--backlog", type=int, default=20_000, help="events preloaded for the drain")
+    parser.add_argument(
+        "--delivery-backlog", type=int, default=2_000, help="convictions preloaded for deliveries"
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     bootstrap = PlatformSettings().kafka_bootstrap_servers
@@ -462,6 +556,14 @@ def main() -> None:
     print("  half rate:", results["chain"]["half_rate"], flush=True)
     print("  services:", results["chain"]["services"], flush=True)
     print("  backlog:", results["chain"]["backlog"], flush=True)
+    print("notification deliveries (SMTP and webhooks to local receivers):", flush=True)
+    half = max(results["chain"]["sustained_events_per_second"] / 2, rates[0] / 2)
+    with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
+        results["deliveries"] = asyncio.run(
+            deliveries(bootstrap, Path(data), _chain_messages(Synthetic(seed=2)), rate=half,
+                       seconds=args.half_seconds, backlog=args.delivery_backlog)
+        )  # fmt: skip
+    print("  ", results["deliveries"], flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS / 'latest.json'}")

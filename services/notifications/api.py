@@ -10,15 +10,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
+from opentelemetry import context as otel_context
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit, steps
 from eventkit.auth import Authenticated, Principal, Purpose, Role
-from eventkit.guards import Limit, Offset, ResponsibleAuthority
+from eventkit.guards import Limit, Offset, ResponsibleAuthority, may_read_case
 from eventkit.http import Db, Now
 from eventkit.outbox import Emitter
 from schemas.events.notifications import NotificationAcknowledged
+from services.notifications.notify import trace_of
 from services.notifications.storage import NotificationStore
 
 router = APIRouter(tags=["notifications"])
@@ -71,11 +73,22 @@ def _view(n: dict[str, Any]) -> NotificationView:
 
 
 def addressed_to(principal: Principal, n: dict[str, Any]) -> bool:
-    """Whether the notification is the caller's: to them by name, or to their role in their area."""
+    """Whether the notification is the caller's: to them by name, or to their role in their area (a
+    role's notification for no agency in particular is the Responsible Authority's)."""
     if n["staff_ref"] is not None:
         return bool(n["staff_ref"] == principal.user)
-    same_role = n["role"] == principal.role and n["agency"] in (None, principal.agency)
+    agency_ok = n["agency"] == principal.agency or (n["agency"] is None and principal.responsible_authority)
+    same_role = n["role"] == principal.role and agency_ok
     return same_role and (n["area"] == principal.area or (n["area"] is None and _unplaced_reader(principal)))
+
+
+async def _may_see(session: AsyncSession, principal: Principal, n: dict[str, Any]) -> bool:
+    """Addressed to the caller and, for a Duty-to-Co-operate agency, about a case it is invited to now."""
+    if not addressed_to(principal, n):
+        return False
+    return principal.responsible_authority or await may_read_case(
+        session, principal, n["platform_id"], n["area"]
+    )
 
 
 def _unplaced_reader(principal: Principal) -> bool:
@@ -83,9 +96,10 @@ def _unplaced_reader(principal: Principal) -> bool:
     return principal.role is Role.MAPPA_COORDINATOR and principal.responsible_authority
 
 
-def _may_read(principal: Principal, n: dict[str, Any]) -> bool:
+def _coordinator_of(principal: Principal, n: dict[str, Any]) -> bool:
+    """The Responsible Authority's MAPPA co-ordinator of the notification's area (or of none, unplaced)."""
     coordinator = principal.role is Role.MAPPA_COORDINATOR and principal.responsible_authority
-    return addressed_to(principal, n) or (coordinator and n["area"] == principal.area)
+    return coordinator and (n["area"] == principal.area or n["area"] is None)
 
 
 async def _audit(
@@ -108,7 +122,7 @@ async def inbox(
 ) -> list[NotificationView]:
     """The caller's notifications and their role's in their area, newest first."""
     async with db.transaction() as session:
-        found = await NotificationStore(session).inbox(
+        listed = await NotificationStore(session).inbox(
             staff_ref=principal.user,
             area=principal.area,
             role=principal.role,
@@ -118,6 +132,7 @@ async def inbox(
             limit=limit,
             offset=offset,
         )
+        found = [n for n in listed if await _may_see(session, principal, n)]
         await _audit(session, principal, purpose, found)
     return [_view(n) for n in found]
 
@@ -126,30 +141,38 @@ async def inbox(
 async def acknowledge(
     notification_id: str, principal: Authenticated, purpose: Purpose, db: Db, now: Now
 ) -> NotificationView:
-    """Mark it read: it stops escalating. Acknowledging it again changes nothing."""
+    """Mark it read: neither it nor its copies to others in the same role escalate. Acknowledging it
+    again changes nothing. Audited as a read of the case."""
+    async with db.transaction() as session:
+        found = await NotificationStore(session).notification(notification_id)
+        if found is None or not await _may_see(session, principal, found):
+            raise NOT_FOUND
 
     async def step(work: Emitter) -> dict[str, Any]:
         store = NotificationStore(work.session)
-        n = await store.notification(notification_id)
-        if n is None or not addressed_to(principal, n):
-            raise NOT_FOUND
         if await store.acknowledge(notification_id, principal.user, now):
-            await work.emit(
-                NotificationAcknowledged(
-                    notification_id=notification_id,
-                    platform_id=n["platform_id"],
-                    kind=n["kind"],
-                    recipient_role=n["role"],
-                    recipient_agency=n["agency"],
-                ),
-                key=n["platform_id"],
-            )
             n = await store.notification(notification_id)
+            assert n is not None
+            token = otel_context.attach(trace_of(n))  # on the trace of the event that caused it
+            try:
+                await work.emit(
+                    NotificationAcknowledged(
+                        notification_id=notification_id,
+                        platform_id=n["platform_id"],
+                        kind=n["kind"],
+                        recipient_role=n["role"],
+                        recipient_agency=n["agency"],
+                    ),
+                    key=n["platform_id"],
+                )
+            finally:
+                otel_context.detach(token)
+        n = await store.notification(notification_id)
         assert n is not None
         return n
 
     actor = steps.Actor(principal, purpose, db, source=SOURCE, record=RECORD)
-    return _view(await actor.take("acknowledge", notification_id, step))
+    return _view(await actor.take("acknowledge", found["platform_id"], step))
 
 
 @router.get("/notifications/{notification_id}", response_model=History)
@@ -158,7 +181,7 @@ async def history(notification_id: str, principal: Authenticated, purpose: Purpo
     async with db.transaction() as session:
         store = NotificationStore(session)
         n = await store.notification(notification_id)
-        if n is None or not _may_read(principal, n):
+        if n is None or not (await _may_see(session, principal, n) or _coordinator_of(principal, n)):
             raise NOT_FOUND
         await _audit(session, principal, purpose, [n])
         return History(

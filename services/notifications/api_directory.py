@@ -28,6 +28,7 @@ router = APIRouter(tags=["recipients directory"])
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "no such recipient")
 SOURCE = "/mappa/notifications"
 RECORD = "directory"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
 def keeper(principal: Authenticated) -> Principal:
@@ -52,11 +53,16 @@ class Entry(RequestBody):
     )
     channels: list[Literal["email", "webhook"]] = Field(default_factory=list, max_length=2)
     email: str | None = Field(default=None, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_length=254)
-    webhook_url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] | None = None
+    webhook_url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] | None = Field(
+        default=None, description="https; plain http only to this machine (a local receiver)"
+    )
     active: bool = True
 
     @model_validator(mode="after")
     def _addressed(self) -> "Entry":
+        url = self.webhook_url
+        if url is not None and url.scheme != "https" and url.host not in _LOOPBACK:
+            raise ValueError("a webhook_url must be https (plain http only to 127.0.0.1 or localhost)")
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("a channel is listed twice")
         if "email" in self.channels and not self.email:

@@ -32,6 +32,7 @@ def build(
     clock: Clock = system_clock,
     tracer_provider: TracerProvider | None = None,
     smtp: SmtpSettings | None = None,
+    hold_seconds: float = 300.0,
 ) -> tuple[Service, Sender]:
     """The service, and its sender (which tests drive)."""
     settings = settings or Settings("notifications")
@@ -59,6 +60,7 @@ def build(
         mailer=Mailer(smtp),
         webhooks=Webhooks(),
         email_connections=smtp.connections,
+        hold_seconds=hold_seconds,
     )
     service.alongside(sender)
     return service, sender

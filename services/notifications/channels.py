@@ -31,6 +31,8 @@ class Outcome:
     # Refused for good (an SMTP 5xx, a webhook's 410 Gone): no retry.
     permanent: bool = False
     gone: bool = False
+    # Whether the co-ordinator is told when it ends failed.
+    tell: bool = True
 
 
 DONE = Outcome(ok=True)
@@ -109,9 +111,22 @@ class Mailer:
                 await client.connect(timeout=timeout)
                 await client.sendmail(sender, to, raw, timeout=timeout)
             return DONE
-        except aiosmtplib.SMTPResponseException as error:
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            client.close()
+            codes = [refused.code for refused in error.recipients]
+            return Outcome(ok=False, error=f"smtp-{codes[0]}", permanent=all(500 <= c < 600 for c in codes))
+        except (
+            aiosmtplib.SMTPRecipientRefused,
+            aiosmtplib.SMTPSenderRefused,
+            aiosmtplib.SMTPDataError,
+        ) as error:
+            # Refused for this message: a 5xx will not change on a retry.
             client.close()
             return Outcome(ok=False, error=f"smtp-{error.code}", permanent=500 <= error.code < 600)
+        except aiosmtplib.SMTPResponseException as error:
+            # Authentication, HELO, the connection: the relay's trouble, not this message's.
+            client.close()
+            return Outcome(ok=False, error=f"smtp-{error.code}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             client.close()
             return Outcome(ok=False, error=_error_class(error))

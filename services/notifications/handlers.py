@@ -8,6 +8,7 @@ for).
 
 from collections.abc import Awaitable, Callable, Iterable
 
+from eventkit import invitations
 from eventkit.consumer import Handlers, UnitOfWork
 from eventkit.policy import AreaPolicies
 from schemas.catalogue import LEVELS_DECISIONS, MEETINGS_SCHEDULE, REGISTRY_OFFENDERS
@@ -23,11 +24,15 @@ Keep = Callable[[Contract, UnitOfWork], Awaitable[None]]
 
 async def _category(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
     if data.area is not None:
-        await NotificationStore(work.session).set_case(data.platform_id, area=data.area)
+        store = NotificationStore(work.session)
+        await store.set_case(data.platform_id, area=data.area)
+        await _known(store, data.platform_id, work)
 
 
 async def _transferred(data: registry.Transferred, work: UnitOfWork) -> None:
-    await NotificationStore(work.session).set_case(data.platform_id, area=data.to_area)
+    store = NotificationStore(work.session)
+    await store.set_case(data.platform_id, area=data.to_area)
+    await _known(store, data.platform_id, work)
 
 
 async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
@@ -37,9 +42,14 @@ async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
 async def _offender_manager(data: registry.OffenderManagerAllocated, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
     await store.set_case(data.platform_id, offender_manager=data.staff_ref)
-    case = await store.case(data.platform_id)
-    if case.area is not None:
-        await store.allocated(data.staff_ref, case.area, case.lead_agency, work.now)
+    await _known(store, data.platform_id, work)
+
+
+async def _known(store: NotificationStore, platform_id: str, work: UnitOfWork) -> None:
+    """The case's offender manager in the directory (inbox only), once the case has an area."""
+    case = await store.case(platform_id)
+    if case.area is not None and case.offender_manager is not None:
+        await store.allocated(case.offender_manager, case.area, case.lead_agency, work.now)
 
 
 async def _invitation(
@@ -50,8 +60,12 @@ async def _invitation(
     )
 
 
-# What notifications keeps of an event before routing it.
+# What notifications keeps of an event before routing it. Invitations are the kit's projection, for
+# need-to-know on reads; ``notify_meetings`` keeps whom the last invitation named, which outlives the
+# invitations a cancellation ends, to tell them of it.
 KEEP: dict[type[Contract], Keep] = {
+    meetings.AttendeeInvited: invitations.invited,  # type: ignore[dict-item]
+    meetings.AttendeeUninvited: invitations.uninvited,  # type: ignore[dict-item]
     registry.CategoryAssigned: _category,  # type: ignore[dict-item]
     registry.Transferred: _transferred,  # type: ignore[dict-item]
     registry.LeadAgencySet: _lead_agency,  # type: ignore[dict-item]

@@ -56,27 +56,30 @@ class Notifier:
                 )
         return told
 
-    async def escalate(self, original: dict[str, Any]) -> list[str]:
-        """Tell the next role of an urgent notification nobody acknowledged; returns the new ids."""
-        role = Role(original["escalate_to"])
+    async def escalate(self, original: dict[str, Any]) -> list[tuple[str, Role]]:
+        """Tell the next role of an urgent notification nobody acknowledged; returns the new ids, and the
+        role told (the co-ordinators, for a case in no area yet)."""
+        role = Role(original["escalate_to"]) if original["area"] else Role.MAPPA_COORDINATOR
         content = Content(original["subject"], original["action"], original["due"])
         made = []
         for recipient in await self._role_entries(original["area"], role):
-            made.append(
-                await self._add(
-                    kind=original["kind"],
-                    platform_id=original["platform_id"],
-                    area=original["area"],
-                    cause_id=f"escalation/{original['notification_id']}",
-                    recipient=recipient,
-                    who=rules.Addressee(role),
-                    content=content,
-                    route=None,
-                    ics=None,
-                    escalated_from=original["notification_id"],
-                )
+            made_id = await self._add(
+                kind=original["kind"],
+                platform_id=original["platform_id"],
+                area=original["area"],
+                # Its copies to others in the role escalate as one: once per next recipient.
+                cause_id=f"escalation/{original['cause_id']}",
+                recipient=recipient,
+                who=rules.Addressee(role),
+                content=content,
+                route=None,
+                urgent=original["urgent"],
+                ics=None,
+                escalated_from=original["notification_id"],
             )
-        return [made_id for made_id in made if made_id]
+            if made_id is not None:
+                made.append((made_id, role))
+        return made
 
     async def delivery_failed(
         self, failed: dict[str, Any], channel: Channel, attempts: int, error: str
@@ -167,6 +170,7 @@ class Notifier:
         redirected: Redirect | None = None,
         intended_role: Role | None = None,
         escalated_from: str | None = None,
+        urgent: bool | None = None,
     ) -> str | None:
         """Record one notification and queue it; None if this one was made before."""
         entry = recipient if isinstance(recipient, Recipient) else None
@@ -174,6 +178,7 @@ class Notifier:
         agency: Agency | None = entry.agency if entry else who.agency
         key = entry.recipient_id if entry else str(recipient)
         made_id = notification_id(cause_id, key, kind)
+        urgent = bool(route and route.urgent) if urgent is None else urgent
         carrier: dict[str, str] = {}
         inject(carrier)  # status events published later go out on this trace
         added = await self.store.add(
@@ -189,7 +194,7 @@ class Notifier:
                 staff_ref=entry.staff_ref if entry else None,
                 redirected=redirected,
                 intended_role=str(intended_role) if intended_role else None,
-                urgent=bool(route and route.urgent),
+                urgent=urgent,
                 subject=content.subject,
                 action=content.action,
                 due=content.due,
@@ -217,7 +222,7 @@ class Notifier:
             NotificationQueued(
                 **status,
                 channels=channels,
-                urgent=bool(route and route.urgent),
+                urgent=urgent,
                 redirected=redirected,
                 intended_role=intended_role,
             ),

@@ -74,6 +74,10 @@ class NotificationsPolicy(_Strict):
     def _each_event_once(self) -> "NotificationsPolicy":
         if both := self.routes.keys() & self.silent.keys():
             raise ValueError(f"routed and silent at once: {sorted(both)}")
+        if "delivery-failed" not in self.routes:
+            raise ValueError(
+                "the delivery-failed route tells the co-ordinator of a failed delivery: it is required"
+            )
         if missing := {"email", "webhook"} - self.channels.keys():
             raise ValueError(f"no retry policy for {sorted(missing)}")
         return self

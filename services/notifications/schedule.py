@@ -1,8 +1,9 @@
 """Notifications' time-driven rule: an urgent notification nobody acknowledged in time escalates.
 
-Each is escalated once: the job takes it off the escalation list in the
-transaction that tells the next role, so a restart or a second instance
-does not repeat it.
+Each is escalated once, with its copies to others in the same role: the job
+takes them off the escalation list in the transaction that tells the next
+role, so a restart or a second instance does not repeat it; one copy
+acknowledged stops them all.
 """
 
 from datetime import datetime
@@ -12,7 +13,6 @@ from opentelemetry import context as otel_context
 from eventkit.outbox import Emitter
 from eventkit.policy import AreaPolicies
 from eventkit.scheduler import Job
-from schemas.agencies import Role
 from schemas.events.notifications import NotificationEscalated
 from services.notifications.notify import Notifier, trace_of
 from services.notifications.policy import NotificationsPolicy
@@ -22,11 +22,12 @@ def jobs(policies: AreaPolicies[NotificationsPolicy]) -> tuple[Job, ...]:
     async def escalations(work: Emitter, now: datetime) -> None:
         notifier = Notifier(work, policies, now=now)
         for original in await notifier.store.escalations_due(now):
-            if not await notifier.store.escalated(original["notification_id"]):
+            if not await notifier.store.escalated(original["cause_id"], original["kind"]):
                 continue
             token = otel_context.attach(trace_of(original))
             try:
-                for escalation_id in await notifier.escalate(original):
+                escalations = await notifier.escalate(original)
+                for escalation_id, to_role in escalations:
                     await work.emit(
                         NotificationEscalated(
                             notification_id=original["notification_id"],
@@ -35,7 +36,7 @@ def jobs(policies: AreaPolicies[NotificationsPolicy]) -> tuple[Job, ...]:
                             recipient_role=original["role"],
                             recipient_agency=original["agency"],
                             escalation_id=escalation_id,
-                            escalated_to_role=Role(original["escalate_to"]),
+                            escalated_to_role=to_role,
                         ),
                         key=original["platform_id"],
                     )

@@ -52,6 +52,8 @@ class Delivery:
     notification: dict[str, Any]
     channel: Channel
     attempt: int
+    # The claim's hold: its outcome is recorded only while the delivery is still held by it.
+    held_until: datetime
     recipient: Recipient | None
     secrets: list[str]
     policy: NotificationsPolicy
@@ -69,7 +71,7 @@ class Sender:
         mailer: Mailer,
         webhooks: Webhooks,
         email_connections: int,
-        capacity: int = 200,
+        webhooks_in_flight: int = 100,
         hold_seconds: float = 300.0,
         poll_seconds: float = 1.0,
     ) -> None:
@@ -80,16 +82,13 @@ class Sender:
         self._tracer = tracer
         self._mailer = mailer
         self._webhooks = webhooks
-        self._capacity = capacity
+        # Only what can start now is claimed, so a hold runs from about when its send starts.
+        self._room: dict[Channel, int] = {"email": email_connections, "webhook": webhooks_in_flight}
         self._hold = timedelta(seconds=hold_seconds)
         self._poll = poll_seconds
-        self._limits: dict[Channel, asyncio.Semaphore] = {
-            "email": asyncio.Semaphore(email_connections),
-            "webhook": asyncio.Semaphore(capacity),
-        }
         self._jitter = random.Random()
         self._wake = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], Channel] = {}
         self._outcomes: asyncio.Queue[tuple[Delivery, Outcome, datetime]] = asyncio.Queue()
         self._claiming = Loop(self._claim_loop, "notification-sender")
         self._recording = Loop(self._record_loop, "notification-recorder")
@@ -114,21 +113,23 @@ class Sender:
         await self._webhooks.close()
 
     async def run_once(self) -> int:
-        """Claim what is due and send it; returns how many were taken (for tests and the loop)."""
-        room = self._capacity - len(self._in_flight)
-        if room <= 0:
-            return 0
+        """Claim what is due and can start now, and send it; returns how many were taken."""
+        taken: list[Delivery] = []
         now = self._clock()
         async with self._db.transaction() as session:
-            taken = await self._load(NotificationStore(session), now, room)
+            store = NotificationStore(session)
+            for channel, room in self._room.items():
+                free = room - sum(1 for c in self._in_flight.values() if c == channel)
+                if free > 0:
+                    taken.extend(await self._load(store, channel, now, free))
         for delivery in taken:
             task = asyncio.create_task(self._send(delivery))
-            self._in_flight.add(task)
+            self._in_flight[task] = delivery.channel
             task.add_done_callback(self._done)
         return len(taken)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
+        self._in_flight.pop(task, None)
         self._wake.set()  # room for more
 
     async def _claim_loop(self) -> None:
@@ -143,8 +144,11 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
 
-    async def _load(self, store: NotificationStore, now: datetime, room: int) -> list[Delivery]:
-        claimed = await store.claim(now, self._hold, room)
+    async def _load(
+        self, store: NotificationStore, channel: Channel, now: datetime, room: int
+    ) -> list[Delivery]:
+        held_until = now + self._hold
+        claimed = await store.claim(channel, now, held_until, room)
         if not claimed:
             return []
         found = await store.notifications_by_id({c["notification_id"] for c in claimed})
@@ -161,6 +165,7 @@ class Sender:
                     notification=n,
                     channel=claim["channel"],
                     attempt=claim["attempts"] + 1,
+                    held_until=held_until,
                     recipient=recipient,
                     secrets=secrets.get(recipient.recipient_id, []) if recipient else [],
                     policy=self._policies.for_area(n["area"]),
@@ -182,8 +187,7 @@ class Sender:
             attributes=attributes,
         ) as span:
             try:
-                async with self._limits[delivery.channel]:
-                    outcome = await self._deliver(delivery)
+                outcome = await self._deliver(delivery)
             except Exception as error:  # a bug must not lose the delivery: it is retried
                 outcome = Outcome(ok=False, error=type(error).__name__[:64])
             if not outcome.ok:
@@ -195,6 +199,9 @@ class Sender:
         policy = delivery.policy.channel(delivery.channel)
         assert policy is not None, "the inbox is delivered when queued"
         now = self._clock()
+        if recipient is not None and not recipient.active:
+            # The directory no longer lists them: the co-ordinator hears of it.
+            return Outcome(ok=False, error="recipient-inactive", permanent=True)
         if delivery.channel == "email":
             if recipient is None or not recipient.email:
                 return Outcome(ok=False, error="no-address", permanent=True)
@@ -215,6 +222,9 @@ class Sender:
             return await self._mailer.send(message, policy.timeout_seconds)
         if recipient is None or not recipient.webhook_url:
             return Outcome(ok=False, error="no-endpoint", permanent=True)
+        if recipient.webhook_disabled:
+            # It answered 410 Gone before, and the co-ordinator was told then: once is enough.
+            return Outcome(ok=False, error="endpoint-gone", permanent=True, tell=False)
         if not delivery.secrets:
             return Outcome(ok=False, error="no-secret", permanent=True)
         body = webhook_body(n, now)
@@ -237,11 +247,23 @@ class Sender:
         return batch
 
     async def _record_batch(self, batch: list[tuple[Delivery, Outcome, datetime]]) -> None:
+        """In one transaction; if that fails, one by one, so that one bad outcome holds up no other."""
         if not batch:
             return
-        async with self._db.transaction() as session:
-            for delivery, outcome, at in batch:
-                await self._record(session, delivery, outcome, at)
+        try:
+            async with self._db.transaction() as session:
+                for delivery, outcome, at in batch:
+                    await self._record(session, delivery, outcome, at)
+            return
+        except Exception:
+            if len(batch) == 1:
+                raise
+        for one in batch:
+            try:
+                await self._record_batch([one])
+            except Exception as error:
+                # Its hold ends and it is sent again: repeated, not lost.
+                log.warning("recording a delivery failed (%s); it will be retried", type(error).__name__)
 
     async def _record(self, session: Any, delivery: Delivery, outcome: Outcome, at: datetime) -> None:
         n, channel, attempt = delivery.notification, delivery.channel, delivery.attempt
@@ -259,6 +281,7 @@ class Sender:
             channel,
             attempt=attempt,
             now=at,
+            held_until=delivery.held_until,
             status=status,
             error=outcome.error,
             retry_at=retry,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import insert_if_new, stage, upsert, utc
@@ -298,36 +298,50 @@ class NotificationStore:
         return [_times(dict(row._mapping)) for row in rows]
 
     async def escalations_due(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+        """Notifications due to escalate whose copies to others (same cause and kind) nobody acknowledged."""
         rows = await self._session.execute(
             select(notifications)
-            .where(notifications.c.escalate_at <= now, notifications.c.acknowledged_at.is_(None))
+            .where(
+                notifications.c.escalate_at <= now, notifications.c.acknowledged_at.is_(None), _none_read()
+            )
             .order_by(notifications.c.escalate_at)
             .limit(limit)
         )
         return [_times(dict(row._mapping)) for row in rows]
 
-    async def escalated(self, notification_id: str) -> bool:
-        """Take it off the escalation list; False if another run took it first."""
+    async def escalated(self, cause_id: str, kind: str) -> bool:
+        """Take the notification and its copies off the escalation list, unless one was acknowledged
+        meanwhile; False if so, or if another run took them first."""
         result = await self._session.execute(
             update(notifications)
             .where(
-                notifications.c.notification_id == notification_id, notifications.c.escalate_at.is_not(None)
+                notifications.c.cause_id == cause_id,
+                notifications.c.kind == kind,
+                notifications.c.escalate_at.is_not(None),
+                _none_read(),
             )
             .values(escalate_at=None)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount >= 1)  # type: ignore[attr-defined]
 
     # --- sending ---------------------------------------------------------------------
 
-    async def claim(self, now: datetime, hold: timedelta, limit: int) -> list[dict[str, Any]]:
-        """Queued deliveries due now, held for ``hold`` so that no other sender takes them meanwhile.
+    async def claim(
+        self, channel: Channel, now: datetime, held_until: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """A channel's queued deliveries due now, held until ``held_until`` so that no other sender
+        takes them meanwhile; the hold is the claim's token when its outcome is recorded.
 
         A sender that dies holding one lets it fall due again when the hold ends: it may be sent
         twice (receivers deduplicate by its id), never lost.
         """
         due = (
             select(deliveries.c.notification_id, deliveries.c.channel)
-            .where(deliveries.c.status == QUEUED, deliveries.c.next_attempt_at <= now)
+            .where(
+                deliveries.c.status == QUEUED,
+                deliveries.c.channel == channel,
+                deliveries.c.next_attempt_at <= now,
+            )
             .order_by(deliveries.c.next_attempt_at)
             .limit(limit)
         )
@@ -339,7 +353,7 @@ class NotificationStore:
                 deliveries.c.status == QUEUED,
                 deliveries.c.next_attempt_at <= now,
             )
-            .values(next_attempt_at=now + hold)
+            .values(next_attempt_at=held_until)
             .returning(deliveries.c.notification_id, deliveries.c.channel, deliveries.c.attempts)
         )
         return [dict(row._mapping) for row in rows]
@@ -380,11 +394,13 @@ class NotificationStore:
         *,
         attempt: int,
         now: datetime,
+        held_until: datetime,
         status: str,
         error: str | None,
         retry_at: datetime | None,
     ) -> bool:
-        """The attempt's outcome; False if the delivery was settled meanwhile (by another sender)."""
+        """The attempt's outcome; False if the claim no longer holds the delivery (its hold ran out and
+        another claim took it, or it was settled): a late outcome changes nothing."""
         stage(
             self._session,
             attempts,
@@ -403,6 +419,8 @@ class NotificationStore:
                 deliveries.c.notification_id == notification_id,
                 deliveries.c.channel == channel,
                 deliveries.c.status == QUEUED,
+                deliveries.c.attempts == attempt - 1,
+                deliveries.c.next_attempt_at == held_until,
             )
             .values(
                 status=QUEUED if retry_at is not None else status,
@@ -413,6 +431,16 @@ class NotificationStore:
             )
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _none_read() -> ColumnElement[bool]:
+    """No copy of the notification (the same cause and kind, to another recipient) was acknowledged."""
+    copy = notifications.alias("copy")
+    return ~exists().where(
+        copy.c.cause_id == notifications.c.cause_id,
+        copy.c.kind == notifications.c.kind,
+        copy.c.acknowledged_at.is_not(None),
+    )
 
 
 def _times(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from services.notifications.tables import deliveries, metadata, notifications
 from tests.support.casework import a_platform_id
 
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+HELD = NOW + timedelta(minutes=5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -72,7 +73,7 @@ async def test_of_two_senders_claiming_at_once_each_delivery_goes_to_one(db: Dat
 
     async def claim() -> list[str]:
         async with db.transaction() as session:
-            taken = await NotificationStore(session).claim(NOW, timedelta(minutes=5), 30)
+            taken = await NotificationStore(session).claim("email", NOW, HELD, 30)
         return [t["notification_id"] for t in taken]
 
     first, second = await asyncio.gather(claim(), claim())
@@ -82,25 +83,37 @@ async def test_of_two_senders_claiming_at_once_each_delivery_goes_to_one(db: Dat
     assert sorted(first + second + rest) == sorted(ids)
     assert await claim() == []  # held: nothing due until the hold ends
     async with db.transaction() as session:
-        again = await NotificationStore(session).claim(NOW + timedelta(minutes=6), timedelta(minutes=5), 100)
+        again = await NotificationStore(session).claim("email", HELD, HELD + timedelta(minutes=5), 100)
     assert len(again) == 40  # a sender that died holding them lets them fall due again
 
 
-async def test_an_outcome_is_recorded_once(db: Database) -> None:
+async def test_an_outcome_is_recorded_once_and_only_by_the_claim_that_holds_it(db: Database) -> None:
     [made_id] = await _queued(db, 1)
 
-    async def record(status: str) -> bool:
+    async def claim(at: datetime, held_until: datetime) -> list[dict[str, Any]]:
+        async with db.transaction() as session:
+            return await NotificationStore(session).claim("email", at, held_until, 10)
+
+    async def record(attempt: int, held_until: datetime, status: str, retry: datetime | None = None) -> bool:
         async with db.transaction() as session:
             return await NotificationStore(session).record_attempt(
-                made_id, "email", attempt=1, now=NOW, status=status, error=None, retry_at=None
-            )
+                made_id, "email", attempt=attempt, now=NOW, held_until=held_until, status=status,
+                error=None if status == "sent" else "smtp-451", retry_at=retry,
+            )  # fmt: skip
 
-    assert await record("sent")
-    assert not await record("failed")  # a second sender's late outcome changes nothing
+    assert [c["attempts"] for c in await claim(NOW, HELD)] == [0]
+    # The first send outlives its hold; another claim takes the delivery and sends it again.
+    later = HELD + timedelta(minutes=5)
+    assert [c["attempts"] for c in await claim(HELD, later)] == [0]
+    # The first send's late outcome changes nothing: it no longer holds the delivery.
+    assert not await record(1, HELD, "failed", retry=HELD + timedelta(seconds=30))
+    assert await record(1, later, "sent")
+    assert not await record(1, later, "failed")  # recorded once
     async with db.transaction() as session:
         [email] = [
             d for d in await NotificationStore(session).deliveries_of(made_id) if d["channel"] == "email"
         ]
         tries = await NotificationStore(session).attempts_of(made_id)
     assert (email["status"], email["attempts"]) == ("sent", 1)
-    assert [(t["attempt"], t["outcome"]) for t in tries] == [(1, "sent"), (1, "failed")]
+    # Every attempt made is in the log, whether or not it settled the delivery.
+    assert [t["outcome"] for t in tries] == ["retry", "sent", "failed"]

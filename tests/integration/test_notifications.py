@@ -34,6 +34,7 @@ from services.notifications.notify import Notifier
 from services.notifications.policy import DEFAULTS
 from services.notifications.schedule import jobs
 from services.notifications.sender import Sender
+from services.notifications.storage import NotificationStore
 from services.notifications.tables import attempts, deliveries, notifications
 from tests.support.api import asgi_client, bearer
 from tests.support.casework import a_platform_id, categorised, published
@@ -111,7 +112,8 @@ async def _running(
     monkeypatch.setenv("MAPPA_NOTIFICATIONS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'n.db'}")
     monkeypatch.setenv("MAPPA_NOTIFICATIONS_POLICY_FILE", str(policy))
     smtp = SmtpSettings(port=mail.port, connections=2)
-    service, sender = build(settings=Settings("notifications"), clock=clock, smtp=smtp)
+    # A short hold: a send whose outcome was never recorded is tried again within the test.
+    service, sender = build(settings=Settings("notifications"), clock=clock, smtp=smtp, hold_seconds=1.0)
     await service.db.create_schema(service._metadata)
     sender.start()
     async with asgi_client(service) as http:
@@ -351,6 +353,47 @@ async def test_the_inbox_lists_unread_and_acknowledging_stops_escalation(running
     assert (await running.http.get("/inbox", headers=bearer(OFFENDER_MANAGER))).json() == []
     history = await running.http.get(f"/notifications/{item['notification_id']}", headers=bearer(COORDINATOR))
     assert [d["channel"] for d in history.json()["deliveries"]] == ["inbox"]
+    # A day on, nothing escalates: it was acknowledged.
+    assert running.service.policies is not None
+    later = datetime.now(UTC) + timedelta(hours=25)
+    escalate = Scheduler(
+        running.service.db, jobs(running.service.policies)[0], source="/test", clock=lambda: later
+    )
+    assert await escalate.tick() == 0
+
+
+async def test_a_duty_to_cooperate_agency_sees_none_of_the_responsible_authoritys_notices(
+    running: Running,
+) -> None:
+    platform_id = a_platform_id()
+    await deliver(running.service, categorised(platform_id, TODAY), _screening_due(platform_id))
+    dwp = Principal(user="dwp-1", agency=Agency.DWP, role=Role.MAPPA_COORDINATOR, area="01")
+    assert (await running.http.get("/inbox", headers=bearer(dwp))).json() == []
+    [n] = (await running.http.get("/inbox", headers=bearer(COORDINATOR))).json()
+    assert (
+        await running.http.get(f"/notifications/{n['notification_id']}", headers=bearer(dwp))
+    ).status_code == 404
+
+
+async def test_a_send_whose_outcome_was_not_recorded_is_sent_again_with_the_same_message_id(
+    running: Running, mail: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform_id, _ = await _case_with_manager(running, channels=["email"])
+    record = NotificationStore.record_attempt
+    crashes = [RuntimeError("the database went away after the send")]
+
+    async def crash_once(self: NotificationStore, *args: Any, **kwargs: Any) -> bool:
+        if crashes:
+            raise crashes.pop()
+        return await record(self, *args, **kwargs)
+
+    monkeypatch.setattr(NotificationStore, "record_attempt", crash_once)
+    await deliver(running.service, _screening_due(platform_id))
+    await running.settled()
+    first, second = mail.messages  # repeated, never lost
+    assert first["Message-ID"] == second["Message-ID"]
+    [email] = await running.rows(deliveries, channel="email")
+    assert (email["status"], email["attempts"]) == ("sent", 1)
 
 
 async def test_an_unacknowledged_urgent_notification_escalates_once_under_the_clock(
