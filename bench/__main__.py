@@ -60,7 +60,7 @@ from eventkit.settings import PlatformSettings
 from eventkit.synthetic import Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency, Role
-from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, type_of
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, all_topic_names, type_of
 from schemas.events.notifications import NotificationDelivered
 
 RESULTS = Path(__file__).parent / "results"
@@ -338,6 +338,16 @@ def _chain_messages(synthetic: Synthetic) -> Callable[[int], list[Message]]:
     return make
 
 
+async def _platform_topics(bootstrap: str) -> None:
+    settings = PlatformSettings()
+    await ensure_topics(
+        bootstrap,
+        all_topic_names(),
+        partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
+
+
 def _chain_marker(record: ConsumerRecord) -> str | None:
     parent = dict(record.headers).get("traceparent")
     return parent.decode().split("-")[1] if parent else None
@@ -474,6 +484,7 @@ async def chain(
 ) -> dict[str, Any]:
     synthetic = Synthetic(seed=1)
     make = _chain_messages(synthetic)
+    await _platform_topics(bootstrap)  # a fresh broker has none until a service starts
     tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
     result: dict[str, Any] = {}

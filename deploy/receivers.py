@@ -61,6 +61,12 @@ class MailSink:
         self.controller.stop()
 
 
+class _Server(ThreadingHTTPServer):
+    # Many senders connect at once: the default backlog of 5 would reset the rest.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def _free_port(host: str) -> int:
     # aiosmtpd checks its server by connecting to the port it was given: it needs a real one.
     with socket.socket() as probe:
@@ -93,7 +99,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: the tests read what was received
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = _Server((host, port), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}/mappa"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

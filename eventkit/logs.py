@@ -30,6 +30,10 @@ QUIET_LOGGERS = (
     "aiokafka.conn",  # every request and response, record batches included, at DEBUG
     "aiokafka.producer",  # "Sending (key=... value=...)" at DEBUG
     "uvicorn.asgi",  # every ASGI message, request headers (bearer tokens) included, at TRACE
+    "aiosmtplib",  # the SMTP conversation, addresses included, at DEBUG
+    "httpx",  # each request's URL and status at INFO: one line per webhook delivered
+    "httpcore",  # request headers (webhook signatures) at DEBUG
+    "mail.log",  # aiosmtpd (the local receivers): each message's envelope, at DEBUG
 )
 
 

@@ -186,7 +186,13 @@ async def history(notification_id: str, principal: Authenticated, purpose: Purpo
         await _audit(session, principal, purpose, [n])
         return History(
             **_view(n).model_dump(),
-            deliveries=[DeliveryView(**d) for d in await store.deliveries_of(notification_id)],
+            # In the inbox from the moment it was made; the other channels as their rows say.
+            deliveries=[
+                DeliveryView(
+                    channel="inbox", status="delivered", attempts=1, error=None, updated_at=n["created_at"]
+                ),
+                *(DeliveryView(**d) for d in await store.deliveries_of(notification_id)),
+            ],
             attempts=[AttemptView(**a) for a in await store.attempts_of(notification_id)],
         )
 

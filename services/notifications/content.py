@@ -6,13 +6,14 @@ render in a sandbox that refuses an unknown field rather than printing
 nothing.
 """
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from eventkit.clock import LOCAL
@@ -53,7 +54,13 @@ def render(route: Route, fields: Mapping[str, Any]) -> Content:
 
 
 def _line(template: str, fields: Mapping[str, Any]) -> str:
-    return " ".join(_env.from_string(template).render(fields).split())
+    return " ".join(_compiled(template).render(fields).split())
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(template: str) -> Template:
+    # Compiling costs far more than rendering: each route's few templates are compiled once.
+    return _env.from_string(template)
 
 
 def email_body(content: Content, *, notification_id: str, escalated: bool, calendar: bool) -> str:

@@ -29,6 +29,7 @@ from eventkit.tasks import Loop
 from schemas.events.notifications import Channel, NotificationDelivered, NotificationFailed, NotificationSent
 from services.notifications import rules
 from services.notifications.channels import (
+    IN_FLIGHT,
     Mailer,
     Outcome,
     Webhooks,
@@ -43,6 +44,7 @@ from services.notifications.storage import DELIVERED, FAILED, SENT, Notification
 from services.notifications.tables import deliveries
 
 log = logging.getLogger(__name__)
+RECORD_WAIT_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,6 @@ class Sender:
         mailer: Mailer,
         webhooks: Webhooks,
         email_connections: int,
-        webhooks_in_flight: int = 100,
         hold_seconds: float = 300.0,
         poll_seconds: float = 1.0,
     ) -> None:
@@ -82,8 +83,9 @@ class Sender:
         self._tracer = tracer
         self._mailer = mailer
         self._webhooks = webhooks
-        # Only what can start now is claimed, so a hold runs from about when its send starts.
-        self._room: dict[Channel, int] = {"email": email_connections, "webhook": webhooks_in_flight}
+        # Only what can soon start is claimed: emails a few per SMTP connection (the mailer's pool makes
+        # them wait their turn, well within a claim's hold), webhooks as many as may be in flight.
+        self._room: dict[Channel, int] = {"email": 4 * email_connections, "webhook": IN_FLIGHT}
         self._hold = timedelta(seconds=hold_seconds)
         self._poll = poll_seconds
         self._jitter = random.Random()
@@ -129,8 +131,13 @@ class Sender:
         return len(taken)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
-        self._wake.set()  # room for more
+        channel = self._in_flight.pop(task, None)
+        # Claim again once half the channel's room is free: one claim for many sends, not one each.
+        if (
+            channel is not None
+            and sum(1 for c in self._in_flight.values() if c == channel) <= self._room[channel] // 2
+        ):
+            self._wake.set()
 
     async def _claim_loop(self) -> None:
         while True:
@@ -233,7 +240,10 @@ class Sender:
 
     async def _record_loop(self) -> None:
         while True:
-            batch = [await self._outcomes.get(), *self._drain()]
+            first = await self._outcomes.get()
+            # A moment for the sends finishing with it: their outcomes go in one transaction.
+            await asyncio.sleep(RECORD_WAIT_SECONDS)
+            batch = [first, *self._drain()]
             try:
                 await self._record_batch(batch)
             except Exception as error:

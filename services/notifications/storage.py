@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import insert_if_new, stage, upsert, utc
@@ -26,6 +26,64 @@ from services.notifications.tables import (
 # Delivery statuses: queued until sent (email: the SMTP server accepted it), delivered (a webhook's
 # 2xx, or in the inbox) or failed (gave up).
 QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
+# Built once: building a statement costs more than running it (as in eventkit.db).
+_CASE = select(cases).where(cases.c.platform_id == bindparam("platform_id"))
+_MEETING = select(meetings).where(meetings.c.meeting_id == bindparam("meeting_id"))
+# What the sender runs for every delivery, built once too (an update's own bind names may not be
+# its columns': hence ``b_``).
+_DUE = (
+    select(deliveries.c.notification_id, deliveries.c.channel)
+    .where(
+        deliveries.c.status == QUEUED,
+        deliveries.c.channel == bindparam("b_channel"),
+        deliveries.c.next_attempt_at <= bindparam("b_now"),
+    )
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(bindparam("b_limit"))
+)
+# One statement: a row another sender moved on meanwhile no longer matches, and is not taken.
+_CLAIM = (
+    update(deliveries)
+    .where(
+        tuple_(deliveries.c.notification_id, deliveries.c.channel).in_(_DUE),
+        deliveries.c.status == QUEUED,
+        deliveries.c.next_attempt_at <= bindparam("b_now"),
+    )
+    .values(next_attempt_at=bindparam("b_held_until"))
+    .returning(deliveries.c.notification_id, deliveries.c.channel, deliveries.c.attempts)
+)
+_NOTIFICATIONS = select(notifications).where(
+    notifications.c.notification_id.in_(bindparam("ids", expanding=True))
+)
+_RECIPIENTS = select(recipients).where(recipients.c.recipient_id.in_(bindparam("ids", expanding=True)))
+_SECRETS = (
+    select(webhook_secrets.c.recipient_id, webhook_secrets.c.secret)
+    .where(
+        webhook_secrets.c.recipient_id.in_(bindparam("ids", expanding=True)),
+        or_(webhook_secrets.c.retires_at.is_(None), webhook_secrets.c.retires_at > bindparam("b_now")),
+    )
+    .order_by(webhook_secrets.c.id.desc())
+)
+# An outcome, recorded only while its claim still holds the delivery.
+_RECORD = (
+    update(deliveries)
+    .where(
+        deliveries.c.notification_id == bindparam("b_notification_id"),
+        deliveries.c.channel == bindparam("b_channel"),
+        deliveries.c.status == QUEUED,
+        deliveries.c.attempts == bindparam("b_previous"),
+        deliveries.c.next_attempt_at == bindparam("b_held_until"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempt"),
+        next_attempt_at=bindparam("b_next_at"),
+        error=bindparam("b_error"),
+        updated_at=bindparam("b_now"),
+    )
+)
+# Directory lookups remembered for one transaction (``Session.info`` is cleared as it ends).
+_DIRECTORY = "notifications.directory"
 _IDS = uuid.UUID("6d617070-612d-6e6f-7469-666963617465")
 
 
@@ -76,7 +134,7 @@ class NotificationStore:
     # --- what the platform says of cases and meetings -------------------------------
 
     async def case(self, platform_id: str) -> rules.Case:
-        row = (await self._session.execute(select(cases).where(cases.c.platform_id == platform_id))).first()
+        row = (await self._session.execute(_CASE, {"platform_id": platform_id})).first()
         if row is None:
             return rules.Case(area=None)
         return rules.Case(
@@ -107,7 +165,19 @@ class NotificationStore:
     # --- the directory ---------------------------------------------------------------
 
     async def recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
-        """Active directory entries for an addressee: the person, or the role's entries in the area."""
+        """Active directory entries for an addressee: the person, or the role's entries in the area.
+
+        Remembered for the rest of the transaction (a batch asks for the same roles again and again);
+        a change to the directory in it forgets them.
+        """
+        known: dict[tuple[str, rules.Addressee], list[Recipient]] = self._session.info.setdefault(
+            _DIRECTORY, {}
+        )
+        if (area, who) not in known:
+            known[area, who] = await self._recipients_for(area, who)
+        return known[area, who]
+
+    async def _recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
         query = select(recipients).where(recipients.c.active)
         if who.staff_ref is not None:
             query = query.where(recipients.c.staff_ref == who.staff_ref)
@@ -141,6 +211,7 @@ class NotificationStore:
         return [_recipient(row) for row in rows]
 
     async def put_recipient(self, recipient: Recipient, now: datetime) -> None:
+        self._session.info.pop(_DIRECTORY, None)
         values = {
             **vars(recipient),
             "role": str(recipient.role),
@@ -156,6 +227,7 @@ class NotificationStore:
 
         An entry an operator keeps is left as the operator set it.
         """
+        self._session.info.pop(_DIRECTORY, None)
         await self._session.execute(
             insert_if_new(self._session, recipients),
             dict(
@@ -198,22 +270,15 @@ class NotificationStore:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def queue(self, notification_id: str, channels: Sequence[Channel], now: datetime) -> None:
-        """Its deliveries: in the inbox at once, queued on every other channel."""
+        """Its deliveries on the channels that send; the inbox needs no row (it is there already)."""
         for channel in channels:
-            status = DELIVERED if channel == "inbox" else QUEUED
-            stage(
-                self._session,
-                deliveries,
-                dict(
-                    notification_id=notification_id,
-                    channel=channel,
-                    status=status,
-                    attempts=1 if channel == "inbox" else 0,
-                    next_attempt_at=now,
-                    error=None,
-                    updated_at=now,
-                ),
-            )
+            if channel != "inbox":
+                stage(
+                    self._session,
+                    deliveries,
+                    dict(notification_id=notification_id, channel=channel, status=QUEUED, attempts=0,
+                         next_attempt_at=now, error=None, updated_at=now),
+                )  # fmt: skip
 
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         row = (
@@ -335,53 +400,26 @@ class NotificationStore:
         A sender that dies holding one lets it fall due again when the hold ends: it may be sent
         twice (receivers deduplicate by its id), never lost.
         """
-        due = (
-            select(deliveries.c.notification_id, deliveries.c.channel)
-            .where(
-                deliveries.c.status == QUEUED,
-                deliveries.c.channel == channel,
-                deliveries.c.next_attempt_at <= now,
-            )
-            .order_by(deliveries.c.next_attempt_at)
-            .limit(limit)
-        )
-        # One statement: a row another sender moved on meanwhile no longer matches, and is not taken.
         rows = await self._session.execute(
-            update(deliveries)
-            .where(
-                tuple_(deliveries.c.notification_id, deliveries.c.channel).in_(due),
-                deliveries.c.status == QUEUED,
-                deliveries.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=held_until)
-            .returning(deliveries.c.notification_id, deliveries.c.channel, deliveries.c.attempts)
+            _CLAIM, {"b_channel": channel, "b_now": now, "b_held_until": held_until, "b_limit": limit}
         )
         return [dict(row._mapping) for row in rows]
 
     async def notifications_by_id(self, ids: set[str]) -> dict[str, dict[str, Any]]:
-        rows = await self._session.execute(
-            select(notifications).where(notifications.c.notification_id.in_(ids))
-        )
+        rows = await self._session.execute(_NOTIFICATIONS, {"ids": list(ids)})
         return {row.notification_id: _times(dict(row._mapping)) for row in rows}
 
     async def recipients_by_id(self, ids: set[str]) -> dict[str, Recipient]:
         if not ids:
             return {}
-        rows = await self._session.execute(select(recipients).where(recipients.c.recipient_id.in_(ids)))
+        rows = await self._session.execute(_RECIPIENTS, {"ids": list(ids)})
         return {row.recipient_id: _recipient(row) for row in rows}
 
     async def secrets_of(self, recipient_ids: set[str], now: datetime) -> dict[str, list[str]]:
         """Each recipient's secrets that sign now, newest first."""
         if not recipient_ids:
             return {}
-        rows = await self._session.execute(
-            select(webhook_secrets.c.recipient_id, webhook_secrets.c.secret)
-            .where(
-                webhook_secrets.c.recipient_id.in_(recipient_ids),
-                or_(webhook_secrets.c.retires_at.is_(None), webhook_secrets.c.retires_at > now),
-            )
-            .order_by(webhook_secrets.c.id.desc())
-        )
+        rows = await self._session.execute(_SECRETS, {"ids": list(recipient_ids), "b_now": now})
         found: dict[str, list[str]] = {}
         for row in rows:
             found.setdefault(row.recipient_id, []).append(row.secret)
@@ -414,22 +452,13 @@ class NotificationStore:
             ),
         )
         result = await self._session.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.notification_id == notification_id,
-                deliveries.c.channel == channel,
-                deliveries.c.status == QUEUED,
-                deliveries.c.attempts == attempt - 1,
-                deliveries.c.next_attempt_at == held_until,
-            )
-            .values(
-                status=QUEUED if retry_at is not None else status,
-                attempts=attempt,
-                next_attempt_at=retry_at or now,
-                error=error,
-                updated_at=now,
-            )
-        )
+            _RECORD,
+            dict(
+                b_notification_id=notification_id, b_channel=channel, b_status=QUEUED if retry_at else status,
+                b_attempt=attempt, b_previous=attempt - 1, b_held_until=held_until, b_next_at=retry_at or now,
+                b_error=error, b_now=now,
+            ),
+        )  # fmt: skip
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
