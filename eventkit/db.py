@@ -101,11 +101,17 @@ Replaces = Callable[[Any], ColumnElement[bool]]
 
 
 def upsert(
-    session: AsyncSession, table: Table, updated: Iterable[str], replaces: Replaces | None = None
+    session: AsyncSession,
+    table: Table,
+    updated: Iterable[str],
+    replaces: Replaces | None = None,
+    *,
+    returning: Iterable[str] = (),
 ) -> Insert:
     """An insert that, when the row's primary key is there already, sets the ``updated`` columns
-    instead: always, or when ``replaces`` holds. Its result's ``rowcount`` is 0 if it did neither."""
-    return _upsert(session.get_bind().dialect.name, table, tuple(updated), replaces)
+    instead: always, or when ``replaces`` holds. Its result's ``rowcount`` is 0 if it did neither;
+    with ``returning``, its result has those columns of the row as it now stands."""
+    return _upsert(session.get_bind().dialect.name, table, tuple(updated), replaces, tuple(returning))
 
 
 # Built once per table: building a statement costs more than running it (SQLAlchemy makes the
@@ -117,13 +123,20 @@ def _insert_if_new(dialect: str, table: Table) -> Insert:
 
 
 @functools.cache
-def _upsert(dialect: str, table: Table, updated: tuple[str, ...], replaces: Replaces | None) -> Insert:
+def _upsert(
+    dialect: str,
+    table: Table,
+    updated: tuple[str, ...],
+    replaces: Replaces | None,
+    returning: tuple[str, ...],
+) -> Insert:
     insert = (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
-    return insert.on_conflict_do_update(
+    statement = insert.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],
         set_={name: insert.excluded[name] for name in updated},
         where=replaces(insert.excluded) if replaces is not None else None,
     )
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
 def _create_all(session: Session, metadata: MetaData) -> None:

@@ -16,6 +16,7 @@ from schemas.contract import Contract
 from schemas.events import meetings, registry
 from services.notifications.notify import Notifier
 from services.notifications.policy import NotificationsPolicy
+from services.notifications.rules import Case
 from services.notifications.storage import NotificationStore
 
 CONSUMES = (REGISTRY_OFFENDERS, LEVELS_DECISIONS, MEETINGS_SCHEDULE)
@@ -25,14 +26,12 @@ Keep = Callable[[Contract, UnitOfWork], Awaitable[None]]
 async def _category(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
     if data.area is not None:
         store = NotificationStore(work.session)
-        await store.set_case(data.platform_id, area=data.area)
-        await _known(store, data.platform_id, work)
+        await _known(store, await store.set_case(data.platform_id, area=data.area), work)
 
 
 async def _transferred(data: registry.Transferred, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
-    await store.set_case(data.platform_id, area=data.to_area)
-    await _known(store, data.platform_id, work)
+    await _known(store, await store.set_case(data.platform_id, area=data.to_area), work)
 
 
 async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
@@ -41,13 +40,11 @@ async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
 
 async def _offender_manager(data: registry.OffenderManagerAllocated, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
-    await store.set_case(data.platform_id, offender_manager=data.staff_ref)
-    await _known(store, data.platform_id, work)
+    await _known(store, await store.set_case(data.platform_id, offender_manager=data.staff_ref), work)
 
 
-async def _known(store: NotificationStore, platform_id: str, work: UnitOfWork) -> None:
+async def _known(store: NotificationStore, case: Case, work: UnitOfWork) -> None:
     """The case's offender manager in the directory (inbox only), once the case has an area."""
-    case = await store.case(platform_id)
     if case.area is not None and case.offender_manager is not None:
         await store.allocated(case.offender_manager, case.area, case.lead_agency, work.now)
 

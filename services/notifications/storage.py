@@ -27,6 +27,7 @@ from services.notifications.tables import (
 # 2xx, or in the inbox) or failed (gave up).
 QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
 # Built once: building a statement costs more than running it (as in eventkit.db).
+_CASE_FACTS = ("area", "lead_agency", "offender_manager")
 _CASE = select(cases).where(cases.c.platform_id == bindparam("platform_id"))
 _MEETING = select(meetings).where(meetings.c.meeting_id == bindparam("meeting_id"))
 # What the sender runs for every delivery, built once too (an update's own bind names may not be
@@ -135,18 +136,14 @@ class NotificationStore:
 
     async def case(self, platform_id: str) -> rules.Case:
         row = (await self._session.execute(_CASE, {"platform_id": platform_id})).first()
-        if row is None:
-            return rules.Case(area=None)
-        return rules.Case(
-            area=row.area,
-            lead_agency=Agency(row.lead_agency) if row.lead_agency else None,
-            offender_manager=row.offender_manager,
-        )
+        return rules.Case(area=None) if row is None else _case(row)
 
-    async def set_case(self, platform_id: str, **values: Any) -> None:
-        await self._session.execute(
-            upsert(self._session, cases, tuple(values)), {"platform_id": platform_id, **values}
-        )
+    async def set_case(self, platform_id: str, **values: Any) -> rules.Case:
+        """Record what the register said of the case; returns the case as it now stands."""
+        # The upsert hands back the row: a handler needs no second statement to read it.
+        statement = upsert(self._session, cases, tuple(values), returning=_CASE_FACTS)
+        row = (await self._session.execute(statement, {"platform_id": platform_id, **values})).one()
+        return _case(row)
 
     async def meeting(self, meeting_id: str) -> rules.Meeting | None:
         row = (
@@ -460,6 +457,14 @@ class NotificationStore:
             ),
         )  # fmt: skip
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _case(row: Any) -> rules.Case:
+    return rules.Case(
+        area=row.area,
+        lead_agency=Agency(row.lead_agency) if row.lead_agency else None,
+        offender_manager=row.offender_manager,
+    )
 
 
 def _none_read() -> ColumnElement[bool]:

@@ -1,12 +1,13 @@
 """What the registry's handlers and decisions write, and the facts they decide on."""
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import stage, upsert, write_staged
@@ -38,18 +39,24 @@ _NOMINAL = select(nominals).where(nominals.c.platform_id == _PID)
 _CATEGORY = select(nominals.c.category).where(nominals.c.platform_id == _PID)
 _UPDATE_NOMINAL = nominals.update().where(nominals.c.platform_id == _PID)
 _REQUIREMENT = select(requirements).where(requirements.c.platform_id == _PID)
+
+
 # Nominals holding any of the values (of whichever scheme: identity.resolve compares schemes).
-_CANDIDATES = (
-    select(nominals.c.platform_id, nominals.c.date_of_birth, identifiers.c.scheme, identifiers.c.value)
-    .join(identifiers, identifiers.c.platform_id == nominals.c.platform_id)
-    .where(
-        nominals.c.platform_id.in_(
-            select(identifiers.c.platform_id).where(
-                identifiers.c.value.in_(bindparam("values", expanding=True))
-            )
-        )
+@functools.cache
+def _candidates(schemes: tuple[Scheme, ...]) -> Select[Any]:
+    """Nominals holding any of the claimed identifiers, looked up by (scheme, value), the identifiers'
+    primary key: by value alone, or by row values, SQLite read the whole table for every conviction,
+    and the register slowed as it grew. One statement per set of schemes claimed (at most 15)."""
+    held = or_(
+        *(and_(identifiers.c.scheme == s, identifiers.c.value == bindparam(f"v_{s}")) for s in schemes)
     )
-)
+    return (
+        select(nominals.c.platform_id, nominals.c.date_of_birth, identifiers.c.scheme, identifiers.c.value)
+        .join(identifiers, identifiers.c.platform_id == nominals.c.platform_id)
+        .where(nominals.c.platform_id.in_(select(identifiers.c.platform_id).where(held)))
+    )
+
+
 _HELD = (
     select(resolution_cases.c.id, resolution_cases.c.claimed, resolution_cases.c.event)
     .where(resolution_cases.c.status == "open", resolution_cases.c.reason == "unknown-person")
@@ -97,7 +104,9 @@ class RegistryStore:
         """Nominals sharing at least one of the claimed identifiers, with all their identifiers."""
         if not claimed:
             return []
-        rows = (await self._session.execute(_CANDIDATES, {"values": list(claimed.values())})).all()
+        schemes = tuple(sorted(claimed))
+        bound = {f"v_{scheme}": claimed[scheme] for scheme in schemes}
+        rows = (await self._session.execute(_candidates(schemes), bound)).all()
         found: dict[str, tuple[date, dict[Scheme, set[str]]]] = {}
         for row in rows:
             found.setdefault(row.platform_id, (row.date_of_birth, {}))[1].setdefault(row.scheme, set()).add(

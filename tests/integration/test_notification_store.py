@@ -11,7 +11,7 @@ import pytest
 
 from eventkit.db import Database
 from services.notifications.storage import NotificationStore, notification_id
-from services.notifications.tables import deliveries, metadata, notifications
+from services.notifications.tables import cases, deliveries, metadata, notifications
 from tests.support.casework import a_platform_id
 
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
@@ -30,6 +30,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     async with database.transaction() as session:
         await session.execute(deliveries.delete())
         await session.execute(notifications.delete())
+        await session.execute(cases.delete())
     yield database
     await database.dispose()
 
@@ -117,3 +118,12 @@ async def test_an_outcome_is_recorded_once_and_only_by_the_claim_that_holds_it(d
     assert (email["status"], email["attempts"]) == ("sent", 1)
     # Every attempt made is in the log, whether or not it settled the delivery.
     assert [t["outcome"] for t in tries] == ["retry", "sent", "failed"]
+
+
+async def test_what_the_register_says_of_a_case_comes_back_as_it_now_stands(db: Database) -> None:
+    platform_id = a_platform_id()
+    async with db.transaction() as session:
+        store = NotificationStore(session)
+        assert (await store.set_case(platform_id, offender_manager="om-1")).area is None
+        case = await store.set_case(platform_id, area="01")
+    assert (case.area, case.offender_manager) == ("01", "om-1")
