@@ -377,7 +377,7 @@ def _directory(local: LocalPlatform, key: str, hooks: WebhookReceiver) -> None:
 
 
 async def _received(mail: MailSink, hooks: WebhookReceiver, each: int, quiet_seconds: float = 15.0) -> None:
-    """Until each receiver has ``each`` deliveries (two notifications a conviction), or none came for a while."""
+    """Until each receiver has ``each`` deliveries (two a conviction), or none came for a while."""
     seen, since = -1, time.monotonic()
     while min(len(mail.received), len(hooks.accepted)) < each and time.monotonic() - since < quiet_seconds:
         now = len(mail.received) + len(hooks.accepted)
