@@ -203,16 +203,15 @@ async def troubled(
     principal: ResponsibleAuthority,
     purpose: Purpose,
     db: Db,
-    status_: Literal["failed", "unacknowledged"] = Query(alias="status"),
+    status_: Literal["failed", "unacknowledged", "redirected"] = Query(alias="status"),
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[NotificationView]:
-    """The area's notifications a channel gave up on, or nobody has acknowledged: oldest first."""
+    """The area's notifications a channel gave up on, nobody has acknowledged, or whose recipient was
+    not known (told to the co-ordinator instead): oldest first."""
     if principal.role is not Role.MAPPA_COORDINATOR or principal.area != area:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "for the area's MAPPA co-ordinators")
     async with db.transaction() as session:
-        found = await NotificationStore(session).troubled(
-            area, failed=status_ == "failed", limit=limit, offset=offset
-        )
+        found = await NotificationStore(session).troubled(area, status=status_, limit=limit, offset=offset)
         await _audit(session, principal, purpose, found)
     return [_view(n) for n in found]

@@ -26,12 +26,12 @@ Keep = Callable[[Contract, UnitOfWork], Awaitable[None]]
 async def _category(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
     if data.area is not None:
         store = NotificationStore(work.session)
-        await _known(store, await store.set_case(data.platform_id, area=data.area), work)
+        await _placed(store, await store.set_case(data.platform_id, area=data.area), data.platform_id, work)
 
 
 async def _transferred(data: registry.Transferred, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
-    await _known(store, await store.set_case(data.platform_id, area=data.to_area), work)
+    await _placed(store, await store.set_case(data.platform_id, area=data.to_area), data.platform_id, work)
 
 
 async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
@@ -47,6 +47,13 @@ async def _known(store: NotificationStore, case: Case, work: UnitOfWork) -> None
     """The case's offender manager in the directory (inbox only), once the case has an area."""
     if case.area is not None and case.offender_manager is not None:
         await store.allocated(case.offender_manager, case.area, case.lead_agency, work.now)
+
+
+async def _placed(store: NotificationStore, case: Case, platform_id: str, work: UnitOfWork) -> None:
+    """The register placed the case in an area: what waited for it is told now."""
+    await _known(store, case, work)
+    assert work.policies is not None, "the notifications service runs with its area policies"
+    await Notifier(work, work.policies, now=work.now).placed(platform_id)
 
 
 async def _invitation(
@@ -102,6 +109,8 @@ def _handler(
         if not routed:
             return
         fields = data.model_dump()
-        await Notifier(work, policies, now=work.now).event(kind, fields["platform_id"], fields, work.cause.id)
+        waiting = (work.cause.type, data.model_dump_json())
+        notifier = Notifier(work, policies, now=work.now)
+        await notifier.event(kind, fields["platform_id"], fields, work.cause.id, waiting=waiting)
 
     return handle

@@ -16,6 +16,7 @@ from opentelemetry.propagate import extract, inject
 from eventkit.outbox import Emitter
 from eventkit.policy import AreaPolicies
 from schemas.agencies import Agency, Role
+from schemas.catalogue import EVENT_MODELS
 from schemas.events.notifications import Channel, NotificationDelivered, NotificationQueued, Redirect
 from services.notifications import rules
 from services.notifications.content import Content, render
@@ -23,6 +24,8 @@ from services.notifications.policy import NotificationsPolicy, Route
 from services.notifications.storage import NotificationStore, Recipient, notification_id
 
 DELIVERY_FAILED = "delivery-failed"
+# An event's type and payload (JSON), to keep it while its case waits for an area.
+Waiting = tuple[str, str] | None
 
 
 def trace_of(notification: Mapping[str, Any]) -> otel_context.Context:
@@ -37,10 +40,25 @@ class Notifier:
         self.now = now
         self.store = NotificationStore(work.session)
 
-    async def event(self, kind: str, platform_id: str, fields: Mapping[str, Any], cause_id: str) -> int:
-        """Tell whoever the area's routing names of this event; returns how many were told."""
+    async def event(
+        self,
+        kind: str,
+        platform_id: str,
+        fields: Mapping[str, Any],
+        cause_id: str,
+        *,
+        waiting: Waiting = None,
+    ) -> int:
+        """Tell whoever the area's routing names of this event; returns how many were told.
+
+        With ``waiting`` (the event's type and JSON), an event about a case in no area yet waits
+        for the register to place it (``placed``) rather than going to the unplaced co-ordinators.
+        """
         case = await self.store.case(platform_id)
         area = rules.area_of(fields, case)
+        if area is None and waiting is not None:
+            await self.store.wait(platform_id, *waiting, cause_id, self.now)
+            return 0
         route = self._policies.for_area(area).routes.get(kind)
         if route is None or not rules.applies(route, fields):
             return 0
@@ -54,6 +72,21 @@ class Notifier:
                 told += await self._tell(
                     who, area, kind, platform_id, cause_id, route, content, fields.get("ics"), seen
                 )
+        return told
+
+    async def placed(self, platform_id: str | None = None, *, waited_since: datetime | None = None) -> int:
+        """Route the events that waited for the case's area (or, with ``waited_since``, every case's that
+        waited since then, to the co-ordinators of cases in no area); returns how many were told."""
+        told = 0
+        for kept in await self.store.waiting_for(platform_id, since=waited_since):
+            data = EVENT_MODELS[kept["event_type"]].model_validate_json(kept["payload"])
+            fields = data.model_dump()
+            token = otel_context.attach(trace_of(kept))  # on the trace it arrived on
+            try:
+                kind = data.EVENT_NAME  # type: ignore[attr-defined]
+                told += await self.event(kind, fields["platform_id"], fields, kept["cause_id"])
+            finally:
+                otel_context.detach(token)
         return told
 
     async def escalate(self, original: dict[str, Any]) -> list[tuple[str, Role]]:

@@ -64,6 +64,9 @@ class ChannelPolicy(_Strict):
 
 class NotificationsPolicy(_Strict):
     email_from: str = Field(min_length=3, max_length=200)
+    # An event about a case the register has not placed in an area waits this long for it, then goes
+    # to the co-ordinators of cases in no area.
+    area_wait_minutes: float = Field(gt=0, le=24 * 60)
     # After a webhook secret is rotated, the old one still signs for this long.
     webhook_secret_overlap_hours: float = Field(ge=0, le=24 * 30)
     channels: dict[Literal["email", "webhook"], ChannelPolicy]

@@ -1,4 +1,5 @@
-"""Notifications' time-driven rule: an urgent notification nobody acknowledged in time escalates.
+"""Notifications' time-driven rules: an urgent notification nobody acknowledged in time escalates, and an
+event whose case never got an area goes to the co-ordinators of cases in no area.
 
 Each is escalated once, with its copies to others in the same role: the job
 takes them off the escalation list in the transaction that tells the next
@@ -6,7 +7,7 @@ role, so a restart or a second instance does not repeat it; one copy
 acknowledged stops them all.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opentelemetry import context as otel_context
 
@@ -43,4 +44,9 @@ def jobs(policies: AreaPolicies[NotificationsPolicy]) -> tuple[Job, ...]:
             finally:
                 otel_context.detach(token)
 
-    return (escalations,)
+    async def unplaced(work: Emitter, now: datetime) -> None:
+        """Events that waited too long for their case's area: to the co-ordinators of cases in no area."""
+        wait = timedelta(minutes=policies.defaults.area_wait_minutes)
+        await Notifier(work, policies, now=now).placed(waited_since=now - wait)
+
+    return (escalations, unplaced)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, tuple_, update
+from opentelemetry.propagate import inject
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import insert_if_new, stage, upsert, utc
@@ -20,6 +21,7 @@ from services.notifications.tables import (
     meetings,
     notifications,
     recipients,
+    waiting,
     webhook_secrets,
 )
 
@@ -158,6 +160,33 @@ class NotificationStore:
             upsert(self._session, meetings, ("chair_role", "agencies")),
             {"meeting_id": meeting_id, "chair_role": str(chair_role), "agencies": [str(a) for a in agencies]},
         )
+
+    async def wait(
+        self, platform_id: str, event_type: str, payload: str, cause_id: str, now: datetime
+    ) -> None:
+        """Keep an event until the case's area is known (with the trace it came on)."""
+        carrier: dict[str, str] = {}
+        inject(carrier)
+        await self._session.execute(
+            waiting.insert(),
+            dict(platform_id=platform_id, event_type=event_type, payload=payload, cause_id=cause_id,
+                 traceparent=carrier.get("traceparent"), tracestate=carrier.get("tracestate"), since=now),
+        )  # fmt: skip
+
+    async def waiting_for(
+        self, platform_id: str | None = None, *, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The case's waiting events (or every case's waiting since before ``since``), oldest first, taken."""
+        query = select(waiting).order_by(waiting.c.id)
+        query = (
+            query.where(waiting.c.platform_id == platform_id)
+            if platform_id
+            else query.where(waiting.c.since <= since)
+        )
+        rows = [dict(row._mapping) for row in await self._session.execute(query)]
+        if rows:
+            await self._session.execute(delete(waiting).where(waiting.c.id.in_([r["id"] for r in rows])))
+        return rows
 
     # --- the directory ---------------------------------------------------------------
 
@@ -341,9 +370,12 @@ class NotificationStore:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def troubled(self, area: str, *, failed: bool, limit: int, offset: int) -> list[dict[str, Any]]:
-        """The area's notifications with a failed delivery, or still unacknowledged; oldest first."""
-        if failed:
+    async def troubled(self, area: str, *, status: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The area's notifications with a failed delivery, still unacknowledged, or redirected to the
+        co-ordinator for want of their recipient; oldest first."""
+        if status == "redirected":
+            query = select(notifications).where(notifications.c.redirected.is_not(None))
+        elif status == FAILED:
             query = select(notifications).where(
                 notifications.c.notification_id.in_(
                     select(deliveries.c.notification_id).where(deliveries.c.status == FAILED)

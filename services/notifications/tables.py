@@ -26,6 +26,21 @@ cases = Table(
     Column("offender_manager", String(64)),
 )
 
+# Events about a case whose area the register has not said yet (it says so on another topic, or just
+# after): routed once it does, or after the policy's wait to the co-ordinators of cases in no area.
+waiting = Table(
+    "notify_waiting",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("platform_id", String(64), nullable=False, index=True),
+    Column("event_type", String(128), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("cause_id", String(160), nullable=False),
+    Column("traceparent", String(64)),
+    Column("tracestate", String(512)),
+    Column("since", DateTime(timezone=True), nullable=False, index=True),
+)
+
 # A meeting's chair role and invited agencies, from its last invitation: for its cancellation and minutes.
 meetings = Table(
     "notify_meetings",

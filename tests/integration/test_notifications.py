@@ -330,6 +330,11 @@ async def test_an_unknown_recipient_goes_to_the_coordinator_with_the_reason(runn
     assert (ppo["role"], ppo["redirected"], ppo["intended_role"]) == (
         "mappa-coordinator", "not-in-directory", "public-protection-officer",
     )  # fmt: skip
+    # The co-ordinator sees what was redirected, and why, on the area's list.
+    listed = await running.http.get("/areas/01/notifications?status=redirected", headers=bearer(COORDINATOR))
+    assert [(n["kind"], n["redirected"]) for n in listed.json()] == [
+        ("screening-due", "no-offender-manager"), ("notification-overdue", "not-in-directory"),
+    ]  # fmt: skip
 
 
 async def test_the_inbox_lists_unread_and_acknowledging_stops_escalation(running: Running) -> None:
@@ -462,3 +467,26 @@ async def test_a_rotated_secret_signs_alongside_the_old_one(running: Running, ho
     await running.settled()
     [received] = hooks.accepted.values()
     assert len({k.lower(): v for k, v in received.headers.items()}["webhook-signature"].split(" ")) == 2
+
+
+async def test_an_event_before_the_case_has_an_area_waits_for_the_register_to_place_it(
+    on_fake_clock: Running, clock: FakeClock
+) -> None:
+    r = on_fake_clock
+    placed, never = a_platform_id(), a_platform_id()
+    # Levels' topic and the register's are not in order with each other: screening due comes first.
+    assert await deliver(r.service, _screening_due(placed), _screening_due(never)) == ["applied", "applied"]
+    assert await r.rows(notifications) == []
+    await deliver(r.service, categorised(placed, TODAY, area="01"))
+    [told] = await r.rows(notifications)
+    assert (told["platform_id"], told["area"], told["redirected"]) == (placed, "01", "no-offender-manager")
+    # The other case is never placed: after the area's wait, the co-ordinators of cases in no area.
+    assert r.service.policies is not None
+    unplaced = Scheduler(r.service.db, jobs(r.service.policies)[1], source="/test", clock=clock)
+    assert await unplaced.tick() == 0
+    clock.now += timedelta(minutes=31)
+    assert await unplaced.tick() == 2  # queued and in the inbox
+    [late] = await r.rows(notifications, platform_id=never)
+    assert (late["area"], late["role"], late["redirected"]) == (None, "mappa-coordinator", "no-area")
+    inbox = await r.http.get("/inbox", headers=bearer(COORDINATOR))
+    assert never in {n["platform_id"] for n in inbox.json()}
