@@ -5,7 +5,7 @@ so the audit row and the read share one transaction: no read without its
 audit row, and no audit row for a read that failed.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -90,6 +90,14 @@ async def record_read(
             request_id=request_id if request_id is not None else _current_trace_id(),
         ),
     )
+
+
+async def record_reads(
+    session: AsyncSession, principal: Principal, *, purpose: str, record_type: str, record_ids: Iterable[str]
+) -> None:
+    """``record_read`` for each distinct record a list showed (a case's platform id once, however often)."""
+    for record_id in sorted(set(record_ids)):
+        await record_read(session, principal, purpose=purpose, record_type=record_type, record_id=record_id)
 
 
 async def reads_of(

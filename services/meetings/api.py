@@ -143,10 +143,7 @@ async def meeting_view(session: AsyncSession, meeting: Meeting, now: datetime) -
 
 
 async def _audit(session: AsyncSession, principal: Principal, purpose: str, platform_ids: set[str]) -> None:
-    for platform_id in sorted(platform_ids):
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type=RECORD, record_id=platform_id
-        )
+    await audit.record_reads(session, principal, purpose=purpose, record_type=RECORD, record_ids=platform_ids)
 
 
 @router.get("/areas/{area}/meetings", response_model=list[MeetingSummary])

@@ -105,10 +105,8 @@ def _coordinator_of(principal: Principal, n: dict[str, Any]) -> bool:
 async def _audit(
     session: AsyncSession, principal: Principal, purpose: str, shown: list[dict[str, Any]]
 ) -> None:
-    for platform_id in sorted({n["platform_id"] for n in shown}):
-        await audit.record_read(
-            session, principal, purpose=purpose, record_type=RECORD, record_id=platform_id
-        )
+    shown_ids = (n["platform_id"] for n in shown)
+    await audit.record_reads(session, principal, purpose=purpose, record_type=RECORD, record_ids=shown_ids)
 
 
 @router.get("/inbox", response_model=list[NotificationView])

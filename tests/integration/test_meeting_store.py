@@ -14,24 +14,15 @@ from services.meetings.rules import Requirement
 from services.meetings.storage import MeetingStore
 from services.meetings.tables import attendees, meetings, metadata
 from tests.support.casework import a_platform_id
+from tests.support.stores import both_databases
 
 REQUIRED = Requirement("first", 3, date(2027, 3, 8))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = (
-        f"sqlite+inloop:///{tmp_path / 'meetings.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    database = Database(url)
-    await database.create_schema(metadata)
-    async with database.transaction() as session:
-        await session.execute(attendees.delete())
-        await session.execute(meetings.delete())
-    yield database
-    await database.dispose()
+    async with both_databases(request, tmp_path, metadata, attendees, meetings) as database:
+        yield database
 
 
 async def test_a_case_has_at_most_one_pending_meeting(db: Database) -> None:

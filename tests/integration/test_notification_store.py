@@ -13,6 +13,7 @@ from eventkit.db import Database
 from services.notifications.storage import NotificationStore, notification_id
 from services.notifications.tables import cases, deliveries, metadata, notifications
 from tests.support.casework import a_platform_id
+from tests.support.stores import both_databases
 
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 HELD = NOW + timedelta(minutes=5)
@@ -20,19 +21,8 @@ HELD = NOW + timedelta(minutes=5)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = (
-        f"sqlite+inloop:///{tmp_path / 'notifications.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    database = Database(url)
-    await database.create_schema(metadata)
-    async with database.transaction() as session:
-        await session.execute(deliveries.delete())
-        await session.execute(notifications.delete())
-        await session.execute(cases.delete())
-    yield database
-    await database.dispose()
+    async with both_databases(request, tmp_path, metadata, deliveries, notifications, cases) as database:
+        yield database
 
 
 def _row(made_id: str, platform_id: str) -> dict[str, Any]:
