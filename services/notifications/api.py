@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from opentelemetry import context as otel_context
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,7 @@ from eventkit.guards import Limit, Offset, ResponsibleAuthority, may_read_case
 from eventkit.http import Db, Now
 from eventkit.outbox import Emitter
 from schemas.events.notifications import NotificationAcknowledged
-from services.notifications.notify import trace_of
+from services.notifications.notify import on_trace_of, status_of
 from services.notifications.storage import NotificationStore
 
 router = APIRouter(tags=["notifications"])
@@ -148,25 +147,12 @@ async def acknowledge(
 
     async def step(work: Emitter) -> dict[str, Any]:
         store = NotificationStore(work.session)
-        if await store.acknowledge(notification_id, principal.user, now):
-            n = await store.notification(notification_id)
-            assert n is not None
-            token = otel_context.attach(trace_of(n))  # on the trace of the event that caused it
-            try:
-                await work.emit(
-                    NotificationAcknowledged(
-                        notification_id=notification_id,
-                        platform_id=n["platform_id"],
-                        kind=n["kind"],
-                        recipient_role=n["role"],
-                        recipient_agency=n["agency"],
-                    ),
-                    key=n["platform_id"],
-                )
-            finally:
-                otel_context.detach(token)
+        acknowledged = await store.acknowledge(notification_id, principal.user, now)
         n = await store.notification(notification_id)
         assert n is not None
+        if acknowledged:
+            with on_trace_of(n):
+                await work.emit(NotificationAcknowledged(**status_of(n)), key=n["platform_id"])
         return n
 
     actor = steps.Actor(principal, purpose, db, source=SOURCE, record=RECORD)

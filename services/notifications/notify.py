@@ -6,7 +6,8 @@ once (``delivered``) and is queued on the recipient's other channels for the
 sender; nothing here waits on a mail server or an agency system.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,23 @@ Waiting = tuple[str, str] | None
 def trace_of(notification: Mapping[str, Any]) -> otel_context.Context:
     """The trace of the event that caused the notification: its status events continue it."""
     return extract({k: notification[k] for k in ("traceparent", "tracestate") if notification[k]})
+
+
+def status_of(notification: Mapping[str, Any]) -> dict[str, Any]:
+    """What every status event says of its notification: ids and roles only."""
+    n = notification
+    return dict(notification_id=n["notification_id"], platform_id=n["platform_id"], kind=n["kind"],
+                recipient_role=n["role"], recipient_agency=n["agency"])  # fmt: skip
+
+
+@contextlib.contextmanager
+def on_trace_of(row: Mapping[str, Any]) -> Iterator[None]:
+    """What is emitted inside goes out on the trace the row (a notification, a waiting event) came on."""
+    token = otel_context.attach(trace_of(row))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 class Notifier:
@@ -81,12 +99,9 @@ class Notifier:
         for kept in await self.store.waiting_for(platform_id, since=waited_since):
             data = EVENT_MODELS[kept["event_type"]].model_validate_json(kept["payload"])
             fields = data.model_dump()
-            token = otel_context.attach(trace_of(kept))  # on the trace it arrived on
-            try:
+            with on_trace_of(kept):
                 kind = data.EVENT_NAME  # type: ignore[attr-defined]
                 told += await self.event(kind, fields["platform_id"], fields, kept["cause_id"])
-            finally:
-                otel_context.detach(token)
         return told
 
     async def escalate(self, original: dict[str, Any]) -> list[tuple[str, Role]]:

@@ -9,13 +9,11 @@ acknowledged stops them all.
 
 from datetime import datetime, timedelta
 
-from opentelemetry import context as otel_context
-
 from eventkit.outbox import Emitter
 from eventkit.policy import AreaPolicies
 from eventkit.scheduler import Job
 from schemas.events.notifications import NotificationEscalated
-from services.notifications.notify import Notifier, trace_of
+from services.notifications.notify import Notifier, on_trace_of, status_of
 from services.notifications.policy import NotificationsPolicy
 
 
@@ -25,24 +23,17 @@ def jobs(policies: AreaPolicies[NotificationsPolicy]) -> tuple[Job, ...]:
         for original in await notifier.store.escalations_due(now):
             if not await notifier.store.escalated(original["cause_id"], original["kind"]):
                 continue
-            token = otel_context.attach(trace_of(original))
-            try:
+            with on_trace_of(original):
                 escalations = await notifier.escalate(original)
                 for escalation_id, to_role in escalations:
                     await work.emit(
                         NotificationEscalated(
-                            notification_id=original["notification_id"],
-                            platform_id=original["platform_id"],
-                            kind=original["kind"],
-                            recipient_role=original["role"],
-                            recipient_agency=original["agency"],
+                            **status_of(original),
                             escalation_id=escalation_id,
                             escalated_to_role=to_role,
                         ),
                         key=original["platform_id"],
                     )
-            finally:
-                otel_context.detach(token)
 
     async def unplaced(work: Emitter, now: datetime) -> None:
         """Events that waited too long for their case's area: to the co-ordinators of cases in no area."""

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from eventkit.clock import Clock
@@ -38,7 +37,7 @@ from services.notifications.channels import (
     webhook_body,
 )
 from services.notifications.content import Content, email_body
-from services.notifications.notify import Notifier, trace_of
+from services.notifications.notify import Notifier, on_trace_of, status_of, trace_of
 from services.notifications.policy import NotificationsPolicy
 from services.notifications.storage import DELIVERED, FAILED, SENT, NotificationStore, Recipient
 from services.notifications.tables import deliveries
@@ -116,14 +115,16 @@ class Sender:
 
     async def run_once(self) -> int:
         """Claim what is due and can start now, and send it; returns how many were taken."""
-        taken: list[Delivery] = []
         now = self._clock()
+        held_until = now + self._hold
         async with self._db.transaction() as session:
             store = NotificationStore(session)
+            claimed = []
             for channel, room in self._room.items():
                 free = room - sum(1 for c in self._in_flight.values() if c == channel)
                 if free > 0:
-                    taken.extend(await self._load(store, channel, now, free))
+                    claimed.extend(await store.claim(channel, now, held_until, free))
+            taken = await self._load(store, claimed, now, held_until) if claimed else []
         for delivery in taken:
             task = asyncio.create_task(self._send(delivery))
             self._in_flight[task] = delivery.channel
@@ -152,12 +153,9 @@ class Sender:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
 
     async def _load(
-        self, store: NotificationStore, channel: Channel, now: datetime, room: int
+        self, store: NotificationStore, claimed: list[dict[str, Any]], now: datetime, held_until: datetime
     ) -> list[Delivery]:
-        held_until = now + self._hold
-        claimed = await store.claim(channel, now, held_until, room)
-        if not claimed:
-            return []
+        """What sending the claimed deliveries needs: their notifications, recipients and secrets."""
         found = await store.notifications_by_id({c["notification_id"] for c in claimed})
         entries = await store.recipients_by_id(
             {n["recipient_id"] for n in found.values() if n["recipient_id"]}
@@ -302,17 +300,8 @@ class Sender:
         if retry is not None:
             return
         work = Emitter(session, self._source, Cause(n["notification_id"], "notification"))
-        fields = dict(
-            notification_id=n["notification_id"],
-            platform_id=n["platform_id"],
-            kind=n["kind"],
-            recipient_role=n["role"],
-            recipient_agency=n["agency"],
-            channel=channel,
-            attempts=attempt,
-        )
-        token = otel_context.attach(trace_of(n))
-        try:
+        fields = dict(**status_of(n), channel=channel, attempts=attempt)
+        with on_trace_of(n):
             if outcome.ok:
                 done = NotificationSent if channel == "email" else NotificationDelivered
                 await work.emit(done(**fields), key=n["platform_id"])
@@ -322,5 +311,3 @@ class Sender:
                 )
                 notifier = Notifier(work, self._policies, now=at)
                 await notifier.delivery_failed(n, channel, attempt, outcome.error or "failed")
-        finally:
-            otel_context.detach(token)
