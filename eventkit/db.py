@@ -96,6 +96,12 @@ def insert_if_new(session: AsyncSession, table: Table) -> Insert:
     return _insert_if_new(session.get_bind().dialect.name, table)
 
 
+def count_up(session: AsyncSession, table: Table, column: str) -> Insert:
+    """An insert of the row (with ``column`` as given, say 1) that, when its key is there already,
+    adds one to ``column`` instead: a counter in one statement."""
+    return _count_up(session.get_bind().dialect.name, table, column)
+
+
 # Given the row offered (``excluded``), whether it may replace the one there.
 Replaces = Callable[[Any], ColumnElement[bool]]
 
@@ -120,6 +126,14 @@ def upsert(
 def _insert_if_new(dialect: str, table: Table) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert
     return insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _count_up(dialect: str, table: Table, column: str) -> Insert:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
+    return insert.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key], set_={column: table.c[column] + 1}
+    )
 
 
 @functools.cache

@@ -167,6 +167,8 @@ class Service:
                 commit_interval_seconds=self.settings.own.offset_commit_seconds,
                 batch_size=self.settings.own.consume_batch_size,
                 batch_wait_ms=self.settings.own.consume_wait_ms,
+                fetch_min_bytes=self.settings.own.consume_fetch_min_bytes,
+                fetch_wait_ms=self.settings.own.consume_fetch_wait_ms,
                 registry=self.registry,
                 description="Consumes: "
                 + "; ".join(f"{t.name} ({', '.join(t.event_types) or 'none yet'})" for t in consumes),

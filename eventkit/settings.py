@@ -62,6 +62,8 @@ class ServiceSettings(BaseSettings):
     consume_batch_size: int = Field(default=500, ge=1)
     # ...and, finding none, asks the broker again after this long.
     consume_wait_ms: int = Field(default=20, ge=1)
+    consume_fetch_min_bytes: int = Field(default=1, ge=1)
+    consume_fetch_wait_ms: int = Field(default=500, ge=1)
     schedule_seconds: float = Field(default=60.0, gt=0)
     # The area policy file; the service's own policy.toml when unset.
     policy_file: Path | None = None

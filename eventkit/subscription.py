@@ -59,6 +59,8 @@ class Subscription:
         commit_interval_seconds: float,
         batch_size: int,
         batch_wait_ms: int,
+        fetch_min_bytes: int,
+        fetch_wait_ms: int,
         registry: CollectorRegistry,
         description: str,
     ) -> None:
@@ -81,6 +83,8 @@ class Subscription:
             batch=True,
             max_records=batch_size,
             batch_timeout_ms=batch_wait_ms,
+            fetch_min_bytes=fetch_min_bytes,
+            fetch_max_wait_ms=fetch_wait_ms,
             auto_offset_reset=AUTO_OFFSET_RESET,
             ack_policy=ACK_POLICY,
             parser=lenient_batch_parser,

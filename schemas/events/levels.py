@@ -27,6 +27,10 @@ class ScreeningDue(Contract):
     level: LevelNumber
     status: Literal["pending-screening"]
     since: date
+    # With the case, so a reader of this topic alone knows whose area's people to tell.
+    area: str | None = Field(
+        default=None, max_length=8, description="The MAPPA area managing the case, if the register said"
+    )
 
 
 class ScreeningDone(Contract):

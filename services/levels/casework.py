@@ -80,7 +80,12 @@ class Casework:
         await self.note(platform_id, f"category {category}: level 1 pending screening")
         await self.emit(
             levels.ScreeningDue(
-                platform_id=platform_id, category=category, level=1, status="pending-screening", since=on
+                platform_id=platform_id,
+                category=category,
+                level=1,
+                status="pending-screening",
+                since=on,
+                area=area,
             ),
             platform_id,
         )

@@ -26,12 +26,12 @@ Keep = Callable[[Contract, UnitOfWork], Awaitable[None]]
 async def _category(data: registry.CategoryAssigned, work: UnitOfWork) -> None:
     if data.area is not None:
         store = NotificationStore(work.session)
-        await _placed(store, await store.set_case(data.platform_id, area=data.area), data.platform_id, work)
+        await _placed(store, *await store.set_case(data.platform_id, area=data.area), data.platform_id, work)
 
 
 async def _transferred(data: registry.Transferred, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
-    await _placed(store, await store.set_case(data.platform_id, area=data.to_area), data.platform_id, work)
+    await _placed(store, *await store.set_case(data.platform_id, area=data.to_area), data.platform_id, work)
 
 
 async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
@@ -40,7 +40,8 @@ async def _lead_agency(data: registry.LeadAgencySet, work: UnitOfWork) -> None:
 
 async def _offender_manager(data: registry.OffenderManagerAllocated, work: UnitOfWork) -> None:
     store = NotificationStore(work.session)
-    await _known(store, await store.set_case(data.platform_id, offender_manager=data.staff_ref), work)
+    case, _ = await store.set_case(data.platform_id, offender_manager=data.staff_ref)
+    await _known(store, case, work)
 
 
 async def _known(store: NotificationStore, case: Case, work: UnitOfWork) -> None:
@@ -49,11 +50,14 @@ async def _known(store: NotificationStore, case: Case, work: UnitOfWork) -> None
         await store.allocated(case.offender_manager, case.area, case.lead_agency, work.now)
 
 
-async def _placed(store: NotificationStore, case: Case, platform_id: str, work: UnitOfWork) -> None:
+async def _placed(
+    store: NotificationStore, case: Case, waiting: bool, platform_id: str, work: UnitOfWork
+) -> None:
     """The register placed the case in an area: what waited for it is told now."""
     await _known(store, case, work)
-    assert work.policies is not None, "the notifications service runs with its area policies"
-    await Notifier(work, work.policies, now=work.now).placed(platform_id)
+    if waiting:
+        assert work.policies is not None, "the notifications service runs with its area policies"
+        await Notifier(work, work.policies, now=work.now).placed(platform_id)
 
 
 async def _invitation(

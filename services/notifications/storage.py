@@ -10,7 +10,7 @@ from opentelemetry.propagate import inject
 from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import insert_if_new, stage, upsert, utc
+from eventkit.db import count_up, insert_if_new, stage, upsert, utc
 from schemas.agencies import Agency, Role
 from schemas.events.notifications import Channel
 from services.notifications import rules
@@ -18,6 +18,7 @@ from services.notifications.tables import (
     attempts,
     cases,
     deliveries,
+    directory_version,
     meetings,
     notifications,
     recipients,
@@ -31,6 +32,15 @@ QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
 # Built once: building a statement costs more than running it (as in eventkit.db).
 _CASE_FACTS = ("area", "lead_agency", "offender_manager")
 _CASE = select(cases).where(cases.c.platform_id == bindparam("platform_id"))
+_WAITING_FOR = select(waiting).where(waiting.c.platform_id == bindparam("platform_id")).order_by(waiting.c.id)
+_WAITING_SINCE = select(waiting).where(waiting.c.since <= bindparam("since")).order_by(waiting.c.id)
+_TAKEN = delete(waiting).where(waiting.c.id.in_(bindparam("ids", expanding=True)))
+# A case whose waiting events were all taken waits no more (a newer one of its may still wait).
+_WAITS_NO_MORE = (
+    update(cases)
+    .where(cases.c.platform_id.in_(bindparam("ids", expanding=True)))
+    .values(waiting=exists().where(waiting.c.platform_id == cases.c.platform_id))
+)
 _MEETING = select(meetings).where(meetings.c.meeting_id == bindparam("meeting_id"))
 # What the sender runs for every delivery, built once too (an update's own bind names may not be
 # its columns': hence ``b_``).
@@ -85,8 +95,11 @@ _RECORD = (
         updated_at=bindparam("b_now"),
     )
 )
-# Directory lookups remembered for one transaction (``Session.info`` is cleared as it ends).
+_DIRECTORY_VERSION = select(directory_version.c.version)
+# Directory lookups, remembered on the connection while the directory's version stays the same,
+# and cases, remembered for one transaction (``Session.info`` is cleared as it ends).
 _DIRECTORY = "notifications.directory"
+_CASES = "notifications.cases"
 _IDS = uuid.UUID("6d617070-612d-6e6f-7469-666963617465")
 
 
@@ -137,15 +150,22 @@ class NotificationStore:
     # --- what the platform says of cases and meetings -------------------------------
 
     async def case(self, platform_id: str) -> rules.Case:
-        row = (await self._session.execute(_CASE, {"platform_id": platform_id})).first()
-        return rules.Case(area=None) if row is None else _case(row)
+        """The case as the register last said, remembered for the transaction (a batch often brings
+        several events of one case)."""
+        known: dict[str, rules.Case] = self._session.info.setdefault(_CASES, {})
+        if platform_id not in known:
+            row = (await self._session.execute(_CASE, {"platform_id": platform_id})).first()
+            known[platform_id] = rules.Case(area=None) if row is None else _case(row)
+        return known[platform_id]
 
-    async def set_case(self, platform_id: str, **values: Any) -> rules.Case:
-        """Record what the register said of the case; returns the case as it now stands."""
+    async def set_case(self, platform_id: str, **values: Any) -> tuple[rules.Case, bool]:
+        """Record what the register said of the case; returns the case as it now stands, and whether
+        events wait for its area."""
         # The upsert hands back the row: a handler needs no second statement to read it.
-        statement = upsert(self._session, cases, tuple(values), returning=_CASE_FACTS)
+        statement = upsert(self._session, cases, tuple(values), returning=(*_CASE_FACTS, "waiting"))
         row = (await self._session.execute(statement, {"platform_id": platform_id, **values})).one()
-        return _case(row)
+        case = self._session.info.setdefault(_CASES, {})[platform_id] = _case(row)
+        return case, row.waiting
 
     async def meeting(self, meeting_id: str) -> rules.Meeting | None:
         row = (
@@ -172,20 +192,20 @@ class NotificationStore:
             dict(platform_id=platform_id, event_type=event_type, payload=payload, cause_id=cause_id,
                  traceparent=carrier.get("traceparent"), tracestate=carrier.get("tracestate"), since=now),
         )  # fmt: skip
+        await self._session.execute(
+            upsert(self._session, cases, ("waiting",)), {"platform_id": platform_id, "waiting": True}
+        )
 
     async def waiting_for(
         self, platform_id: str | None = None, *, since: datetime | None = None
     ) -> list[dict[str, Any]]:
         """The case's waiting events (or every case's waiting since before ``since``), oldest first, taken."""
-        query = select(waiting).order_by(waiting.c.id)
-        query = (
-            query.where(waiting.c.platform_id == platform_id)
-            if platform_id
-            else query.where(waiting.c.since <= since)
-        )
-        rows = [dict(row._mapping) for row in await self._session.execute(query)]
+        query = _WAITING_FOR if platform_id else _WAITING_SINCE
+        found = await self._session.execute(query, {"platform_id": platform_id, "since": since})
+        rows = [dict(row._mapping) for row in found]
         if rows:
-            await self._session.execute(delete(waiting).where(waiting.c.id.in_([r["id"] for r in rows])))
+            await self._session.execute(_TAKEN, {"ids": [r["id"] for r in rows]})
+            await self._session.execute(_WAITS_NO_MORE, {"ids": list({r["platform_id"] for r in rows})})
         return rows
 
     # --- the directory ---------------------------------------------------------------
@@ -193,15 +213,30 @@ class NotificationStore:
     async def recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
         """Active directory entries for an addressee: the person, or the role's entries in the area.
 
-        Remembered for the rest of the transaction (a batch asks for the same roles again and again);
-        a change to the directory in it forgets them.
+        Remembered until the directory changes (every batch asks for the same roles again and again):
+        a transaction reads the directory's version once, and a change to it forgets them all.
         """
-        known: dict[tuple[str, rules.Addressee], list[Recipient]] = self._session.info.setdefault(
-            _DIRECTORY, {}
-        )
+        known = await self._remembered()
         if (area, who) not in known:
             known[area, who] = await self._recipients_for(area, who)
         return known[area, who]
+
+    async def _remembered(self) -> dict[tuple[str, rules.Addressee], list[Recipient]]:
+        known: dict[tuple[str, rules.Addressee], list[Recipient]] | None = self._session.info.get(_DIRECTORY)
+        if known is None:
+            version = await self._session.scalar(_DIRECTORY_VERSION) or 0
+            # The connection's info lasts as long as the database connection, past this transaction.
+            kept = (await self._session.connection()).info
+            if kept.get(_DIRECTORY, (None,))[0] != version:
+                kept[_DIRECTORY] = (version, {})
+            known = self._session.info[_DIRECTORY] = kept[_DIRECTORY][1]
+        return known
+
+    async def _directory_changed(self) -> None:
+        await self._session.execute(
+            count_up(self._session, directory_version, "version"), {"id": 1, "version": 1}
+        )
+        self._session.info.pop(_DIRECTORY, None)
 
     async def _recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
         query = select(recipients).where(recipients.c.active)
@@ -237,7 +272,6 @@ class NotificationStore:
         return [_recipient(row) for row in rows]
 
     async def put_recipient(self, recipient: Recipient, now: datetime) -> None:
-        self._session.info.pop(_DIRECTORY, None)
         values = {
             **vars(recipient),
             "role": str(recipient.role),
@@ -247,14 +281,14 @@ class NotificationStore:
         }
         updated = tuple(k for k in values if k != "recipient_id")
         await self._session.execute(upsert(self._session, recipients, updated), values)
+        await self._directory_changed()
 
     async def allocated(self, staff_ref: str, area: str, agency: Agency | None, now: datetime) -> None:
         """An agency allocated this offender manager: known from now on, in the inbox at least.
 
         An entry an operator keeps is left as the operator set it.
         """
-        self._session.info.pop(_DIRECTORY, None)
-        await self._session.execute(
+        added = await self._session.execute(
             insert_if_new(self._session, recipients),
             dict(
                 recipient_id=str(uuid.uuid4()),
@@ -271,11 +305,14 @@ class NotificationStore:
                 updated_at=now,
             ),
         )
+        if added.rowcount == 1:  # type: ignore[attr-defined]
+            await self._directory_changed()
 
     async def disable_webhook(self, recipient_id: str) -> None:
         await self._session.execute(
             update(recipients).where(recipients.c.recipient_id == recipient_id).values(webhook_disabled=True)
         )
+        await self._directory_changed()
 
     async def add_secret(self, recipient_id: str, secret: str, now: datetime, overlap: timedelta) -> None:
         """A new signing secret; the ones before it keep signing for ``overlap``, then retire."""

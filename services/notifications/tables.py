@@ -24,6 +24,8 @@ cases = Table(
     Column("area", String(8)),
     Column("lead_agency", String(32)),
     Column("offender_manager", String(64)),
+    # Whether events wait in notify_waiting for the case's area: placing a case reads them only then.
+    Column("waiting", Boolean, nullable=False, default=False),
 )
 
 # Events about a case whose area the register has not said yet (it says so on another topic, or just
@@ -70,6 +72,14 @@ recipients = Table(
     Column("source", String(32), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_recipients_area_role", "area", "role"),
+)
+
+# One row: counts changes to the directory, so that a process may keep lookups while it stays the same.
+directory_version = Table(
+    "directory_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 # Secrets per webhook endpoint (Standard Webhooks ``whsec_``): several sign at once while one is rotated.

@@ -49,6 +49,7 @@ async def test_a_category_from_the_register_makes_a_screening_due(
         "level": 1,
         "status": "pending-screening",
         "since": TODAY.isoformat(),
+        "area": "01",
     }
 
 

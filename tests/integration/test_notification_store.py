@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from eventkit.db import Database
-from services.notifications.storage import NotificationStore, notification_id
+from schemas.agencies import Agency, Role
+from services.notifications.rules import COORDINATOR
+from services.notifications.storage import NotificationStore, Recipient, notification_id
 from services.notifications.tables import cases, deliveries, metadata, notifications
 from tests.support.casework import a_platform_id
 from tests.support.stores import both_databases
@@ -114,6 +116,39 @@ async def test_what_the_register_says_of_a_case_comes_back_as_it_now_stands(db: 
     platform_id = a_platform_id()
     async with db.transaction() as session:
         store = NotificationStore(session)
-        assert (await store.set_case(platform_id, offender_manager="om-1")).area is None
-        case = await store.set_case(platform_id, area="01")
+        assert (await store.set_case(platform_id, offender_manager="om-1"))[0].area is None
+        case, _ = await store.set_case(platform_id, area="01")
     assert (case.area, case.offender_manager) == ("01", "om-1")
+
+
+async def test_placing_a_case_says_whether_events_wait_for_it_until_they_are_taken(db: Database) -> None:
+    platform_id, other = a_platform_id(), a_platform_id()
+    async with db.transaction() as session:
+        store = NotificationStore(session)
+        await store.wait(platform_id, "t", "{}", "cause-1", NOW)
+        await store.wait(platform_id, "t", "{}", "cause-2", NOW + timedelta(minutes=5))
+        assert (await store.set_case(other, area="01"))[1] is False
+        assert (await store.set_case(platform_id, area="01"))[1] is True
+        # Taking the older one leaves the case waiting for the newer.
+        assert [w["cause_id"] for w in await store.waiting_for(since=NOW)] == ["cause-1"]
+        assert (await store.set_case(platform_id, area="01"))[1] is True
+        assert [w["cause_id"] for w in await store.waiting_for(platform_id)] == ["cause-2"]
+        assert (await store.set_case(platform_id, area="01"))[1] is False
+
+
+async def test_directory_lookups_are_kept_until_another_process_changes_the_directory(db: Database) -> None:
+    area = a_platform_id()[-8:]  # an area of this test's own, on a shared PostgreSQL
+    coordinator = Recipient(
+        a_platform_id(), area, Role.MAPPA_COORDINATOR, Agency.POLICE, None, ("email",), "c@example.invalid",
+        None, False, True, "operator",
+    )  # fmt: skip
+    elsewhere = Database(db.engine.url.render_as_string(hide_password=False))  # another replica
+    try:
+        async with db.transaction() as session:
+            assert await NotificationStore(session).recipients_for(area, COORDINATOR) == []
+        async with elsewhere.transaction() as session:
+            await NotificationStore(session).put_recipient(coordinator, NOW)
+        async with db.transaction() as session:
+            assert await NotificationStore(session).recipients_for(area, COORDINATOR) == [coordinator]
+    finally:
+        await elsewhere.dispose()

@@ -47,6 +47,7 @@ def _subscription(consumer: Scripted, kafka: FakeKafkaConsumer) -> Subscription:
         KafkaBroker("127.0.0.1:1"), ["agency.police.v1"], group_id="mappa-test",
         consumer=consumer,  # type: ignore[arg-type]
         redelivery_pause_seconds=0, commit_interval_seconds=1, batch_size=10, batch_wait_ms=10,
+        fetch_min_bytes=1, fetch_wait_ms=10,
         registry=CollectorRegistry(), description="test",
     )  # fmt: skip
     subscription._subscriber.consumer = kafka

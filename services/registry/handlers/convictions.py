@@ -95,6 +95,7 @@ async def _disposed(
     linked_terms: Sequence[LinkedTerm],
 ) -> None:
     store = RegistryStore(work.session)
+    requirement: Requirement | None = None
     conviction = rules.Conviction(
         sexual_offences_act_schedule_3=offence.sexual_offences_act_schedule_3,
         criminal_justice_act_schedule_15=offence.criminal_justice_act_schedule_15,
@@ -128,6 +129,8 @@ async def _disposed(
                 work, platform_id, f"notification requirement ended on {ends.isoformat()}: {period.basis}"
             )
             conviction = replace(conviction, sexual_offences_act_schedule_3=False)
-        else:
-            await notifications.require(work, platform_id, requirement)
+            requirement = None
+    # The category first: it places the case in its area, which readers of the requirement need.
     await categories.assign(work, platform_id, rules.category_for(conviction), on)
+    if requirement is not None:
+        await notifications.require(work, platform_id, requirement)
