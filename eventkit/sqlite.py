@@ -97,12 +97,17 @@ class InLoopSession(AsyncSession):
 
     async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         if self.sync_session.info.get(CONNECTED):
-            return self.sync_session.execute(statement, params, **kw)
+            if kw:
+                return self.sync_session.execute(statement, params, **kw)
+            # The platform's statements are Core: the session's ORM layer would only add its cost.
+            return self.sync_session.connection().execute(statement, params)
         return await super().execute(statement, params, **kw)
 
     async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         if self.sync_session.info.get(CONNECTED):
-            return self.sync_session.scalar(statement, params, **kw)
+            if kw:
+                return self.sync_session.scalar(statement, params, **kw)
+            return self.sync_session.connection().scalar(statement, params)
         return await super().scalar(statement, params, **kw)
 
 

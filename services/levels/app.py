@@ -1,6 +1,6 @@
 """The levels service: registry.offenders.v1, agency casework and meetings in, levels.decisions.v1 out."""
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from eventkit import invitations
 from eventkit.clock import Clock, system_clock

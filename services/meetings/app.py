@@ -1,6 +1,6 @@
 """The meetings service: levels.decisions.v1 and the register's areas in, meetings.schedule.v1 out."""
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from eventkit.clock import Clock, system_clock
 from eventkit.policy import service_policies

@@ -1,6 +1,6 @@
 """The notifications service: the platform's topics in, people and agency systems told, statuses out."""
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from eventkit.clock import Clock, system_clock
 from eventkit.policy import service_policies

@@ -1,6 +1,6 @@
 """The registry service: agency topics (and meeting invitations) in, registry.offenders.v1 out."""
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from eventkit import invitations
 from eventkit.clock import Clock, system_clock

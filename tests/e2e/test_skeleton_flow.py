@@ -14,11 +14,13 @@ from eventkit.synthetic import Synthetic
 from schemas import generate
 from schemas.catalogue import (
     AGENCY_POLICE,
+    MEETINGS_SCHEDULE,
     NOTIFICATIONS_DELIVERIES,
     PLATFORM_TOPICS,
     REGISTRY_OFFENDERS,
     type_of,
 )
+from schemas.events.meetings import MeetingNotRequired
 from schemas.events.notifications import NotificationQueued
 from tests.e2e.helpers import query
 from tests.support.kafka import event_of, headers_of, publish, read_until, registered
@@ -52,14 +54,23 @@ async def test_a_police_conviction_reaches_the_offender_manager(
         kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(message["id"])
     )
     platform_id = event_of(nominal)["subject"]
-    [notification] = await read_until(
+    queued = await read_until(
         kafka_bootstrap,
         NOTIFICATIONS_DELIVERIES.name,
-        bool,
+        lambda found: len(found) == 2,
         match=lambda r: (
             event_of(r)["data"].get("platform_id") == platform_id
             and event_of(r)["type"] == type_of(NotificationQueued)
-            and event_of(r)["data"]["kind"] == "screening-due"
+        ),
+    )
+    [notification] = [q for q in queued if event_of(q)["data"]["kind"] == "screening-due"]
+    # Meetings decides on the case beside notifications, not before it.
+    await read_until(
+        kafka_bootstrap,
+        MEETINGS_SCHEDULE.name,
+        bool,
+        match=lambda r: (
+            event_of(r)["subject"] == platform_id and event_of(r)["type"] == type_of(MeetingNotRequired)
         ),
     )
 
