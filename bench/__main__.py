@@ -158,8 +158,8 @@ async def ladder(
     rates: Sequence[float],
     seconds: float,
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Offered rates in increasing order until one is not sustained, then the rate halfway back;
-    returns the highest sustained."""
+    """Offered rates in increasing order until one is not sustained, then twice the rate halfway
+    between the highest sustained and the lowest not; returns the highest sustained."""
     sustained = 0.0
     steps: list[dict[str, Any]] = []
 
@@ -173,9 +173,13 @@ async def ladder(
     await offer(bootstrap, make(int(rates[0] * 3)), tail, marker_of, rate=rates[0])
     for rate in rates:
         if not await step(rate):
-            halfway = round((sustained + rate) / 2)
-            if sustained and await step(halfway):
-                sustained = halfway
+            failed = rate
+            for _ in range(2 if sustained else 0):
+                halfway = round((sustained + failed) / 2)
+                if await step(halfway):
+                    sustained = halfway
+                else:
+                    failed = halfway
             break
         sustained = rate
     return sustained, steps

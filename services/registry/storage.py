@@ -73,6 +73,8 @@ def _not_before_the_recorded(offered: Any) -> ColumnElement[bool]:
 
 # Nominals this transaction registered with an area: no need to read whether they have one.
 _REGISTERED_IN_AN_AREA = "registry.registered_in_an_area"
+# Nominals this transaction registered that hold no notification requirement yet: none to read.
+_WITHOUT_REQUIREMENT = "registry.without_requirement"
 # Set while this transaction has found no events held for an unknown person, and held none.
 _NONE_HELD = "registry.none_held"
 
@@ -143,6 +145,7 @@ class RegistryStore:
             ),
         )
         await self.link(platform_id, identifiers_)
+        self._session.info.setdefault(_WITHOUT_REQUIREMENT, set()).add(platform_id)
         if area is not None:
             self._session.info.setdefault(_REGISTERED_IN_AN_AREA, set()).add(platform_id)
         return platform_id
@@ -280,6 +283,8 @@ class RegistryStore:
         ]
 
     async def requirement(self, platform_id: str) -> Requirement | None:
+        if platform_id in self._session.info.get(_WITHOUT_REQUIREMENT, ()):
+            return None
         row = (await self._session.execute(_REQUIREMENT, {"pid": platform_id})).first()
         if row is None:
             return None
@@ -295,6 +300,7 @@ class RegistryStore:
         )
         if afresh:
             values.update(initial_notified_on=None, last_notified_on=None, no_fixed_abode=False)
+        self._holds_requirement(platform_id)
         await self._session.execute(
             upsert(self._session, requirements, values),
             dict(platform_id=platform_id, no_fixed_abode=False) | values,
@@ -551,7 +557,11 @@ class RegistryStore:
                 initial_notified_on=min(initial, default=None), last_notified_on=max(last, default=None)
             )
             await self._session.execute(requirements.delete().where(requirements.c.platform_id == survivor))
+        self._holds_requirement(survivor)
         await self._session.execute(requirements.insert(), dict(platform_id=survivor, **values))
+
+    def _holds_requirement(self, platform_id: str) -> None:
+        self._session.info.get(_WITHOUT_REQUIREMENT, set()).discard(platform_id)
 
     async def unmerge(self, merge_id: int) -> Unmerged | None:
         """Move back exactly what the merge moved; None if there is no such merge still in force."""
@@ -579,6 +589,7 @@ class RegistryStore:
         before = await self.requirement(row.survivor)
         await self._session.execute(requirements.delete().where(requirements.c.platform_id == row.survivor))
         if (kept := moved["survivor_requirement"]) is not None:
+            self._holds_requirement(row.survivor)
             await self._session.execute(requirements.insert(), _dated(kept))
         category, reason, status = moved["survivor_category"]
         changed = (await self.facts(row.survivor))["category"] != category

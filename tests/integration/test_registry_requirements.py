@@ -20,6 +20,7 @@ from schemas.events.registry import NotificationOverdue, NotificationRequirement
 from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
 from tests.support.clock import FakeClock
+from tests.support.delivery import deliver
 from tests.support.kafka import caused_by, event_of, publish, read_until, registered
 from tests.support.register import changes_caused_by
 
@@ -164,3 +165,19 @@ async def test_foreign_travel_notified_late_is_a_breach_on_record_and_published(
     assert found["breaches"] == [
         {"notification": "foreign-travel", "deadline": departure - timedelta(days=7)}
     ]
+
+
+async def test_a_new_persons_second_conviction_in_the_same_batch_sees_the_first_ones_requirement(
+    kafka_bootstrap: str, registry: Service
+) -> None:
+    synthetic = Synthetic()
+    longer = synthetic.conviction(custody_months=20)  # ten years
+    shorter = longer.model_copy(update={"disposal": Disposal(type="custody", custody_months=3)})  # seven
+    first, second = (synthetic.agency_event(AGENCY_POLICE, c) for c in (longer, shorter))
+    # One batch: the person is registered by the first, in the very transaction that applies the second.
+    assert await deliver(registry, first, second) == ["applied", "applied"]
+    platform_id = str((await _requirement_set(kafka_bootstrap, first))["platform_id"])
+    async with registry.db.transaction() as session:
+        held = await RegistryStore(session).requirement(platform_id)
+    assert held is not None
+    assert held.period.months == 120
