@@ -60,8 +60,8 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: float = Field(default=30.0, gt=0)
     # A consumer applies up to this many records in one transaction...
     consume_batch_size: int = Field(default=500, ge=1)
-    # ...and, finding none, asks the broker again after this long.
-    consume_wait_ms: int = Field(default=20, ge=1)
+    # ...and, finding none, looks again after this long (records arriving end the wait at once).
+    consume_wait_ms: int = Field(default=200, ge=1)
     # The broker answers a fetch once it has this much for the service, or after the wait: at
     # moderate rates a batch then carries many events, and its transaction, relay pass and Kafka
     # requests are shared by them, for at most the wait's latency per hop.

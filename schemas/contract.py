@@ -6,6 +6,7 @@ version does not know, at every nesting level, so an additive change by a
 producer never breaks a consumer.
 """
 
+import functools
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
@@ -24,8 +25,12 @@ class Contract(BaseModel):
     @classmethod
     def _drop_unknown_when_tolerant(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, dict) and info.context and info.context.get("tolerant"):
-            known = set(cls.model_fields) | {
-                f.alias for f in cls.model_fields.values() if f.alias is not None
-            }
+            known = _known_fields(cls)
             return {k: v for k, v in value.items() if k in known}
         return value
+
+
+@functools.cache  # once per model: every event validated tolerantly asks again
+def _known_fields(model: type[BaseModel]) -> frozenset[str]:
+    fields = model.model_fields
+    return frozenset(fields) | {f.alias for f in fields.values() if f.alias is not None}
