@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, DateTime, Insert, Integer, MetaData, Table, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    DateTime,
+    Executable,
+    Insert,
+    Integer,
+    MetaData,
+    Table,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
@@ -38,6 +49,8 @@ def utc(value: datetime) -> datetime:
 # Rows staged in a transaction, by table, until it commits; then the tables they went to.
 _STAGED = "eventkit.db.staged"
 _WRITTEN = "eventkit.db.written"
+# Statements to run once as the transaction commits, with their parameters.
+_AT_COMMIT = "eventkit.db.at_commit"
 
 
 def stage(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
@@ -61,6 +74,18 @@ def _write_staged(session: Session) -> None:
     for table, rows in staged.items():
         session.execute(table.insert(), rows)
     session.info.setdefault(_WRITTEN, set()).update(staged)
+
+
+def once_at_commit(session: AsyncSession, statement: Executable, params: dict[str, Any]) -> None:
+    """Run ``statement`` just before the transaction commits, once however often it is asked for:
+    a lock it takes (a counter's row) is then held for the commit alone, not the whole batch."""
+    session.sync_session.info.setdefault(_AT_COMMIT, {})[statement] = params
+
+
+@listens_for(Session, "before_commit")
+def _run_at_commit(session: Session) -> None:
+    for statement, params in session.info.pop(_AT_COMMIT, {}).items():
+        session.execute(statement, params)
 
 
 @listens_for(Session, "after_begin")
@@ -88,6 +113,7 @@ def written(session: Session, table: Table) -> bool:
 def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
     session.info.pop(_WRITTEN, None)
+    session.info.pop(_AT_COMMIT, None)
 
 
 def insert_if_new(session: AsyncSession, table: Table) -> Insert:

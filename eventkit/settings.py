@@ -61,12 +61,12 @@ class ServiceSettings(BaseSettings):
     # A consumer applies up to this many records in one transaction...
     consume_batch_size: int = Field(default=500, ge=1)
     # ...and, finding none, looks again after this long (records arriving end the wait at once).
-    consume_wait_ms: int = Field(default=200, ge=1)
+    consume_wait_ms: int = Field(default=100, ge=1)
     # The broker answers a fetch once it has this much for the service, or after the wait: at
     # moderate rates a batch then carries many events, and its transaction, relay pass and Kafka
     # requests are shared by them, for at most the wait's latency per hop.
     consume_fetch_min_bytes: int = Field(default=64 * 1024, ge=1)
-    consume_fetch_wait_ms: int = Field(default=200, ge=1)
+    consume_fetch_wait_ms: int = Field(default=100, ge=1)
     schedule_seconds: float = Field(default=60.0, gt=0)
     # The area policy file; the service's own policy.toml when unset.
     policy_file: Path | None = None

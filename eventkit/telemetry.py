@@ -22,16 +22,16 @@ _provider: trace.TracerProvider | None = None
 
 
 class _PassingOn(trace.Tracer):
-    """A span is its parent: nothing is recorded, and the trace context received is the one passed on."""
+    """A span records nothing and carries its parent's context: the trace received is the one passed on."""
 
     def start_span(self, name: str, context: Context | None = None, *args: Any, **kwargs: Any) -> trace.Span:
-        return trace.get_current_span(context)
+        return trace.NonRecordingSpan(trace.get_current_span(context).get_span_context())
 
     @contextlib.contextmanager  # the API's own decorator for this is private
     def start_as_current_span(  # type: ignore[override]
         self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
     ) -> Iterator[trace.Span]:
-        span = trace.get_current_span(context)
+        span = self.start_span(name, context)
         with trace.use_span(span, end_on_exit=False):
             yield span
 

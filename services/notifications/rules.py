@@ -105,8 +105,9 @@ def _intended(target: Target, data: Mapping[str, Any], meeting: Meeting | None) 
 
 
 def area_of(data: Mapping[str, Any], case: Case) -> str | None:
-    """The area whose people are told: a transfer's new area, the area the event names, or the case's."""
-    return data.get("to_area") or data.get("area") or case.area
+    """The area whose people are told: a transfer's new area, otherwise the case's as the register last
+    said, or, for a case it has not placed yet, the area the event names."""
+    return data.get("to_area") or case.area or data.get("area")
 
 
 def retry_at(policy: ChannelPolicy, attempts: int, now: datetime, jitter: random.Random) -> datetime | None:

@@ -10,7 +10,7 @@ from opentelemetry.propagate import inject
 from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import count_up, insert_if_new, stage, upsert, utc
+from eventkit.db import count_up, insert_if_new, once_at_commit, stage, upsert, utc
 from schemas.agencies import Agency, Role
 from schemas.events.notifications import Channel
 from services.notifications import rules
@@ -96,6 +96,7 @@ _RECORD = (
     )
 )
 _DIRECTORY_VERSION = select(directory_version.c.version)
+_FIRST = {"id": 1, "version": 1}
 # Directory lookups, remembered on the connection while the directory's version stays the same,
 # and cases, remembered for one transaction (``Session.info`` is cleared as it ends).
 _DIRECTORY = "notifications.directory"
@@ -233,10 +234,12 @@ class NotificationStore:
         return known
 
     async def _directory_changed(self) -> None:
-        await self._session.execute(
-            count_up(self._session, directory_version, "version"), {"id": 1, "version": 1}
-        )
-        self._session.info.pop(_DIRECTORY, None)
+        # Counted up as the transaction commits: the counter's row is locked for the commit alone.
+        once_at_commit(self._session, count_up(self._session, directory_version, "version"), _FIRST)
+        # Lookups from here on see this uncommitted change: they are kept for this transaction only,
+        # and what the connection kept is forgotten, in case the change is rolled back.
+        (await self._session.connection()).info.pop(_DIRECTORY, None)
+        self._session.info[_DIRECTORY] = {}
 
     async def _recipients_for(self, area: str, who: rules.Addressee) -> list[Recipient]:
         query = select(recipients).where(recipients.c.active)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -25,7 +26,7 @@ cases = Table(
     Column("lead_agency", String(32)),
     Column("offender_manager", String(64)),
     # Whether events wait in notify_waiting for the case's area: placing a case reads them only then.
-    Column("waiting", Boolean, nullable=False, default=False),
+    Column("waiting", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # Events about a case whose area the register has not said yet (it says so on another topic, or just

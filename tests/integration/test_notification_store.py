@@ -152,3 +152,26 @@ async def test_directory_lookups_are_kept_until_another_process_changes_the_dire
             assert await NotificationStore(session).recipients_for(area, COORDINATOR) == [coordinator]
     finally:
         await elsewhere.dispose()
+
+
+async def test_lookups_made_in_a_rolled_back_change_of_the_directory_are_not_kept(db: Database) -> None:
+    area = a_platform_id()[-8:]
+    ours, theirs = (
+        Recipient(a_platform_id(), area, Role.MAPPA_COORDINATOR, Agency.POLICE, None, (), None, None, False,
+                  True, "operator")
+        for _ in range(2)
+    )  # fmt: skip
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            store = NotificationStore(session)
+            await store.put_recipient(ours, NOW)
+            assert await store.recipients_for(area, COORDINATOR) == [ours]
+            raise RuntimeError("rolled back")
+    elsewhere = Database(db.engine.url.render_as_string(hide_password=False))
+    try:
+        async with elsewhere.transaction() as session:  # counts the version up as ours would have
+            await NotificationStore(session).put_recipient(theirs, NOW)
+        async with db.transaction() as session:
+            assert await NotificationStore(session).recipients_for(area, COORDINATOR) == [theirs]
+    finally:
+        await elsewhere.dispose()
