@@ -157,13 +157,17 @@ async def ladder(
     *,
     rates: Sequence[float],
     seconds: float,
+    idle: Callable[[], Awaitable[object]] | None = None,
 ) -> tuple[float, list[dict[str, Any]]]:
     """Offered rates in increasing order until one is not sustained, then twice the rate halfway
-    between the highest sustained and the lowest not; returns the highest sustained."""
+    between the highest sustained and the lowest not; returns the highest sustained. With ``idle``,
+    each rate starts once the work the one before left (past the events measured) is done."""
     sustained = 0.0
     steps: list[dict[str, Any]] = []
 
     async def step(rate: float) -> bool:
+        if idle is not None:
+            await idle()
         steps.append(await offer(bootstrap, make(int(rate * seconds)), tail, marker_of, rate=rate))
         print(f"  {rate:>6.0f}/s offered: {steps[-1]}", flush=True)
         return bool(steps[-1]["sustained"])
@@ -510,15 +514,21 @@ async def chain(
             local.start_all()
             # What starting costs each service, to take out of the backlog's figures below.
             starting = _cpu(local)
-            left = await settle(bootstrap, [f"mappa-{name}" for name in local.processes])
+            groups = [f"mappa-{name}" for name in local.processes]
+            left = await settle(bootstrap, groups)
             print(f"  {left} records left from earlier runs, drained first", flush=True)
+            # A conviction arrives with its first notification; levels and meetings may still be at work
+            # on it (and, after a rate not sustained, on many): the next rate waits for them.
             sustained, steps = await ladder(
-                bootstrap, make, tail, _chain_marker, rates=rates, seconds=seconds
-            )
+                bootstrap, make, tail, _chain_marker, rates=rates, seconds=seconds,
+                idle=lambda: settle(bootstrap, groups),
+            )  # fmt: skip
             half = max(sustained / 2, rates[0] / 2)
             messages = make(int(half * half_seconds))
+            await settle(bootstrap, groups)
             before = _cpu(local)
             at_half = await offer(bootstrap, messages, tail, _chain_marker, rate=half)
+            await settle(bootstrap, groups)  # the CPU of all the work these events caused
             cpu = _per_1000(before, _cpu(local), len(messages))
             result.update(
                 sustained_events_per_second=sustained,
