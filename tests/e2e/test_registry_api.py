@@ -15,6 +15,7 @@ from eventkit.tokens import issue
 from schemas.agencies import Agency
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
 from schemas.contract import Contract
+from schemas.dates import age_on
 from schemas.events.common import PersonIdentifiers, PersonRef
 from schemas.events.police import Address, AddressNotified, CautionRecorded, NameNotified
 from schemas.events.registry import NotificationOverdue
@@ -162,11 +163,14 @@ async def test_reads_are_authenticated_need_to_know_and_audited(
 
         # Cautioned ten days ago and never notified: the initial notification is overdue.
         synthetic = Synthetic()
+        someone = synthetic.person(age=30)
+        caution_date = date.today() - timedelta(days=10)
         cautioned = CautionRecorded(
-            person=synthetic.person(age=30),
+            person=someone,
             offence=conviction.offence,
-            caution_date=date.today() - timedelta(days=10),
-            age_at_caution=30,
+            caution_date=caution_date,
+            # 29 if their birthday fell in the last ten days: the age the police system records.
+            age_at_caution=age_on(someone.date_of_birth, caution_date),
             recording_force=area,
         )
         pnc = cautioned.person.pnc_id
