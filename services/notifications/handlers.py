@@ -113,7 +113,7 @@ def _handler(
         if not routed:
             return
         fields = data.model_dump()
-        waiting = (work.cause.type, data.model_dump_json())
+        waiting = (work.cause.type, data)  # kept, as JSON, only if the case has no area yet
         notifier = Notifier(work, policies, now=work.now)
         await notifier.event(kind, fields["platform_id"], fields, work.cause.id, waiting=waiting)
 

@@ -18,6 +18,7 @@ from eventkit.outbox import Emitter
 from eventkit.policy import AreaPolicies
 from schemas.agencies import Agency, Role
 from schemas.catalogue import EVENT_MODELS
+from schemas.contract import Contract
 from schemas.events.notifications import Channel, NotificationDelivered, NotificationQueued, Redirect
 from services.notifications import rules
 from services.notifications.content import Content, render
@@ -25,8 +26,8 @@ from services.notifications.policy import NotificationsPolicy, Route
 from services.notifications.storage import NotificationStore, Recipient, notification_id
 
 DELIVERY_FAILED = "delivery-failed"
-# An event's type and payload (JSON), to keep it while its case waits for an area.
-Waiting = tuple[str, str] | None
+# An event's type and payload, to keep (as JSON) if its case waits for an area.
+Waiting = tuple[str, Contract] | None
 
 
 def trace_of(notification: Mapping[str, Any]) -> otel_context.Context:
@@ -69,13 +70,14 @@ class Notifier:
     ) -> int:
         """Tell whoever the area's routing names of this event; returns how many were told.
 
-        With ``waiting`` (the event's type and JSON), an event about a case in no area yet waits
+        With ``waiting`` (the event's type and payload), an event about a case in no area yet waits
         for the register to place it (``placed``) rather than going to the unplaced co-ordinators.
         """
         case = await self.store.case(platform_id)
         area = rules.area_of(fields, case)
         if area is None and waiting is not None:
-            await self.store.wait(platform_id, *waiting, cause_id, self.now)
+            event_type, data = waiting
+            await self.store.wait(platform_id, event_type, data.model_dump_json(), cause_id, self.now)
             return 0
         route = self._policies.for_area(area).routes.get(kind)
         if route is None or not rules.applies(route, fields):

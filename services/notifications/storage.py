@@ -169,9 +169,7 @@ class NotificationStore:
         return case, row.waiting
 
     async def meeting(self, meeting_id: str) -> rules.Meeting | None:
-        row = (
-            await self._session.execute(select(meetings).where(meetings.c.meeting_id == meeting_id))
-        ).first()
+        row = (await self._session.execute(_MEETING, {"meeting_id": meeting_id})).first()
         if row is None:
             return None
         return rules.Meeting(Role(row.chair_role), tuple(Agency(a) for a in row.agencies))
