@@ -44,3 +44,14 @@ def may_read_nominal(
 def may_read_audit(principal: Principal, record_area: str) -> bool:
     """Whether the caller may read who read a record of ``record_area``: auditors of that area only."""
     return principal.role is Role.AUDITOR and principal.area == record_area
+
+
+def may_see_area_casework(principal: Principal) -> bool:
+    """Whether the caller sees the casework of their whole area (counts, and the ids behind them):
+    Responsible Authority caseworkers; a Duty-to-Co-operate agency sees only cases it is invited to."""
+    return may_read_personal_records(principal) and principal.responsible_authority
+
+
+def may_operate(principal: Principal) -> bool:
+    """Whether the caller runs the platform: the pipeline, and dead letters (never people's records)."""
+    return principal.role is Role.OPERATIONS

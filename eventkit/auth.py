@@ -222,15 +222,20 @@ async def stated_purpose(
 ) -> str:
     """FastAPI dependency: why the caller needs the record (DPA 2018 s.62 justification), or 400."""
     purpose = (x_purpose or "").strip()
-    if not purpose:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the {PURPOSE_HEADER} header must state why")
-    if len(purpose) > MAX_PURPOSE_LENGTH:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"{PURPOSE_HEADER} is longer than {MAX_PURPOSE_LENGTH} characters"
-        )
-    if not purpose.isprintable():
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{PURPOSE_HEADER} must be printable text")
+    if problem := purpose_problem(purpose, f"the {PURPOSE_HEADER} header"):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, problem)
     return purpose
+
+
+def purpose_problem(purpose: str, named: str = "the purpose") -> str | None:
+    """What is wrong with a stated purpose (stripped), or None if it will do."""
+    if not purpose:
+        return f"{named} must state why"
+    if len(purpose) > MAX_PURPOSE_LENGTH:
+        return f"{named} is longer than {MAX_PURPOSE_LENGTH} characters"
+    if not purpose.isprintable():
+        return f"{named} must be printable text"
+    return None
 
 
 # For route signatures: ``async def read(who: Authenticated, purpose: Purpose) -> ...``.

@@ -1,6 +1,6 @@
 """The HTTP face of a service: health, Prometheus metrics and its AsyncAPI document."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -67,6 +67,7 @@ def build_http_app(
     checks: dict[str, Callable[[], Awaitable[bool]]],
     start: Callable[[], Awaitable[None]],
     stop: Callable[[], Awaitable[None]],
+    state: Mapping[str, object] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,6 +81,8 @@ def build_http_app(
     app.state.db = db
     app.state.clock = clock
     app.state.policies = policies
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)  # a service's own parts, for its routes' dependencies
     for router in routers:
         app.include_router(router)
 

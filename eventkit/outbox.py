@@ -20,10 +20,11 @@ from typing import NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import Database, kit_metadata, stage
+from eventkit.db import Database, kit_metadata, stage, utc
 from eventkit.tasks import Loop
 from schemas.catalogue import HOME_TOPIC
 from schemas.contract import Contract
@@ -55,6 +56,7 @@ class OutboxRecord:
     event_type: str
     payload: bytes
     trace_headers: dict[str, str]
+    created_at: datetime
 
 
 def add(session: AsyncSession, *, topic: str, key: str, event: CloudEvent) -> None:
@@ -133,6 +135,7 @@ async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:
             trace_headers={
                 k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v
             },
+            created_at=utc(row.created_at),
         )
         for row in rows
     ]
@@ -170,6 +173,7 @@ class OutboxRelay:
         poll_seconds: float,
         on_failure: OnFailure | None = None,
         stall_seconds: float = 30.0,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._db = db
         self._send = send
@@ -182,6 +186,18 @@ class OutboxRelay:
         self._running = False
         # When the relay last published a row or found nothing to publish.
         self._progress_at = time.monotonic()
+        # When the oldest row the relay last saw unpublished was written; None once it found none.
+        self._oldest_pending_at: datetime | None = None
+        if registry is not None:
+            Gauge(
+                "mappa_outbox_oldest_age_seconds",
+                "Age of the oldest outbox row waiting to be published, as the relay last saw it (0: none)",
+                registry=registry,
+            ).set_function(self.oldest_age_seconds)
+
+    def oldest_age_seconds(self) -> float:
+        oldest = self._oldest_pending_at
+        return 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
     def wake(self) -> None:
         self._wake.set()
@@ -243,6 +259,7 @@ class OutboxRelay:
         """
         async with self._db.transaction() as session:
             batch = await pending(session, self._batch_size)
+        self._oldest_pending_at = batch[0].created_at if batch else None
         in_flight: list[tuple[OutboxRecord, Awaitable[object]]] = []
         stopped_keys: set[str] = set()
         failure: BaseException | None = None
@@ -269,6 +286,8 @@ class OutboxRelay:
                 await remove(session, published)
         if published or not batch:
             self._progress_at = time.monotonic()
+        if len(published) == len(batch) < self._batch_size:
+            self._oldest_pending_at = None  # all published, and nothing was left behind them
         if failure is not None:
             if self._on_failure is not None:
                 await self._on_failure(failure)

@@ -34,7 +34,7 @@ from eventkit.policy import AreaPolicies
 from eventkit.publisher import DeadLetterPublisher, OutboxPublisher
 from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
-from eventkit.subscription import Subscription
+from eventkit.subscription import BatchConsumer, Subscription, redelivered_counter
 from eventkit.telemetry import setup_tracing
 from schemas.catalogue import Topic, all_topic_names
 
@@ -121,6 +121,7 @@ class Service:
             batch_size=self.settings.own.outbox_batch_size,
             poll_seconds=self.settings.own.outbox_poll_seconds,
             stall_seconds=self.settings.own.outbox_stall_seconds,
+            registry=self.registry,
         )
         self.consumer = Consumer(
             ConsumerConfig(
@@ -157,32 +158,57 @@ class Service:
             )
             for job in jobs
         ]
+        self._redelivered = redelivered_counter(self.registry)
         self.subscription = (
-            Subscription(
-                self.broker,
+            self.subscribe(
                 [topic.name for topic in consumes],
                 group_id=f"mappa-{name}",
                 consumer=self.consumer,
-                redelivery_pause_seconds=platform.retry_backoff_seconds * 2**platform.max_attempts,
-                commit_interval_seconds=self.settings.own.offset_commit_seconds,
-                batch_size=self.settings.own.consume_batch_size,
-                batch_wait_ms=self.settings.own.consume_wait_ms,
-                fetch_min_bytes=self.settings.own.consume_fetch_min_bytes,
-                fetch_wait_ms=self.settings.own.consume_fetch_wait_ms,
-                registry=self.registry,
                 description="Consumes: "
                 + "; ".join(f"{t.name} ({', '.join(t.event_types) or 'none yet'})" for t in consumes),
             )
             if consumes
             else None
         )
+        # Subscriptions of the service's own beyond its events' (operations reads the dead letters).
+        self._more_subscriptions: list[Subscription] = []
 
         self._background: list[Background] = []
+        # A service's own parts its routes reach through ``request.app.state``.
+        self.app_state: dict[str, object] = {}
         self.asyncapi = AsyncAPI(
             self.broker,
             title=f"MAPPA {name}",
             version="1.0.0",
             description=f"Events consumed and produced by the MAPPA {name} service.",
+        )
+
+    def subscribe(
+        self, topics: Sequence[str], *, group_id: str, consumer: BatchConsumer, description: str
+    ) -> Subscription:
+        """A subscription with the service's consuming settings (not yet started)."""
+        own, platform = self.settings.own, self.settings.platform
+        return Subscription(
+            self.broker,
+            topics,
+            group_id=group_id,
+            consumer=consumer,
+            redelivery_pause_seconds=platform.retry_backoff_seconds * 2**platform.max_attempts,
+            commit_interval_seconds=own.offset_commit_seconds,
+            batch_size=own.consume_batch_size,
+            batch_wait_ms=own.consume_wait_ms,
+            fetch_min_bytes=own.consume_fetch_min_bytes,
+            fetch_wait_ms=own.consume_fetch_wait_ms,
+            redelivered=self._redelivered,
+            description=description,
+        )
+
+    def also_subscribe(
+        self, topics: Sequence[str], *, group_id: str, consumer: BatchConsumer, description: str
+    ) -> None:
+        """Read ``topics`` as well, in a group of their own, started and drained with the service."""
+        self._more_subscriptions.append(
+            self.subscribe(topics, group_id=group_id, consumer=consumer, description=description)
         )
 
     def alongside(self, part: Background) -> None:
@@ -201,13 +227,17 @@ class Service:
             all_topic_names(),
             partitions=platform.topic_partitions,
             replication_factor=platform.topic_replication_factor,
-            groups=[f"mappa-{self.name}"] if self.subscription else [],  # the subscription's group
+            # The subscriptions' groups.
+            groups=([f"mappa-{self.name}"] if self.subscription else [])
+            + [s.group_id for s in self._more_subscriptions],
         )
         await self.broker.start()
         await self.dead_letters.start()
         if self.subscription:
             self.subscription.start()
             self.retention.start()
+        for subscription in self._more_subscriptions:
+            subscription.start()
         if self.settings.own.outbox_relay:
             self.relay.start()
         for scheduler in self.schedulers:
@@ -227,8 +257,9 @@ class Service:
         for scheduler in self.schedulers:
             await scheduler.stop()
         await self.retention.stop()
-        if self.subscription:
-            await self.subscription.drain(SHUTDOWN_GRACE_SECONDS)
+        for subscription in (self.subscription, *self._more_subscriptions):
+            if subscription is not None:
+                await subscription.drain(SHUTDOWN_GRACE_SECONDS)
         await self.relay.stop()
         if self.settings.own.outbox_relay:
             await self.relay.flush(SHUTDOWN_GRACE_SECONDS)
@@ -247,7 +278,7 @@ class Service:
 
     async def _consumer_ok(self) -> bool:
         """False while a partition's record cannot be applied for a failing dependency."""
-        return self.subscription is None or not self.subscription.failing
+        return not any(s.failing for s in (self.subscription, *self._more_subscriptions) if s is not None)
 
     async def _outbox_ok(self) -> bool:
         """False while rows wait and the relay has published nothing for ``outbox_stall_seconds``."""
@@ -270,6 +301,7 @@ class Service:
             },
             start=self.start,
             stop=self.stop,
+            state=self.app_state,
         )
 
     def run(self) -> None:

@@ -11,7 +11,13 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HTTP_PORTS = {"registry": 8101, "levels": 8102, "meetings": 8103, "notifications": 8104}
+DEFAULT_HTTP_PORTS = {
+    "registry": 8101,
+    "levels": 8102,
+    "meetings": 8103,
+    "notifications": 8104,
+    "operations": 8105,
+}
 
 
 class PlatformSettings(BaseSettings):

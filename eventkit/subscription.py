@@ -12,14 +12,14 @@ for shutdown, so a routine restart or rebalance redelivers nothing.
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter
 
 from eventkit.broker import ACK_POLICY, AUTO_OFFSET_RESET, lenient_batch_parser
-from eventkit.consumer import BatchResult, Consumer, PlatformUnavailable
+from eventkit.consumer import BatchResult, PlatformUnavailable
 from eventkit.offsets import OffsetCommitter
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,22 @@ async def _records(msg: Any) -> Sequence[ConsumerRecord]:
     # context parameter is resolved on a worker thread, a hop per batch.
     records: Sequence[ConsumerRecord] = msg.raw_message
     return records
+
+
+class BatchConsumer(Protocol):
+    """What applies a subscription's batches: the kit's Consumer, or a reader of raw records."""
+
+    async def process_batch(self, records: Sequence[ConsumerRecord]) -> BatchResult: ...
+
+
+def redelivered_counter(registry: CollectorRegistry) -> Counter:
+    """The counter of records to be delivered again, one per service, shared by its subscriptions."""
+    return Counter(
+        "mappa_events_redelivered",
+        "Messages neither applied nor dead-lettered (a dependency failed), to be delivered again",
+        ["topic"],
+        registry=registry,
+    )
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -54,16 +70,17 @@ class Subscription:
         topics: Sequence[str],
         *,
         group_id: str,
-        consumer: Consumer,
+        consumer: BatchConsumer,
         redelivery_pause_seconds: float,
         commit_interval_seconds: float,
         batch_size: int,
         batch_wait_ms: int,
         fetch_min_bytes: int,
         fetch_wait_ms: int,
-        registry: CollectorRegistry,
+        redelivered: Counter,
         description: str,
     ) -> None:
+        self.group_id = group_id
         self.offsets = OffsetCommitter(commit_interval_seconds)
         self._consumer = consumer
         self._pause = redelivery_pause_seconds
@@ -71,12 +88,7 @@ class Subscription:
         self._idle.set()
         # Partitions whose record could not be applied for a failing dependency, until one is.
         self.failing: set[TopicPartition] = set()
-        self._redelivered = Counter(
-            "mappa_events_redelivered",
-            "Messages neither applied nor dead-lettered (a dependency failed), to be delivered again",
-            ["topic"],
-            registry=registry,
-        )
+        self._redelivered = redelivered
         self._subscriber = broker.subscriber(
             *topics,
             group_id=group_id,

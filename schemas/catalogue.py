@@ -18,6 +18,7 @@ from schemas.events import (
     levels,
     meetings,
     notifications,
+    operations,
     police,
     prison,
     probation,
@@ -137,7 +138,7 @@ REGISTRY_OFFENDERS = Topic(
     key="platform person id",
     producer="registry",
     # Meetings and notifications learn the case's area (and notifications its managers) from the register.
-    consumers=("levels", "meetings", "notifications"),
+    consumers=("levels", "meetings", "notifications", "operations"),
     events=(
         registry.NominalRegistered,
         registry.IdentifiersLinked,
@@ -154,19 +155,21 @@ REGISTRY_OFFENDERS = Topic(
         registry.ReleaseDateSet,
         registry.LeadAgencySet,
         registry.Charged,
+        registry.NotificationMade,
     ),
-    # Only notifications acts on these: it dead-letters what it cannot read.
+    # Only notifications (or operations) acts on these: it dead-letters what it cannot read.
     type_owners=(
         (registry.NotificationRequirementSet, "notifications"),
         (registry.NotificationOverdue, "notifications"),
         (registry.OffenderManagerAllocated, "notifications"),
+        (registry.NotificationMade, "operations"),
     ),
 )
 LEVELS_DECISIONS = Topic(
     name="levels.decisions.v1",
     key="platform person id",
     producer="levels",
-    consumers=("meetings", "notifications"),
+    consumers=("meetings", "notifications", "operations"),
     events=(
         levels.ScreeningDue,
         levels.ScreeningDone,
@@ -205,7 +208,7 @@ MEETINGS_SCHEDULE = Topic(
     key="platform person id",
     producer="meetings",
     # Levels applies meetings' level decisions; levels and the registry let invited agencies read the case.
-    consumers=("notifications", "levels", "registry"),
+    consumers=("notifications", "levels", "registry", "operations"),
     events=(
         meetings.MeetingNotRequired,
         meetings.MeetingRequired,
@@ -222,18 +225,20 @@ MEETINGS_SCHEDULE = Topic(
         meetings.ActionOverdue,
         meetings.MeetingLevelDecided,
     ),
-    # Levels owns what it applies, and dead-letters what it cannot; notifications the rest.
+    # Levels owns what it applies, and dead-letters what it cannot; operations what only it reads;
+    # notifications the rest.
     type_owners=(
         (meetings.MeetingLevelDecided, "levels"),
         (meetings.AttendeeInvited, "levels"),
         (meetings.AttendeeUninvited, "levels"),
+        (meetings.ActionCompleted, "operations"),
     ),
 )
 NOTIFICATIONS_DELIVERIES = Topic(
     name="notifications.deliveries.v1",
     key="platform person id",
     producer="notifications",
-    consumers=(),
+    consumers=("operations",),
     events=(
         notifications.NotificationQueued,
         notifications.NotificationSent,
@@ -243,7 +248,21 @@ NOTIFICATIONS_DELIVERIES = Topic(
         notifications.NotificationEscalated,
     ),
 )
-PLATFORM_TOPICS = (REGISTRY_OFFENDERS, LEVELS_DECISIONS, MEETINGS_SCHEDULE, NOTIFICATIONS_DELIVERIES)
+OPERATIONS_DEADLETTERS = Topic(
+    name="operations.deadletters.v1",
+    key="the dead letter's place: <dead-letter topic>/<partition>/<offset>",
+    producer="operations",
+    # Operations' dashboard is rebuilt from it like from any other topic.
+    consumers=("operations",),
+    events=(operations.DeadLetterReplayed, operations.DeadLetterDiscarded),
+)
+PLATFORM_TOPICS = (
+    REGISTRY_OFFENDERS,
+    LEVELS_DECISIONS,
+    MEETINGS_SCHEDULE,
+    NOTIFICATIONS_DELIVERIES,
+    OPERATIONS_DEADLETTERS,
+)
 TOPICS: tuple[Topic, ...] = (*AGENCY_TOPICS, *PLATFORM_TOPICS)
 
 EVENT_MODELS: dict[str, type[Contract]] = {t: m for topic in TOPICS for t, m in topic.event_types.items()}

@@ -92,6 +92,16 @@ class Released(Contract):
     on_licence: bool
 
 
+class NotificationMade(Contract):
+    """The nominal notified the police (initial, change of address or name, periodic): a
+    registration deadline that had passed is met from now on."""
+
+    EVENT_NAME: ClassVar[str] = "notification-made"
+
+    platform_id: str = Field(min_length=1, max_length=64)
+    notified_on: date
+
+
 class NotificationOverdue(Contract):
     """A registered sex offender's notification deadline passed without a notification (a breach)."""
 

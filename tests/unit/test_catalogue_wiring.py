@@ -10,14 +10,16 @@ from schemas.catalogue import AGENCY_POLICE, TOPICS
 from services.levels.app import create as levels
 from services.meetings.app import create as meetings
 from services.notifications.app import create as notifications
+from services.operations.app import create as operations
 from services.registry.app import create as registry
 
 
 @pytest.fixture
 def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Service]:
     monkeypatch.setenv("MAPPA_DATA_DIR", str(tmp_path))
-    return [create(settings=Settings(name)) for create, name in ((registry, "registry"), (levels, "levels"),
-            (meetings, "meetings"), (notifications, "notifications"))]  # fmt: skip
+    apps = {"registry": registry, "levels": levels, "meetings": meetings, "notifications": notifications,
+            "operations": operations}  # fmt: skip
+    return [create(settings=Settings(name)) for name, create in apps.items()]
 
 
 def test_each_topics_consumers_are_the_services_that_read_it(services: list[Service]) -> None:

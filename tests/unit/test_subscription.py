@@ -1,12 +1,14 @@
 """What a batch leaves to be delivered again: offsets and seeks per partition, without a broker."""
 
+from collections.abc import Sequence
+
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from eventkit.consumer import BatchResult, Outcome, PlatformUnavailable
-from eventkit.subscription import Subscription
+from eventkit.subscription import Subscription, redelivered_counter
 
 
 def _record(partition: int, offset: int) -> ConsumerRecord:
@@ -36,7 +38,7 @@ class Scripted:
     def __init__(self, outcomes: list[Outcome | None] | None) -> None:
         self.outcomes = outcomes
 
-    async def process_batch(self, records: list[ConsumerRecord]) -> BatchResult:
+    async def process_batch(self, records: Sequence[ConsumerRecord]) -> BatchResult:
         if self.outcomes is None:
             raise KeyError("2003/0012345N")  # a fault of the kit, quoting data
         return BatchResult(self.outcomes, PlatformUnavailable("OperationalError"))
@@ -45,10 +47,10 @@ class Scripted:
 def _subscription(consumer: Scripted, kafka: FakeKafkaConsumer) -> Subscription:
     subscription = Subscription(
         KafkaBroker("127.0.0.1:1"), ["agency.police.v1"], group_id="mappa-test",
-        consumer=consumer,  # type: ignore[arg-type]
+        consumer=consumer,
         redelivery_pause_seconds=0, commit_interval_seconds=1, batch_size=10, batch_wait_ms=10,
         fetch_min_bytes=1, fetch_wait_ms=10,
-        registry=CollectorRegistry(), description="test",
+        redelivered=redelivered_counter(CollectorRegistry()), description="test",
     )  # fmt: skip
     subscription._subscriber.consumer = kafka
     return subscription

@@ -1,5 +1,7 @@
 """Notification requirements (SOA 2003 Part 2): the requirement itself, and the notifications people make."""
 
+from datetime import date
+
 from eventkit.consumer import UnitOfWork
 from eventkit.outbox import Emitter
 from schemas.events.police import (
@@ -8,7 +10,7 @@ from schemas.events.police import (
     NameNotified,
     PeriodicNotificationMade,
 )
-from schemas.events.registry import NotificationOverdue, NotificationRequirementSet
+from schemas.events.registry import NotificationMade, NotificationOverdue, NotificationRequirementSet
 from services.registry.handlers.resolve import nominal_for, note, on
 from services.registry.notification_rules import (
     Requirement,
@@ -45,17 +47,27 @@ async def publish_requirement(work: Emitter, platform_id: str, requirement: Requ
     )
 
 
+async def notified(
+    work: UnitOfWork, platform_id: str, notified_on: date, *, initial: bool, no_fixed_abode: bool | None
+) -> None:
+    """Record a notification the nominal made, and say so: a deadline that had passed is met."""
+    await RegistryStore(work.session).notified(
+        platform_id, notified_on, initial=initial, no_fixed_abode=no_fixed_abode
+    )
+    await work.emit(NotificationMade(platform_id=platform_id, notified_on=notified_on), key=platform_id)
+
+
 @on(AddressNotified)
 async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        store = RegistryStore(work.session)
-        await store.notified(
+        await notified(
+            work,
             platform_id,
             data.notified_on,
             initial=data.notification == "initial",
             no_fixed_abode=data.no_fixed_abode,
         )
-        await store.add_address(
+        await RegistryStore(work.session).add_address(
             platform_id,
             notified_on=data.notified_on,
             address=data.address.model_dump() if data.address else None,
@@ -68,18 +80,17 @@ async def address_notified(data: AddressNotified, work: UnitOfWork) -> None:
 @on(NameNotified)
 async def name_notified(data: NameNotified, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        store = RegistryStore(work.session)
-        await store.rename(platform_id, data.family_name, data.given_names, data.notified_on)
-        await store.notified(platform_id, data.notified_on, initial=False, no_fixed_abode=None)
+        await RegistryStore(work.session).rename(
+            platform_id, data.family_name, data.given_names, data.notified_on
+        )
+        await notified(work, platform_id, data.notified_on, initial=False, no_fixed_abode=None)
         await note(work, platform_id, "name change notified")
 
 
 @on(PeriodicNotificationMade)
 async def periodic_notification_made(data: PeriodicNotificationMade, work: UnitOfWork) -> None:
     if platform_id := await nominal_for(data.person, work):
-        await RegistryStore(work.session).notified(
-            platform_id, data.notified_on, initial=False, no_fixed_abode=None
-        )
+        await notified(work, platform_id, data.notified_on, initial=False, no_fixed_abode=None)
         await note(work, platform_id, "periodic notification")
 
 

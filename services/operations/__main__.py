@@ -1,0 +1,3 @@
+from services.operations.app import create
+
+create().run()

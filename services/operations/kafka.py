@@ -1,0 +1,110 @@
+"""Operations' wire to Kafka beyond its subscriptions: one dead letter read back, and the offsets the
+pipeline view is drawn from (topics' ends, consumer groups' commits), read with the admin API."""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from eventkit.broker import RETRY_BACKOFF_MS
+
+READ_TIMEOUT_SECONDS = 10.0
+
+
+async def read_one(bootstrap_servers: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:
+    """The record at ``offset``, or None if the topic no longer holds it (or never did)."""
+    tp = TopicPartition(topic, partition)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        client_id="mappa-operations-reader",
+        group_id=None,
+        enable_auto_commit=False,
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        if not start <= offset < end:
+            return None
+        consumer.seek(tp, offset)
+        async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+            while True:
+                for record in (await consumer.getmany(tp, timeout_ms=1000, max_records=1)).get(tp, []):
+                    if record.offset == offset:
+                        return record
+                    if record.offset > offset:  # compacted away or a transaction marker
+                        return None
+    finally:
+        await consumer.stop()
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """Where each partition of the platform's topics ends, and where each consumer group has got to."""
+
+    ends: dict[TopicPartition, int]
+    committed: dict[str, dict[TopicPartition, int]]
+
+
+class OffsetReader:
+    """Reads offsets with one admin client and one group-less consumer, kept open between samples."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._servers = bootstrap_servers
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        # The topics' partitions, as last described (looked up again when a topic is missing).
+        self._partitions: list[TopicPartition] | None = None
+
+    async def read(self, topics: Iterable[str], groups: Iterable[str]) -> Offsets:
+        if self._admin is None or self._consumer is None:
+            self._admin, self._consumer = await self._open()
+        topics = list(topics)
+        if self._partitions is None or not set(topics) <= {tp.topic for tp in self._partitions}:
+            described = await self._admin.describe_topics(topics)
+            self._partitions = [
+                TopicPartition(topic["topic"], partition["partition"])
+                for topic in described
+                if topic["error_code"] == 0
+                for partition in topic["partitions"]
+            ]
+        partitions = self._partitions
+        ends = await self._consumer.end_offsets(partitions) if partitions else {}
+        committed = {}
+        for group in groups:
+            found = await self._admin.list_consumer_group_offsets(group)
+            committed[group] = {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+        return Offsets(ends=dict(ends), committed=committed)
+
+    async def _open(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._servers,
+            client_id="mappa-operations-admin",
+            retry_backoff_ms=RETRY_BACKOFF_MS,
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._servers,
+            client_id="mappa-operations-offsets",
+            group_id=None,
+            enable_auto_commit=False,
+            retry_backoff_ms=RETRY_BACKOFF_MS,
+        )
+        try:
+            await admin.start()
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            await admin.close()
+            raise
+        return admin, consumer
+
+    async def close(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        if consumer is not None:
+            await consumer.stop()
+        if admin is not None:
+            await admin.close()
