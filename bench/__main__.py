@@ -51,7 +51,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy.local import LocalPlatform
+from deploy.local import CHAIN, LocalPlatform
 from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
 from eventkit.auth import Principal
@@ -421,7 +421,7 @@ async def deliveries(
     }
     local = LocalPlatform(data_dir=data / "deliveries", env=env)
     try:
-        local.start_all()
+        local.start_all(CHAIN)
         await settle(bootstrap, [f"mappa-{name}" for name in local.processes])
         await asyncio.to_thread(_directory, local, key, hooks)
         offered = make(int(rate * seconds))
@@ -511,7 +511,7 @@ async def chain(
     try:
         local = LocalPlatform(data_dir=data / "steady", env={"MAPPA_LOG_LEVEL": "WARNING"})
         try:
-            local.start_all()
+            local.start_all(CHAIN)
             # What starting costs each service, to take out of the backlog's figures below.
             starting = _cpu(local)
             groups = [f"mappa-{name}" for name in local.processes]
@@ -546,7 +546,7 @@ async def chain(
         expected = await preload(bootstrap, make(backlog))
         local = LocalPlatform(data_dir=data / "backlog", env={"MAPPA_LOG_LEVEL": "WARNING"})
         try:
-            local.start_all()
+            local.start_all(CHAIN)
             started = time.monotonic()
             result["backlog"] = await drain(tail, _chain_marker, expected, started)
             # Services take the backlog as soon as they start: their start-up is estimated by the first run's.

@@ -1,5 +1,6 @@
 """Runs the four services as separate local processes: for the demo, the e2e tests and the benchmark."""
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from eventkit.settings import DEFAULT_HTTP_PORTS
 
-SERVICES = ("registry", "levels", "meetings", "notifications")
+# The chain events travel through, and the operations service that watches it.
+CHAIN = ("registry", "levels", "meetings", "notifications")
+SERVICES = (*CHAIN, "operations")
 
 
 @dataclass
@@ -34,6 +37,7 @@ class LocalPlatform:
             **os.environ,
             "MAPPA_DATA_DIR": str(self.data_dir),
             f"MAPPA_{service.upper()}_HTTP_PORT": str(self.ports[service]),
+            **(self._watching() if service == "operations" else {}),
             **self.env,
             **extra_env,
         }
@@ -41,6 +45,19 @@ class LocalPlatform:
         self.processes[service] = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", f"services.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
+
+    def _watching(self) -> dict[str, str]:
+        """Where operations finds the chain's services (their health, metrics and read APIs)."""
+        urls = {service: self.url(service) for service in CHAIN if service in self.ports}
+        links = {
+            "register": self.url("registry", "/nominals/{platform_id}"),
+            "levels": self.url("levels", "/cases/{platform_id}"),
+            "meetings": self.url("meetings", "/cases/{platform_id}/meetings"),
+        }
+        return {
+            "MAPPA_OPERATIONS_SERVICE_URLS": json.dumps(urls),
+            "MAPPA_OPERATIONS_CASE_LINKS": json.dumps(links),
+        }
 
     def start_all(self, services: Iterable[str] = SERVICES) -> None:
         for service in services:

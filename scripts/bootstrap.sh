@@ -3,7 +3,8 @@
 # uv (from PyPI), the locked Python packages into .venv, the Kafka jars
 # (through Maven, cached outside the repository) and, when asked with
 # --postgres (the tests), PostgreSQL from Debian's packages and ical.js from
-# npm, which the tests read calendar invitations with. Safe to run again.
+# npm, which the tests read calendar invitations with, and Debian's Chromium, which the browser tests
+# drive through Playwright (never a browser Playwright downloads). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,14 @@ if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/nu
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
+fi
+
+if [ "${1:-}" = "--postgres" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing Chromium from Debian packages"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
 if [ "${1:-}" = "--postgres" ]; then

@@ -48,3 +48,9 @@ def postgres_url() -> Iterator[str]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API holds the main thread's event loop from its first use
+    to the end of the session, and the asyncio tests need it free."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
