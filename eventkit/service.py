@@ -69,13 +69,13 @@ class Service:
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.name = name
+        self.metadata = metadata
         # What it reads and which event types it handles: the catalogue's consumer lists must match.
         self.consumes = tuple(consumes)
         self.handles = frozenset(handlers)
         self._api = api
         self.settings = settings or Settings(name)
         platform = self.settings.platform
-        self._metadata = metadata
         offset = self.settings.own.clock_offset_days
         self.clock = ahead(clock, offset) if offset else clock
         self.policies = policies
@@ -123,8 +123,8 @@ class Service:
             stall_seconds=self.settings.own.outbox_stall_seconds,
             registry=self.registry,
         )
-        self.consumer = Consumer(
-            ConsumerConfig(
+        self.handlers = handlers
+        self.consumer_config = ConsumerConfig(
                 name=name,
                 source=f"/mappa/{name}",
                 max_attempts=platform.max_attempts,
@@ -133,7 +133,9 @@ class Service:
                 policies=policies,
                 clock=self.clock,
                 max_clock_skew=timedelta(seconds=platform.max_clock_skew_seconds),
-            ),
+        )
+        self.consumer = Consumer(
+            self.consumer_config,
             self.db,
             handlers,
             self._dead_letter,
@@ -211,6 +213,11 @@ class Service:
             self.subscribe(topics, group_id=group_id, consumer=consumer, description=description)
         )
 
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription: the events it consumes first, then any of its own."""
+        return [s for s in (self.subscription, *self._more_subscriptions) if s is not None]
+
     def alongside(self, part: Background) -> None:
         """Run ``part`` with the service: what it emits is published before the service stops."""
         self._background.append(part)
@@ -221,7 +228,7 @@ class Service:
 
     async def start(self) -> None:
         platform = self.settings.platform
-        await self.db.create_schema(self._metadata)
+        await self.db.create_schema(self.metadata)
         await ensure_topics(
             platform.kafka_bootstrap_servers,
             all_topic_names(),
@@ -257,9 +264,8 @@ class Service:
         for scheduler in self.schedulers:
             await scheduler.stop()
         await self.retention.stop()
-        for subscription in (self.subscription, *self._more_subscriptions):
-            if subscription is not None:
-                await subscription.drain(SHUTDOWN_GRACE_SECONDS)
+        for subscription in self.subscriptions:
+            await subscription.drain(SHUTDOWN_GRACE_SECONDS)
         await self.relay.stop()
         if self.settings.own.outbox_relay:
             await self.relay.flush(SHUTDOWN_GRACE_SECONDS)
@@ -278,7 +284,7 @@ class Service:
 
     async def _consumer_ok(self) -> bool:
         """False while a partition's record cannot be applied for a failing dependency."""
-        return not any(s.failing for s in (self.subscription, *self._more_subscriptions) if s is not None)
+        return not any(s.failing for s in self.subscriptions)
 
     async def _outbox_ok(self) -> bool:
         """False while rows wait and the relay has published nothing for ``outbox_stall_seconds``."""

@@ -81,8 +81,9 @@ class Subscription:
         description: str,
     ) -> None:
         self.group_id = group_id
+        self.topics = tuple(topics)
+        self.consumer = consumer
         self.offsets = OffsetCommitter(commit_interval_seconds)
-        self._consumer = consumer
         self._pause = redelivery_pause_seconds
         self._idle = asyncio.Event()
         self._idle.set()
@@ -116,7 +117,7 @@ class Subscription:
 
     async def _on_batch(self, records: Sequence[ConsumerRecord]) -> None:
         try:
-            result = await self._consumer.process_batch(records)
+            result = await self.consumer.process_batch(records)
         except Exception as error:  # a fault of the kit itself: nothing in the batch counts as done
             # By class only: an exception's text may quote the data.
             log.error(

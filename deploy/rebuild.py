@@ -1,0 +1,165 @@
+"""Rebuilds a service's read model from the log: ``python -m deploy.rebuild operations``.
+
+Stop the service first. The rebuild empties the service's own tables and
+its inbox, reads every topic it consumes from offset 0 up to where each
+partition ends now, and applies each record as the live service would,
+with a progress bar. What is not a projection stays: the read audit, and
+the outbox (what the handlers emit again is dropped, never published
+twice). A record that cannot be applied is counted, not dead-lettered
+again: it was dead-lettered when it first came. Start the service again
+afterwards; its consumer group carries on from where it stopped.
+
+Only services whose state is a projection of topics can be rebuilt this
+way; ``REBUILDABLE`` names them.
+"""
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import NoOpTracerProvider
+from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from deploy.watch import partitions_of
+from eventkit.broker import RETRY_BACKOFF_MS
+from eventkit.consumer import Consumer
+from eventkit.inbox import inbox
+from eventkit.outbox import outbox
+from eventkit.service import Service
+from eventkit.subscription import BatchConsumer
+from services.operations.app import create as operations
+
+log = logging.getLogger(__name__)
+
+REBUILDABLE: dict[str, Callable[[], Service]] = {"operations": operations}
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    records: int
+    not_applied: int
+    dropped_events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+async def _extent(
+    consumer: AIOKafkaConsumer, bootstrap: str, topics: Sequence[str]
+) -> tuple[dict[TopicPartition, int], int]:
+    """Where each partition that holds anything ends now, and how many records they hold."""
+    partitions = [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+    consumer.assign(partitions)
+    starts = await consumer.beginning_offsets(partitions)
+    ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > starts[tp]}
+    return ends, sum(end - starts[tp] for tp, end in ends.items())
+
+
+async def _replay(
+    bootstrap: str, topics: Sequence[str], apply: BatchConsumer, bar: "tqdm[Any]"
+) -> tuple[int, int]:
+    """Feeds every record now in ``topics`` to ``apply``, in order per partition; (records, not applied)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id="mappa-rebuild",
+        group_id=None,
+        enable_auto_commit=False,
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+        max_poll_records=BATCH,
+    )
+    await consumer.start()
+    records = not_applied = 0
+    try:
+        ends, held = await _extent(consumer, bootstrap, topics)
+        bar.total = (bar.total or 0) + held
+        bar.refresh()
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        while ends:
+            fetched = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
+            batch: list[ConsumerRecord] = []
+            for tp, found in fetched.items():
+                batch += [r for r in found if r.offset < ends.get(tp, 0)]
+            for tp in list(ends):
+                if await consumer.position(tp) >= ends[tp]:
+                    del ends[tp]
+                    consumer.pause(tp)
+            if not batch:
+                continue
+            result = await apply.process_batch(batch)
+            if result.unavailable is not None:
+                raise RuntimeError(f"the database failed during the rebuild: {result.unavailable}")
+            records += len(batch)
+            not_applied += sum(outcome == "dead-lettered" for outcome in result.outcomes)
+            bar.update(len(batch))
+    finally:
+        await consumer.stop()
+    return records, not_applied
+
+
+def _quiet(service: Service) -> Consumer:
+    """The service's consumer, but one that never dead-letters: what it cannot apply was dead-lettered
+    when it first came."""
+
+    async def not_again(_topic: str, _record: ConsumerRecord, _headers: dict[str, str]) -> None:
+        pass
+
+    tracer = NoOpTracerProvider().get_tracer(__name__)
+    return Consumer(
+        service.consumer_config, service.db, service.handlers, not_again, CollectorRegistry(), tracer
+    )
+
+
+async def rebuild(service: Service, bootstrap: str, *, progress: bool = False) -> Rebuilt:
+    """Empty ``service``'s projection and apply its topics again from offset 0."""
+    started = time.monotonic()
+    db = service.db
+    await db.create_schema(service.metadata)
+    async with db.transaction() as session:
+        for table in reversed(service.metadata.sorted_tables):
+            await session.execute(table.delete())
+        await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
+        last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
+
+    sources = [
+        (s.topics, _quiet(service) if s is service.subscription else s.consumer)
+        for s in service.subscriptions
+    ]
+    records = not_applied = 0
+    with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
+        for topics, apply in sources:
+            done, refused = await _replay(bootstrap, topics, apply, bar)
+            records, not_applied = records + done, not_applied + refused
+    async with db.transaction() as session:
+        dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
+    await db.dispose()
+    return Rebuilt(records, not_applied, int(dropped.rowcount), time.monotonic() - started)  # type: ignore[attr-defined]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.rebuild", description=__doc__.split("\n\n")[0])
+    parser.add_argument("service", choices=sorted(REBUILDABLE))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    service = REBUILDABLE[args.service]()
+    result = asyncio.run(rebuild(service, service.settings.platform.kafka_bootstrap_servers, progress=True))
+    print(
+        f"{args.service}: {result.records} records applied again in {result.seconds:.1f} s "
+        f"({result.per_second:.0f}/s); {result.not_applied} could not be applied (dead-lettered when they "
+        f"came); {result.dropped_events} events emitted again were dropped, not published"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
