@@ -125,14 +125,14 @@ class Service:
         )
         self.handlers = handlers
         self.consumer_config = ConsumerConfig(
-                name=name,
-                source=f"/mappa/{name}",
-                max_attempts=platform.max_attempts,
-                retry_backoff_seconds=platform.retry_backoff_seconds,
-                max_message_bytes=platform.max_message_bytes,
-                policies=policies,
-                clock=self.clock,
-                max_clock_skew=timedelta(seconds=platform.max_clock_skew_seconds),
+            name=name,
+            source=f"/mappa/{name}",
+            max_attempts=platform.max_attempts,
+            retry_backoff_seconds=platform.retry_backoff_seconds,
+            max_message_bytes=platform.max_message_bytes,
+            policies=policies,
+            clock=self.clock,
+            max_clock_skew=timedelta(seconds=platform.max_clock_skew_seconds),
         )
         self.consumer = Consumer(
             self.consumer_config,

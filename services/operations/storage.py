@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import upsert, utc
 from schemas.events import operations
-from services.operations.measures import BY_KEY, caseload_cell, caseload_key
+from services.operations.measures import BY_KEY, CATEGORIES, LEVELS, caseload_cell, caseload_key
 from services.operations.tables import actions, cases, dead_letters, meetings, notices
 
 _OPEN_MEETING = ("required", "overdue", "scheduled")
@@ -98,7 +98,7 @@ class CaseworkStore:
 
     async def counts(self, area: str) -> dict[str, int]:
         """Every measure's count for the area, and the caseload by category and level."""
-        found: dict[str, int] = {}
+        found = {caseload_key(c, level): 0 for c in CATEGORIES for level in LEVELS}
         rows = await self._session.execute(
             select(cases.c.category, cases.c.level, func.count())
             .where(_in_area(cases, area), cases.c.category.is_not(None), cases.c.level.is_not(None))

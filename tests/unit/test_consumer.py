@@ -1,5 +1,6 @@
 """The consume pipeline on a real SQLite database: bounded retries, dead letters, inbox."""
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -12,7 +13,7 @@ from eventkit import outbox
 from eventkit.codec import Incoming
 from eventkit.consumer import Consumer, ConsumerConfig, Handler, UnitOfWork
 from eventkit.db import Database
-from eventkit.deadletter import ATTEMPTS, ERROR_CLASS, ORIGINAL_OFFSET
+from eventkit.deadletter import ATTEMPTS, ERROR_CLASS, ORIGINAL_OFFSET, REPLAY_FOR
 from eventkit.errors import PermanentError
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE
@@ -273,3 +274,27 @@ async def test_an_outage_mid_batch_leaves_that_record_and_the_rest_for_redeliver
     result = await _consumer(db, database_down_at_the_third, Sink()).process_batch(batch)
     assert result.outcomes == ["applied", "applied", None, None]
     assert result.unavailable is not None
+
+
+async def test_a_replayed_dead_letter_is_applied_by_the_consumer_it_names_once_and_skipped_by_others(
+    db: Database,
+) -> None:
+    applied = 0
+
+    async def counts(_incoming: Incoming, _work: UnitOfWork) -> None:
+        nonlocal applied
+        applied += 1
+
+    body = Synthetic(seed=1).conviction_event().to_json()
+
+    def replayed_for(consumer: str, offset: int) -> ConsumerRecord:
+        record = _record(body, offset)
+        return dataclasses.replace(record, headers=[(REPLAY_FOR, consumer.encode())])
+
+    registry = _consumer(db, counts, Sink())
+    assert await registry.process(replayed_for("levels", 1)) == "ignored"
+    assert applied == 0
+    # For this consumer: applied, and a second replay of the same event is a duplicate.
+    assert await registry.process(replayed_for("registry", 2)) == "applied"
+    assert await registry.process(replayed_for("registry", 3)) == "duplicate"
+    assert applied == 1
