@@ -8,12 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, disable_created_metrics, generate_latest
 from pydantic import BaseModel, ConfigDict
 
 from eventkit.clock import Clock, local_date
 from eventkit.db import Database
 from eventkit.policy import AreaPolicies
+
+# A "_created" series beside every counter doubles what Prometheus stores, and nothing here reads it.
+disable_created_metrics()
 
 
 def database(request: Request) -> Database:

@@ -3,8 +3,9 @@
 # uv (from PyPI), the locked Python packages into .venv, the Kafka jars
 # (through Maven, cached outside the repository) and, when asked with
 # --postgres (the tests), PostgreSQL from Debian's packages and ical.js from
-# npm, which the tests read calendar invitations with, and Debian's Chromium, which the browser tests
-# drive through Playwright (never a browser Playwright downloads). Safe to run again.
+# npm, which the tests read calendar invitations with, Debian's Chromium, which the browser tests
+# drive through Playwright (never a browser Playwright downloads), and Debian's prometheus for the
+# promtool that checks the alert rules. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,12 +37,12 @@ if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/nu
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
 fi
 
-if [ "${1:-}" = "--postgres" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "bootstrap: installing Chromium from Debian packages"
+if [ "${1:-}" = "--postgres" ] && { [ ! -x /usr/bin/chromium ] || ! command -v promtool >/dev/null 2>&1; }; then
+  echo "bootstrap: installing Chromium and promtool (prometheus) from Debian packages"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium prometheus >/dev/null
 fi
 
 if [ "${1:-}" = "--postgres" ]; then

@@ -26,7 +26,7 @@ from eventkit.db import Database
 from eventkit.tasks import Loop
 from schemas.catalogue import DEAD_LETTER_SUFFIX
 from services.operations.kafka import OffsetReader
-from services.operations.storage import DeadLetterStore
+from services.operations.storage import CaseworkStore, DeadLetterStore
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class Snapshot:
     services: tuple[ServiceState, ...] = ()
     errors: Mapping[tuple[str, str], int] = field(default_factory=dict)
     kafka_error: str | None = None
+    # Each area's casework measures (area, measure): counts, never ids.
+    casework: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def lag_of(self, group: str) -> int:
         return sum(lag.lag for lag in self.lags if lag.group == group)
@@ -155,13 +157,14 @@ class Pipeline:
             store = DeadLetterStore(session)
             depth = await store.depth()
             errors = await store.errors_since(now - RECENT_ERRORS)
+            casework = await CaseworkStore(session).counts_by_area()
         dead_letters = {t + DEAD_LETTER_SUFFIX: 0 for t in self._topics if not t.endswith(DEAD_LETTER_SUFFIX)}
         dead_letters |= depth
         try:
             offsets = await self._offsets.read(self._topics, self._reads)
         except Exception as error:
             await self._offsets.close()  # a fresh connection next time
-            return Snapshot(now, (), (), dead_letters, tuple(services), errors, type(error).__name__)
+            return Snapshot(now, (), (), dead_letters, tuple(services), errors, type(error).__name__, casework)
         monotonic = time.monotonic()
         totals_before = self._before[1] if self._before else {}
         seconds = monotonic - self._before[0] if self._before else 0.0
@@ -169,7 +172,7 @@ class Pipeline:
         self._before = (monotonic, {flow.topic: flow.messages for flow in topic_flows})
         return Snapshot(
             now, topic_flows, lags(offsets.ends, offsets.committed, self._reads), dead_letters,
-            tuple(services), errors,
+            tuple(services), errors, None, casework,
         )  # fmt: skip
 
     async def _service(self, name: str, url: str) -> ServiceState:
@@ -214,7 +217,14 @@ class PipelineMetrics(Collector):
         )
         for flow in snapshot.topics:
             messages.add_metric([flow.topic], flow.messages)
-        yield from (lag, depth, messages)
+        items = GaugeMetricFamily(
+            "mappa_casework_items",
+            "Cases, meetings, actions or notifications a casework measure counts, by area",
+            labels=["area", "measure"],
+        )
+        for (area, measure), count in sorted(snapshot.casework.items()):
+            items.add_metric([area, measure], count)
+        yield from (lag, depth, messages, items)
 
 
 def register_metrics(pipeline: Pipeline, registry: CollectorRegistry) -> None:

@@ -115,6 +115,18 @@ class CaseworkStore:
             )
         return found
 
+    async def counts_by_area(self) -> dict[tuple[str, str], int]:
+        """Every measure's count in every area that has any, by (area, measure): for metrics."""
+        found: dict[tuple[str, str], int] = {}
+        open_case = cases.c.in_mappa & cases.c.area.is_not(None)
+        for key, (table, _id, where) in _WHERE.items():
+            query = select(cases.c.area, func.count()).where(where, open_case)
+            if table is not cases:
+                query = query.select_from(table.join(cases, table.c.platform_id == cases.c.platform_id))
+            for area, count in await self._session.execute(query.group_by(cases.c.area)):
+                found[(area, key)] = count
+        return found
+
     async def listed(self, area: str, key: str, *, limit: int, offset: int) -> list[Listed]:
         """The rows behind a measure (or a caseload cell), by platform id; ``KeyError`` if no such measure."""
         if (cell := caseload_cell(key)) is not None:
