@@ -164,7 +164,8 @@ class Pipeline:
             offsets = await self._offsets.read(self._topics, self._reads)
         except Exception as error:
             await self._offsets.close()  # a fresh connection next time
-            return Snapshot(now, (), (), dead_letters, tuple(services), errors, type(error).__name__, casework)
+            failed = type(error).__name__
+            return Snapshot(now, (), (), dead_letters, tuple(services), errors, failed, casework)
         monotonic = time.monotonic()
         totals_before = self._before[1] if self._before else {}
         seconds = monotonic - self._before[0] if self._before else 0.0
