@@ -1,4 +1,4 @@
-"""The demo: starts the four services and sends a small synthetic scenario through them.
+"""The demo: starts the five services and sends a small synthetic scenario through them.
 
 Three police convictions are published the way any agency system would
 (plain Kafka client, CloudEvents JSON): a sexual offence (category 1), a
@@ -123,6 +123,10 @@ def _coordinator(area: str) -> Principal:
     return Principal(user=COORDINATOR.staff_ref, agency=Agency.POLICE, role=COORDINATOR.role, area=area)
 
 
+def _operator(area: str) -> Principal:
+    return Principal(user="u-ops-demo", agency=Agency.POLICE, role=Role.OPERATIONS, area=area)
+
+
 def _next_working_day_at_ten() -> datetime:
     day = date.today() + timedelta(days=1)
     while not is_working_day(day, "england"):
@@ -150,7 +154,7 @@ def _call(
 def set_up_directory(platform: LocalPlatform, key: str, areas: set[str], hooks: WebhookReceiver) -> None:
     """As each area's operations staff: who is told, by email; probation's case system by webhook."""
     for area in sorted(areas):
-        operator = Principal(user="u-ops-demo", agency=Agency.POLICE, role=Role.OPERATIONS, area=area)
+        operator = _operator(area)
         police = [
             (Role.MAPPA_COORDINATOR, f"mappa-unit-{area}"),
             (Role.SENIOR_OFFICER, f"duty-senior-{area}"),
@@ -326,6 +330,11 @@ def try_it(platform: LocalPlatform, outcome: Outcome, key: str) -> list[str]:
         "the co-ordinator's unread notifications (acknowledge one: POST .../inbox/<id>/acknowledge):",
         f'  curl -H "Authorization: Bearer $COORDINATOR" {purpose} '
         + platform.url("notifications", "/inbox"),
+        f"the dashboard: open {platform.url('operations', '/login')} and paste $COORDINATOR (the area's "
+        "casework, live) or this operations token (the pipeline and dead letters):",
+        f"  OPERATOR={token(_operator(coordinator.area))}",
+        f"  MAPPA_TOKEN=$OPERATOR MAPPA_OPERATIONS_URL={platform.url('operations')} "
+        ".venv/bin/python -m deploy.dlt list",
     ]
 
 
@@ -345,7 +354,8 @@ def main() -> None:
     started = time.monotonic()
     try:
         platform.start_all()
-        print(f"four services healthy in {time.monotonic() - started:.1f}s (logs in {args.data_dir}/)")
+        healthy = time.monotonic() - started
+        print(f"{len(SERVICES)} services healthy in {healthy:.1f}s (logs in {args.data_dir}/)")
         outcome = asyncio.run(scenario(bootstrap, platform, key, hooks))
         print(f"scenario done {time.monotonic() - started:.1f}s after start")
         print(f"local SMTP server on port {mail.port} received {len(mail.messages)} emails; the webhook "

@@ -3,3 +3,4 @@ CREATE DATABASE registry;
 CREATE DATABASE levels;
 CREATE DATABASE meetings;
 CREATE DATABASE notifications;
+CREATE DATABASE operations;

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from deploy.watch import partitions_of
-from eventkit.broker import RETRY_BACKOFF_MS
+from eventkit.broker import make_reader
 from eventkit.consumer import Consumer
 from eventkit.inbox import inbox
 from eventkit.outbox import outbox
@@ -69,14 +69,7 @@ async def _replay(
     bootstrap: str, topics: Sequence[str], apply: BatchConsumer, bar: "tqdm[Any]"
 ) -> tuple[int, int]:
     """Feeds every record now in ``topics`` to ``apply``, in order per partition; (records, not applied)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        client_id="mappa-rebuild",
-        group_id=None,
-        enable_auto_commit=False,
-        retry_backoff_ms=RETRY_BACKOFF_MS,
-        max_poll_records=BATCH,
-    )
+    consumer = make_reader(bootstrap, client_id="mappa-rebuild", max_records=BATCH)
     await consumer.start()
     records = not_applied = 0
     try:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
@@ -95,6 +95,19 @@ def make_producer(
     # aiokafka 0.14 has no setting for this (its batch lifetime is the request timeout).
     producer._message_accumulator._batch_ttl = math.inf
     return producer
+
+
+def make_reader(bootstrap_servers: str, *, client_id: str, max_records: int = 500) -> AIOKafkaConsumer:
+    """A consumer in no group that commits nothing (not started): it reads partitions it is assigned,
+    from where it is told, for tools that look at topics rather than consume them."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        group_id=None,
+        enable_auto_commit=False,
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+        max_poll_records=max_records,
+    )
 
 
 def make_broker(

@@ -36,6 +36,16 @@ def responsible_authority(principal: Caseworker) -> Principal:
 ResponsibleAuthority = Annotated[Principal, Depends(responsible_authority)]
 
 
+def operations_staff(principal: Authenticated) -> Principal:
+    """Operations staff: the pipeline and dead letters are theirs (never a person's record)."""
+    if not access.may_operate(principal):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "for operations staff")
+    return principal
+
+
+OperationsStaff = Annotated[Principal, Depends(operations_staff)]
+
+
 async def may_read_case(
     session: AsyncSession, principal: Principal, platform_id: str, area: str | None
 ) -> bool:

@@ -162,7 +162,7 @@ class Service:
         ]
         self._redelivered = redelivered_counter(self.registry)
         self.subscription = (
-            self.subscribe(
+            self._subscribe(
                 [topic.name for topic in consumes],
                 group_id=f"mappa-{name}",
                 consumer=self.consumer,
@@ -185,7 +185,7 @@ class Service:
             description=f"Events consumed and produced by the MAPPA {name} service.",
         )
 
-    def subscribe(
+    def _subscribe(
         self, topics: Sequence[str], *, group_id: str, consumer: BatchConsumer, description: str
     ) -> Subscription:
         """A subscription with the service's consuming settings (not yet started)."""
@@ -210,7 +210,7 @@ class Service:
     ) -> None:
         """Read ``topics`` as well, in a group of their own, started and drained with the service."""
         self._more_subscriptions.append(
-            self.subscribe(topics, group_id=group_id, consumer=consumer, description=description)
+            self._subscribe(topics, group_id=group_id, consumer=consumer, description=description)
         )
 
     @property

@@ -7,23 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
-from eventkit import access
-from eventkit.auth import Authenticated, Principal, Purpose
-from eventkit.guards import Limit, Offset
+from eventkit.auth import Principal, Purpose
+from eventkit.guards import Limit, Offset, OperationsStaff
 from eventkit.http import Db, RequestBody
 from services.operations.deadletters import AlreadyDecided, DeadLetters, NotFound, Operator
 from services.operations.storage import DeadLetter, DeadLetterStore
 
 router = APIRouter(prefix="/api/dead-letters", tags=["dead letters"])
-
-
-def _operator(principal: Authenticated) -> Principal:
-    if not access.may_operate(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "dead letters are for operations staff")
-    return principal
-
-
-OperatorOnly = Annotated[Principal, Depends(_operator)]
 
 
 def _tools(request: Request) -> DeadLetters:
@@ -49,7 +39,7 @@ def _view(found: DeadLetter) -> dict[str, object]:
 
 @router.get("")
 async def listed(
-    principal: OperatorOnly, db: Db, state: str = "open", topic: str | None = None,
+    principal: OperationsStaff, db: Db, state: str = "open", topic: str | None = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> list[dict[str, object]]:  # fmt: skip
     """Newest first; ``state=open`` (the default) or ``all``."""
@@ -63,7 +53,9 @@ async def listed(
 
 
 @router.get("/{topic}/{partition}/{offset}")
-async def one(topic: str, partition: int, offset: int, principal: OperatorOnly, db: Db) -> dict[str, object]:
+async def one(
+    topic: str, partition: int, offset: int, principal: OperationsStaff, db: Db
+) -> dict[str, object]:
     """Where it came from, who gave up on it and why, and any decision: never the message."""
     async with db.transaction() as session:
         found = await DeadLetterStore(session).get(topic, partition, offset)
@@ -74,7 +66,7 @@ async def one(topic: str, partition: int, offset: int, principal: OperatorOnly, 
 
 @router.get("/{topic}/{partition}/{offset}/payload")
 async def payload(
-    topic: str, partition: int, offset: int, principal: OperatorOnly, purpose: Purpose, tools: Tools
+    topic: str, partition: int, offset: int, principal: OperationsStaff, purpose: Purpose, tools: Tools
 ) -> Payload:
     """The message as it was dead-lettered: an audited read, for the purpose stated in X-Purpose."""
     try:
@@ -104,7 +96,7 @@ async def _decide(
 
 @router.post("/{topic}/{partition}/{offset}/replay")
 async def replay(
-    topic: str, partition: int, offset: int, body: Decision, principal: OperatorOnly, tools: Tools
+    topic: str, partition: int, offset: int, body: Decision, principal: OperationsStaff, tools: Tools
 ) -> dict[str, object]:
     """Publish it again to its original topic, for the consumer that dead-lettered it; once (409 after)."""
     return await _decide("replay", tools, principal, body, topic, partition, offset)
@@ -112,7 +104,7 @@ async def replay(
 
 @router.post("/{topic}/{partition}/{offset}/discard")
 async def discard(
-    topic: str, partition: int, offset: int, body: Decision, principal: OperatorOnly, tools: Tools
+    topic: str, partition: int, offset: int, body: Decision, principal: OperationsStaff, tools: Tools
 ) -> dict[str, object]:
     """Never apply it, for the reason given; 409 if it was decided already."""
     return await _decide("discard", tools, principal, body, topic, partition, offset)

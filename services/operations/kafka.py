@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from eventkit.broker import RETRY_BACKOFF_MS
+from eventkit.broker import RETRY_BACKOFF_MS, make_reader
 
 READ_TIMEOUT_SECONDS = 10.0
 
@@ -16,13 +16,7 @@ READ_TIMEOUT_SECONDS = 10.0
 async def read_one(bootstrap_servers: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:
     """The record at ``offset``, or None if the topic no longer holds it (or never did)."""
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        client_id="mappa-operations-reader",
-        group_id=None,
-        enable_auto_commit=False,
-        retry_backoff_ms=RETRY_BACKOFF_MS,
-    )
+    consumer = make_reader(bootstrap_servers, client_id="mappa-operations-reader", max_records=1)
     await consumer.start()
     try:
         consumer.assign([tp])
@@ -86,13 +80,7 @@ class OffsetReader:
             client_id="mappa-operations-admin",
             retry_backoff_ms=RETRY_BACKOFF_MS,
         )
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._servers,
-            client_id="mappa-operations-offsets",
-            group_id=None,
-            enable_auto_commit=False,
-            retry_backoff_ms=RETRY_BACKOFF_MS,
-        )
+        consumer = make_reader(self._servers, client_id="mappa-operations-offsets")
         try:
             await admin.start()
             await consumer.start()

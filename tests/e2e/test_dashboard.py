@@ -39,7 +39,7 @@ from schemas.events import levels
 from schemas.events.casework import StaffRef
 from tests.e2e.helpers import about, query
 from tests.support.casework import level_decision, referral, referral_decision, screening
-from tests.support.kafka import event_of, headers_of, publish, read_all, read_until, registered
+from tests.support.kafka import event_of, publish, read_all, read_until, registered
 from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
@@ -189,7 +189,7 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     assert again.returncode == 1
     assert "was replayed by u-ops-1" in again.stderr
     [replayed] = _run(read_until(kafka_bootstrap, AGENCY_POLICE.name, bool,
-                                 match=lambda r: headers_of(r).get(REPLAY_OF) == place))  # fmt: skip
+                                 match=lambda r: (REPLAY_OF, place.encode()) in r.headers))  # fmt: skip
     copy: ConsumerRecord = replayed
     _run(publish(kafka_bootstrap, AGENCY_POLICE.name, copy.value, key=platform_id,
                  raw_headers=list(copy.headers)))  # fmt: skip
