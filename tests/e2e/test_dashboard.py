@@ -24,11 +24,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from playwright.sync_api import Browser, Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import SERVICES, LocalPlatform
+from deploy.watch import partitions_of
 from eventkit.auth import Principal
 from eventkit.deadletter import REPLAY_OF
 from eventkit.synthetic import VIOLENT_OFFENCE, Synthetic
@@ -37,6 +38,7 @@ from schemas.agencies import Agency, Role
 from schemas.catalogue import AGENCY_POLICE, AGENCY_PROBATION, LEVELS_DECISIONS, type_of
 from schemas.events import levels
 from schemas.events.casework import StaffRef
+from services.operations.app import group_reads
 from tests.e2e.helpers import about, query
 from tests.support.casework import level_decision, referral, referral_decision, screening
 from tests.support.kafka import event_of, publish, read_all, read_until, registered
@@ -91,6 +93,22 @@ def _caught_up(platform: LocalPlatform) -> None:
     _run(eventually(done, timeout=60, what="operations to catch up with the broker"))
 
 
+async def _from_the_start(bootstrap: str, *groups: str) -> None:
+    """Commit offset 0 for each group on every partition it reads (aiokafka cannot delete a group)."""
+    reads = group_reads()
+    for group in groups:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = [
+                TopicPartition(t, p) for t in reads[group] for p in await partitions_of(bootstrap, t)
+            ]
+            consumer.assign(partitions)
+            await consumer.commit(dict.fromkeys(partitions, 0))
+        finally:
+            await consumer.stop()
+
+
 def _dlt(platform: LocalPlatform, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MAPPA_TOKEN": token, "MAPPA_OPERATIONS_URL": platform.url("operations")}
     return subprocess.run(
@@ -109,6 +127,9 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
 ) -> None:
     fast = {"MAPPA_AUTH_JWT_KEY": KEY, "MAPPA_OPERATIONS_SAMPLE_SECONDS": "0.5",
             "MAPPA_OPERATIONS_REFRESH_SECONDS": "0.5", "MAPPA_LEVELS_SCHEDULE_SECONDS": "3600"}  # fmt: skip
+    # Operations starts afresh, as a new deployment would: an earlier test's run (the demo's) left
+    # its groups' offsets on this session's broker.
+    _run(_from_the_start(kafka_bootstrap, "mappa-operations", "mappa-operations-deadletters"))
     for service in SERVICES:
         platform.start(service, **fast)
     for service in SERVICES:
