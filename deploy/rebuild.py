@@ -65,7 +65,7 @@ async def _extent(
     return ends, sum(end - starts[tp] for tp, end in ends.items())
 
 
-async def _replay(
+async def replay_topics(
     bootstrap: str, topics: Sequence[str], apply: BatchConsumer, bar: "tqdm[Any]"
 ) -> tuple[int, int]:
     """Feeds every record now in ``topics`` to ``apply``, in order per partition; (records, not applied)."""
@@ -74,6 +74,8 @@ async def _replay(
     records = not_applied = 0
     try:
         ends, held = await _extent(consumer, bootstrap, topics)
+        if not ends:
+            return 0, 0  # nothing in these topics (aiokafka cannot seek with no partition assigned)
         bar.total = (bar.total or 0) + held
         bar.refresh()
         consumer.assign(list(ends))
@@ -131,7 +133,7 @@ async def rebuild(service: Service, bootstrap: str, *, progress: bool = False) -
     records = not_applied = 0
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
         for topics, apply in sources:
-            done, refused = await _replay(bootstrap, topics, apply, bar)
+            done, refused = await replay_topics(bootstrap, topics, apply, bar)
             records, not_applied = records + done, not_applied + refused
     async with db.transaction() as session:
         dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))

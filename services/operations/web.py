@@ -99,11 +99,13 @@ def _refresh_seconds(request: Request) -> float:
 
 
 def _stream(request: Request, event: str, render: Callable[[], Awaitable[str]]) -> EventSourceResponse:
-    """Server-sent events: the fragment ``render`` makes, now and every few seconds, while it changes."""
+    """Server-sent events: the fragment ``render`` makes, now and every few seconds, while it changes,
+    until the session's token expires (the browser's reconnection is then sent to sign in)."""
+    until = _expiry(request.cookies[COOKIE])
 
     async def fragments() -> AsyncIterator[dict[str, str]]:
         last = None
-        while True:
+        while datetime.now(UTC) < until:
             fragment = await render()
             if fragment != last:
                 yield {"event": event, "data": fragment}
