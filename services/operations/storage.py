@@ -116,9 +116,13 @@ class CaseworkStore:
         return found
 
     async def counts_by_area(self) -> dict[tuple[str, str], int]:
-        """Every measure's count in every area that has any, by (area, measure): for metrics."""
-        found: dict[tuple[str, str], int] = {}
+        """Every measure's count in every area with an open case, by (area, measure): for metrics.
+
+        A measure at 0 is counted too, so that its first case is a rise from 0, not a new series.
+        """
         open_case = cases.c.in_mappa & cases.c.area.is_not(None)
+        areas = (await self._session.scalars(select(cases.c.area).where(open_case).distinct())).all()
+        found = {(area, key): 0 for area in areas for key in _WHERE}
         for key, (table, _id, where) in _WHERE.items():
             query = select(cases.c.area, func.count()).where(where, open_case)
             if table is not cases:

@@ -151,3 +151,15 @@ async def test_a_closed_case_leaves_the_counts(db: Database) -> None:
     await _apply(db, levels.CaseClosed(platform_id="P-9", closed_on=TODAY, reason="exited-mappa"))
     counts = await _counts(db, "01")
     assert counts["reviews-due"] == counts[caseload_key(2, 1)] == 0
+
+
+async def test_metrics_count_every_measure_of_every_area_with_an_open_case_from_zero(db: Database) -> None:
+    await _apply(db, *_case("P-5", "05"), levels.ReviewOverdue(platform_id="P-5", level=1, review_by=TODAY))
+    await _apply(
+        db, *_case("P-6", "06"), levels.CaseClosed(platform_id="P-6", closed_on=TODAY, reason="exited-mappa")
+    )
+    async with db.transaction() as session:
+        by_area = await CaseworkStore(session).counts_by_area()
+    assert by_area[("05", "reviews-overdue")] == 1
+    assert by_area[("05", "meetings-overdue")] == 0  # a series from 0, so its first case is a rise
+    assert not any(area == "06" for area, _ in by_area)  # no open case there
