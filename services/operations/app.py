@@ -63,7 +63,9 @@ def create(
     )
     service.alongside(pipeline)
     register_metrics(pipeline, service.registry)
+    assert service.subscription is not None  # it consumes the platform's topics
     service.app_state.update(
+        own_group=service.subscription.group_id,
         pipeline=pipeline,
         dead_letters=DeadLetters(service.db, platform.kafka_bootstrap_servers, service.dead_letters),
         refresh_seconds=own.refresh_seconds,

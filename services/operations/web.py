@@ -172,8 +172,10 @@ async def home(principal: SignedIn) -> RedirectResponse:
 async def _counts(request: Request, db: Any, principal: Principal) -> str:
     async with db.transaction() as session:
         counts = await CaseworkStore(session).counts(principal.area)
+    # Counts are only as complete as what operations has read: say so while it is behind.
+    behind = _pipeline(request).latest.lag_of(request.app.state.own_group)
     return templates.get_template("casework_counts.html.j2").render(
-        counts=counts, measures=measures, principal=principal
+        counts=counts, measures=measures, principal=principal, behind=behind
     )
 
 
