@@ -139,17 +139,20 @@ class DeadLetters:
     async def payload(
         self, principal: Principal, purpose: str, topic: str, partition: int, offset: int
     ) -> tuple[DeadLetter, bytes]:
-        """The message itself, in a read audited in the same transaction: no audit row, no payload."""
+        """The message itself, handed over only once its read is audited: no audit row, no payload.
+
+        Kafka is read outside the transaction: a database transaction held while the broker answers
+        would hold up the service's consumer (SQLite has one connection).
+        """
         async with self._db.transaction() as session:
             found = await DeadLetterStore(session).get(topic, partition, offset)
-            if found is None:
-                raise NotFound(place(topic, partition, offset))
+        record = await kafka.read_one(self._servers, topic, partition, offset) if found else None
+        if found is None or record is None:
+            raise NotFound(place(topic, partition, offset))
+        async with self._db.transaction() as session:
             await audit.record_read(
                 session, principal, purpose=purpose, record_type=RECORD_TYPE, record_id=found.place
             )
-            record = await kafka.read_one(self._servers, topic, partition, offset)
-            if record is None:
-                raise NotFound(place(topic, partition, offset))
         return found, record.value or b""
 
     async def replay(self, operator: Operator, topic: str, partition: int, offset: int) -> DeadLetter:

@@ -51,6 +51,7 @@ ARTEFACTS = ROOT / "test-artefacts"
 AREA, OTHER_AREA = "97", "98"  # police force codes no other test's synthetic data uses
 LIVE = 30_000  # ms a live number may take to change (it is re-rendered every half second)
 PURPOSE = "Weekly MAPPA co-ordination review"
+INCIDENT = "INC-2041: why levels refused a referral decision"
 
 
 def _run(awaitable: Coroutine[Any, Any, T]) -> T:
@@ -183,7 +184,7 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     expect(tools.locator("td.reason")).to_have_text("no referral MAPPA-A-1 for this case")
     expect(tools.locator("td.error-class")).to_have_text("RefusedByRule")
     place = tools.locator("h1").inner_text().removeprefix("Dead letter ")
-    tools.fill("#purpose", "INC-2041: why levels refused a referral decision")
+    tools.fill("#purpose", INCIDENT)
     tools.click("text=Show the message")
     expect(tools.locator("pre.payload")).to_contain_text(accepted.id)
     pages.append(tools.content())
@@ -280,6 +281,9 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     assert "records applied again" in rebuilt.stdout
     assert {table: _rows(database, table) for table in TABLES} == live
     assert query(database, reads, platform_id) == [("u-coord-97", PURPOSE)]
+    # So does the operator's read of the dead-lettered message, with the purpose they gave.
+    letters = "select user, purpose from audit_reads where record_type = 'dead-letter' and record_id = ?"
+    assert query(database, letters, place) == [("u-ops-1", INCIDENT)]
 
 
 TABLES = ("ops_cases", "ops_meetings", "ops_actions", "ops_notifications", "ops_dead_letters")
