@@ -31,11 +31,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from deploy.local import SERVICES, LocalPlatform
 from deploy.watch import partitions_of
 from eventkit.auth import Principal
+from eventkit.broker import ensure_topics
 from eventkit.deadletter import REPLAY_OF
+from eventkit.settings import PlatformSettings
 from eventkit.synthetic import VIOLENT_OFFENCE, Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency, Role
-from schemas.catalogue import AGENCY_POLICE, AGENCY_PROBATION, LEVELS_DECISIONS, type_of
+from schemas.catalogue import (
+    AGENCY_POLICE,
+    AGENCY_PROBATION,
+    LEVELS_DECISIONS,
+    REGISTRY_OFFENDERS,
+    all_topic_names,
+    type_of,
+)
 from schemas.events import levels
 from schemas.events.casework import StaffRef
 from services.operations.app import group_reads
@@ -96,6 +105,10 @@ def _caught_up(platform: LocalPlatform) -> None:
 
 async def _from_the_start(bootstrap: str, *groups: str) -> None:
     """Commit offset 0 for each group on every partition it reads (aiokafka cannot delete a group)."""
+    platform = PlatformSettings()  # the topics, as the services would make them, if no test has yet
+    await ensure_topics(
+        bootstrap, all_topic_names(), partitions=platform.topic_partitions, replication_factor=1
+    )
     reads = group_reads()
     for group in groups:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
@@ -161,7 +174,7 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     convicted = agency.conviction_event(conviction)
     _run(publish(kafka_bootstrap, AGENCY_POLICE.name, convicted.to_json(), key=conviction.person.pnc_id))
     [nominal] = _run(
-        read_until(kafka_bootstrap, "registry.offenders.v1", bool, match=registered(convicted.id))
+        read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(convicted.id))
     )
     platform_id = event_of(nominal)["subject"]
     expect(casework.locator(level_1)).to_have_text(str(before[level_1] + 1), timeout=LIVE)
