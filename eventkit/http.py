@@ -71,6 +71,7 @@ def build_http_app(
     start: Callable[[], Awaitable[None]],
     stop: Callable[[], Awaitable[None]],
     state: Mapping[str, object] | None = None,
+    exception_handlers: Mapping[Any, Callable[[Request, Any], Awaitable[Response]]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +81,7 @@ def build_http_app(
         finally:
             await stop()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, exception_handlers=dict(exception_handlers or {}))
     app.state.db = db
     app.state.clock = clock
     app.state.policies = policies

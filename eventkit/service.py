@@ -7,13 +7,13 @@ telemetry and HTTP around them.
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
 import uvicorn
 from aiokafka import ConsumerRecord
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.specification import AsyncAPI
@@ -176,8 +176,9 @@ class Service:
         self._more_subscriptions: list[Subscription] = []
 
         self._background: list[Background] = []
-        # A service's own parts its routes reach through ``request.app.state``.
+        # A service's own parts its routes reach through ``request.app.state``, and its own error pages.
         self.app_state: dict[str, object] = {}
+        self.exception_handlers: dict[Any, Callable[[Request, Any], Awaitable[Response]]] = {}
         self.asyncapi = AsyncAPI(
             self.broker,
             title=f"MAPPA {name}",
@@ -308,6 +309,7 @@ class Service:
             start=self.start,
             stop=self.stop,
             state=self.app_state,
+            exception_handlers=self.exception_handlers,
         )
 
     def run(self) -> None:

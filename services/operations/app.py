@@ -2,6 +2,7 @@
 topics in as the dead letters, operators' decisions out on operations.deadletters.v1."""
 
 from opentelemetry.trace import TracerProvider
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventkit.clock import Clock, system_clock
 from eventkit.service import Service
@@ -63,6 +64,7 @@ def create(
     )
     service.alongside(pipeline)
     register_metrics(pipeline, service.registry)
+    service.exception_handlers[StarletteHTTPException] = web.error_page
     assert service.subscription is not None  # it consumes the platform's topics
     service.app_state.update(
         own_group=service.subscription.group_id,

@@ -11,16 +11,18 @@ letters are for operations staff.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import jwt
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventkit import access, audit
 from eventkit.auth import Principal, Unauthorized, purpose_problem, verify
@@ -88,9 +90,16 @@ DeadLetterTools = Annotated[DeadLetters, Depends(_dead_letters)]
 
 
 def _page(
-    request: Request, name: str, principal: Principal | None, code: int = 200, **context: Any
+    request: Request,
+    name: str,
+    principal: Principal | None,
+    code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"principal": principal, **context}, status_code=code)
+    return templates.TemplateResponse(
+        request, name, {"principal": principal, **context}, status_code=code, headers=headers
+    )
 
 
 def _refresh_seconds(request: Request) -> float:
@@ -113,6 +122,15 @@ def _stream(request: Request, event: str, render: Callable[[], Awaitable[str]]) 
             await asyncio.sleep(_refresh_seconds(request))  # a refresh cadence, not a wait for an event
 
     return EventSourceResponse(fragments(), ping=15)
+
+
+async def error_page(request: Request, error: StarletteHTTPException) -> Response:
+    """A refusal or a missing page as a page for people, as JSON for the API; redirects pass through."""
+    if request.url.path.startswith("/api/") or error.status_code < 400:
+        return await http_exception_handler(request, error)
+    return _page(
+        request, "error.html.j2", None, error.status_code, detail=error.detail, headers=error.headers
+    )
 
 
 @router.get("/static/{name}")
