@@ -3,9 +3,10 @@
 import asyncio
 import time
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from eventkit.broker import make_reader
 from eventkit.tasks import Loop
 
 # How long a topic created a moment ago may take to be described with its partitions.
@@ -24,7 +25,7 @@ class Tail:
         self.arrivals: asyncio.Queue[tuple[ConsumerRecord, float]] = asyncio.Queue()
         self._topics = topics
         self._bootstrap = bootstrap
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self._consumer = make_reader(bootstrap, client_id="mappa-watch")
         self._loop = Loop(self._pump, "tail")
 
     async def start(self) -> None:

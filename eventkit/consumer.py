@@ -33,7 +33,7 @@ from eventkit import inbox
 from eventkit.clock import Clock, local_date, system_clock
 from eventkit.codec import Incoming, Received, envelope, event_type_of, parse, payload
 from eventkit.db import Database
-from eventkit.deadletter import dead_letter_headers, dead_letter_topic, replayed_for
+from eventkit.deadletter import dead_letter_headers, dead_letter_topic
 from eventkit.errors import PermanentError
 from eventkit.outbox import Cause, Emitter
 from eventkit.policy import AreaPolicies
@@ -260,8 +260,6 @@ class Consumer:
         return result
 
     def _prepare(self, record: ConsumerRecord, received: Received) -> _Step:
-        if record.headers and replayed_for(record) not in (None, self._config.name):
-            return "ignored"  # a replayed dead letter for another consumer: this one had it already
         try:
             raw = parse(record.value or b"", max_bytes=self._config.max_message_bytes)
         except PermanentError as error:

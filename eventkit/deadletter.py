@@ -17,9 +17,7 @@ ERROR_CLASS = "dlt-error-class"
 ERROR_MESSAGE = "dlt-error-message"
 CONSUMER = "dlt-consumer"
 ATTEMPTS = "dlt-attempts"
-# On a replayed dead letter: the one consumer that applies it (the one that dead-lettered it; the
-# topic's other consumers had it the first time), and the dead letter it came from.
-REPLAY_FOR = "mappa-replay-for"
+# On a replayed dead letter: the dead letter it came from (<dead-letter topic>/<partition>/<offset>).
 REPLAY_OF = "mappa-replay-of"
 MAX_REASON_CHARS = 1000
 # Original headers copied to the dead letter; anything else (baggage, an
@@ -29,14 +27,6 @@ KEPT_HEADERS = frozenset({"traceparent", "tracestate", "content-type"})
 
 def dead_letter_topic(topic: str) -> str:
     return topic + DEAD_LETTER_SUFFIX
-
-
-def replayed_for(record: ConsumerRecord) -> str | None:
-    """The consumer a replayed dead letter is for; None for any other message."""
-    for name, value in record.headers or ():
-        if name == REPLAY_FOR and value is not None:
-            return str(value.decode("utf-8", "replace"))
-    return None
 
 
 def describe(error: BaseException) -> str:

@@ -18,18 +18,19 @@ class _Decision(Contract):
     dead_letter_topic: str = Field(min_length=1, max_length=255)
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
-    original_topic: str = Field(min_length=1, max_length=255)
+    original_topic: str | None = Field(
+        default=None, max_length=255, description="None for a dead letter whose headers do not say"
+    )
     decided_by: str = Field(min_length=1, max_length=128, description="The operator's opaque user id")
     reason: Reason
     decided_at: AwareDatetime
 
 
 class DeadLetterReplayed(_Decision):
-    """The message was published again to its original topic, for the consumer that dead-lettered it."""
+    """The message was published again to its original topic: consumers that applied it the first time
+    see a duplicate; the one that dead-lettered it applies it now, once."""
 
     EVENT_NAME: ClassVar[str] = "dead-letter-replayed"
-
-    replayed_for: str = Field(min_length=1, max_length=64, description="The consumer that applies it")
 
 
 class DeadLetterDiscarded(_Decision):

@@ -93,13 +93,17 @@ class Released(Contract):
 
 
 class NotificationMade(Contract):
-    """The nominal notified the police (initial, change of address or name, periodic): a
-    registration deadline that had passed is met from now on."""
+    """The nominal notified the police (initial, change of address or name, periodic)."""
 
     EVENT_NAME: ClassVar[str] = "notification-made"
 
     platform_id: str = Field(min_length=1, max_length=64)
     notified_on: date
+    overdue_since: date | None = Field(
+        default=None,
+        description="The deadline still passed after this notification (an initial notification not yet "
+        "made, say), if any: None when nothing is overdue any more",
+    )
 
 
 class NotificationOverdue(Contract):

@@ -10,7 +10,7 @@ from pydantic import Field
 from eventkit.auth import Principal, Purpose
 from eventkit.guards import Limit, Offset, OperationsStaff
 from eventkit.http import Db, RequestBody
-from services.operations.deadletters import AlreadyDecided, DeadLetters, NotFound, Operator
+from services.operations.deadletters import AlreadyDecided, DeadLetters, NotFound, NotReplayable, Operator
 from services.operations.storage import DeadLetter, DeadLetterStore
 
 router = APIRouter(prefix="/api/dead-letters", tags=["dead letters"])
@@ -90,8 +90,8 @@ async def _decide(
         return _view(await decide(Operator(principal, body.reason.strip()), topic, partition, offset))
     except NotFound as missing:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from None
-    except AlreadyDecided as decided:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(decided)) from None
+    except (AlreadyDecided, NotReplayable) as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
 
 
 @router.post("/{topic}/{partition}/{offset}/replay")

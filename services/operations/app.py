@@ -1,6 +1,8 @@
 """The operations service: every platform topic in as the dashboard's read model, the dead-letter
 topics in as the dead letters, operators' decisions out on operations.deadletters.v1."""
 
+from datetime import timedelta
+
 from opentelemetry.trace import TracerProvider
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -69,7 +71,12 @@ def create(
     service.app_state.update(
         own_group=service.subscription.group_id,
         pipeline=pipeline,
-        dead_letters=DeadLetters(service.db, platform.kafka_bootstrap_servers, service.dead_letters),
+        dead_letters=DeadLetters(
+            service.db,
+            platform.kafka_bootstrap_servers,
+            service.dead_letters,
+            replay_within=timedelta(days=own.replay_within_days),
+        ),
         refresh_seconds=own.refresh_seconds,
         case_links=own.case_links,
     )

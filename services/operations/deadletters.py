@@ -4,17 +4,22 @@ A dead letter is recorded by its headers only (where it came from, which
 consumer gave up on it and why); the message itself stays in Kafka and is
 read back for an operator who states a purpose, in an audited read.
 
-Replaying publishes the message again to its original topic for the one
-consumer that dead-lettered it (``mappa-replay-for``): the topic's other
-consumers had it the first time and skip it. That consumer's inbox applies
-the event once however often it arrives, so a replay run twice, or run
-again after a crash before its decision was written, changes nothing more.
+Replaying publishes the message again to its original topic, marked with
+the dead letter it came from (``mappa-replay-of``). Every consumer's inbox
+applies an event once however often it arrives: the consumers that applied
+it the first time see a duplicate, the one that dead-lettered it applies it
+now, and a replay run twice, or again after a crash before its decision was
+written, changes nothing more. That holds while the consumers remember the
+event (``MAPPA_<SERVICE>_INBOX_RETENTION_DAYS``), so a dead letter older
+than ``MAPPA_OPERATIONS_REPLAY_WITHIN_DAYS`` is not replayed. A header only
+marks; nothing skips an event for a header, so an agency cannot have its
+own event dropped by setting one.
 """
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -34,7 +39,6 @@ from eventkit.deadletter import (
     ORIGINAL_OFFSET,
     ORIGINAL_PARTITION,
     ORIGINAL_TOPIC,
-    REPLAY_FOR,
     REPLAY_OF,
 )
 from eventkit.errors import PermanentError
@@ -103,6 +107,10 @@ class NotFound(Exception):
     """No such dead letter (or the topic no longer holds its message)."""
 
 
+class NotReplayable(Exception):
+    """The dead letter cannot be replayed safely; the message says why."""
+
+
 class AlreadyDecided(Exception):
     """The dead letter was replayed or discarded already: it is never replayed twice."""
 
@@ -122,15 +130,23 @@ class Operator:
 class DeadLetters:
     """What operators do with dead letters: read them, replay them, discard them."""
 
-    def __init__(self, db: Database, bootstrap_servers: str, republish: DeadLetterPublisher) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bootstrap_servers: str,
+        republish: DeadLetterPublisher,
+        *,
+        replay_within: timedelta,
+    ) -> None:
         self._db = db
         self._servers = bootstrap_servers
         self._republish = republish
+        self._replay_within = replay_within
 
     async def _open(self, topic: str, partition: int, offset: int) -> DeadLetter:
         async with self._db.transaction() as session:
             found = await DeadLetterStore(session).get(topic, partition, offset)
-        if found is None or found.original_topic is None:
+        if found is None:
             raise NotFound(place(topic, partition, offset))
         if found.decision is not None:
             raise AlreadyDecided(found)
@@ -157,9 +173,14 @@ class DeadLetters:
 
     async def replay(self, operator: Operator, topic: str, partition: int, offset: int) -> DeadLetter:
         found = await self._open(topic, partition, offset)
-        assert found.original_topic is not None
-        if found.consumer is None:
-            raise NotFound(f"{found.place} does not say which consumer dead-lettered it")
+        if found.original_topic is None:
+            raise NotReplayable(f"{found.place} does not say which topic it came from: discard it")
+        oldest = datetime.now(UTC) - self._replay_within
+        if found.dead_lettered_at is not None and found.dead_lettered_at < oldest:
+            raise NotReplayable(
+                f"{found.place} is older than consumers remember the events they applied, so a replay "
+                "could apply it twice: discard it, and send what is still needed afresh"
+            )
         record = await kafka.read_one(self._servers, topic, partition, offset)
         if record is None:
             raise NotFound(f"{found.place} is no longer held by {topic}")
@@ -168,16 +189,13 @@ class DeadLetters:
             for name, value in record.headers or ()
             if value is not None and (name in KEPT_HEADERS or name.startswith("ce_"))
         }
-        headers |= {REPLAY_FOR: found.consumer, REPLAY_OF: found.place}
+        headers[REPLAY_OF] = found.place
         # Published first, decided after: a crash between the two leaves it open, and a second replay
         # is a duplicate that the consumer's inbox absorbs.
         await self._republish.publish(
             found.original_topic, record.value or b"", key=record.key, headers=headers
         )
-        decision = DeadLetterReplayed(
-            **_decision(found, operator),
-            replayed_for=found.consumer,
-        )
+        decision = DeadLetterReplayed(**_decision(found, operator))
         return await self._decide(found, decision, "replayed")
 
     async def discard(self, operator: Operator, topic: str, partition: int, offset: int) -> DeadLetter:
@@ -202,7 +220,6 @@ class DeadLetters:
 
 
 def _decision(found: DeadLetter, operator: Operator) -> dict[str, Any]:
-    assert found.original_topic is not None
     return {
         "dead_letter_topic": found.topic,
         "partition": found.partition,

@@ -39,7 +39,8 @@ async def notification_overdue(data: registry.NotificationOverdue, work: UnitOfW
 
 @handlers.on(registry.NotificationMade)
 async def notification_made(data: registry.NotificationMade, work: UnitOfWork) -> None:
-    await _store(work).case(data.platform_id, registration_overdue_since=None)
+    # The register says what is still overdue after it (a change of name does not make the initial).
+    await _store(work).case(data.platform_id, registration_overdue_since=data.overdue_since)
 
 
 # Levels: whether a case is open, its level, review and release screening.

@@ -17,8 +17,8 @@ async def read_one(bootstrap_servers: str, topic: str, partition: int, offset: i
     """The record at ``offset``, or None if the topic no longer holds it (or never did)."""
     tp = TopicPartition(topic, partition)
     consumer = make_reader(bootstrap_servers, client_id="mappa-operations-reader", max_records=1)
-    await consumer.start()
     try:
+        await consumer.start()
         consumer.assign([tp])
         start = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
@@ -28,10 +28,10 @@ async def read_one(bootstrap_servers: str, topic: str, partition: int, offset: i
         async with asyncio.timeout(READ_TIMEOUT_SECONDS):
             while True:
                 for record in (await consumer.getmany(tp, timeout_ms=1000, max_records=1)).get(tp, []):
-                    if record.offset == offset:
-                        return record
-                    if record.offset > offset:  # compacted away or a transaction marker
-                        return None
+                    # A later offset: compacted away, or a transaction marker.
+                    return record if record.offset == offset else None
+    except TimeoutError:
+        return None
     finally:
         await consumer.stop()
 

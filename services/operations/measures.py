@@ -19,20 +19,32 @@ class Measure:
     group: str
     # What the measure counts: its list shows these ids (cases by platform id, the rest by their own).
     counts: str = "cases"
+    # The date its list shows beside each id, if any (the owning service's date).
+    dated: str | None = None
 
 
 MEASURES = (
-    Measure("reviews-due", "Reviews due", "Reviews"),
-    Measure("reviews-overdue", "Reviews overdue", "Reviews"),
-    Measure("release-screenings-due", "Release screenings due (no level confirmed)", "Reviews"),
-    Measure("meetings-required", "Meetings required (not yet held)", "Meetings", "meetings"),
-    Measure("meetings-unscheduled", "Meetings required and unscheduled", "Meetings", "meetings"),
+    Measure("reviews-due", "Reviews due", "Reviews", dated="review by"),
+    Measure("reviews-overdue", "Reviews overdue", "Reviews", dated="review by"),
     Measure(
-        "meetings-overdue", "Meetings overdue (not scheduled by the date required)", "Meetings", "meetings"
+        "release-screenings-due", "Release screenings due (no level confirmed)", "Reviews", dated="release"
+    ),
+    Measure("meetings-required", "Meetings required (not yet held)", "Meetings", "meetings", "required by"),
+    Measure(
+        "meetings-unscheduled", "Meetings required and unscheduled", "Meetings", "meetings", "required by"
+    ),
+    Measure(
+        "meetings-overdue",
+        "Meetings overdue (not scheduled by the date required)",
+        "Meetings",
+        "meetings",
+        "required by",
     ),
     Measure("minutes-overdue", "Minutes overdue", "Meetings", "meetings"),
-    Measure("actions-overdue", "Risk management plan actions overdue", "Meetings", "actions"),
-    Measure("registrations-overdue", "Registration notifications overdue", "Registration"),
+    Measure("actions-overdue", "Risk management plan actions overdue", "Meetings", "actions", "due on"),
+    Measure(
+        "registrations-overdue", "Registration notifications overdue", "Registration", dated="overdue since"
+    ),
     Measure("notifications-failed", "Notifications failed", "Notifications", "notifications"),
     Measure(
         "notifications-unacknowledged",

@@ -131,7 +131,6 @@ class Pipeline:
         self._loop = Loop(self._run, "pipeline-sampler")
         self._before: tuple[float, dict[str, int]] | None = None
         self.latest = Snapshot(at=clock())
-        self.sampled = asyncio.Event()
 
     def start(self) -> None:
         self._loop.start()
@@ -145,7 +144,6 @@ class Pipeline:
         while True:
             try:
                 self.latest = await self.sample()
-                self.sampled.set()
             except Exception:
                 log.exception("pipeline sample failed; will retry")
             await asyncio.sleep(self._sample_seconds)  # a sampling cadence, not a wait for an event
@@ -180,15 +178,12 @@ class Pipeline:
         try:
             health = await self._http.get(f"{url}/health")
             metrics = await self._http.get(f"{url}/metrics")
-        except httpx.HTTPError:
+            checks = health.json().get("checks", {}) if health.status_code in (200, 503) else {}
+            age = outbox_age(metrics.text) if metrics.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):  # down, or answering with something else
             return ServiceState(name, "unreachable", (), None)
-        checks = health.json().get("checks", {}) if health.headers.get("content-type", "").startswith(
-            "application/json") else {}  # fmt: skip
         failing = tuple(sorted(check for check, state in checks.items() if state != "ok"))
-        status = "ok" if health.status_code == 200 else "failing"
-        return ServiceState(
-            name, status, failing, outbox_age(metrics.text) if metrics.status_code == 200 else None
-        )
+        return ServiceState(name, "ok" if health.status_code == 200 else "failing", failing, age)
 
 
 class PipelineMetrics(Collector):

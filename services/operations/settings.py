@@ -20,6 +20,9 @@ class OperationsSettings(BaseSettings):
     # How often the pipeline is sampled, and how often a page's live parts are rendered again.
     sample_seconds: float = Field(default=2.0, gt=0)
     refresh_seconds: float = Field(default=2.0, gt=0)
+    # A dead letter older than this is not replayed: keep it within every consumer's inbox retention
+    # (MAPPA_<SERVICE>_INBOX_RETENTION_DAYS, 30), or a consumer that applied it before could again.
+    replay_within_days: float = Field(default=30.0, gt=0)
     # Where a listed case's records are, by name: each a URL with {platform_id}.
     case_links: dict[str, str] = Field(
         default_factory=lambda: {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Date, Select, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.db import upsert, utc
@@ -39,14 +39,36 @@ _WHERE: Mapping[str, tuple[Any, Any, ColumnElement[bool]]] = {
     ),
 }
 assert _WHERE.keys() == BY_KEY.keys()
+# The date a measure's list shows beside each id (measures.Measure.dated).
+_DATED: Mapping[str, Any] = {
+    "reviews-due": cases.c.review_by,
+    "reviews-overdue": cases.c.review_by,
+    "release-screenings-due": cases.c.release_screening_by,
+    "registrations-overdue": cases.c.registration_overdue_since,
+    "meetings-required": meetings.c.required_by,
+    "meetings-unscheduled": meetings.c.required_by,
+    "meetings-overdue": meetings.c.required_by,
+    "actions-overdue": actions.c.due_on,
+}
+assert {key for key, m in BY_KEY.items() if m.dated} == _DATED.keys()
+
+
+# Conditions for upserts, made once: ``upsert`` keeps a statement per condition it is given.
+def _not_overdue_yet(_offered: Any) -> ColumnElement[bool]:
+    return cases.c.registration_overdue_since.is_(None)
+
+
+def _undecided(_offered: Any) -> ColumnElement[bool]:
+    return dead_letters.c.decision.is_(None)
 
 
 @dataclass(frozen=True)
 class Listed:
-    """A row of a measure's list: the platform id, and the meeting, action or notification id."""
+    """A row of a measure's list: the platform id, the meeting, action or notification id, and a date."""
 
     platform_id: str
     item_id: str
+    on: date | None = None
 
 
 def _in_area(table: Any, area: str) -> ColumnElement[bool]:
@@ -68,12 +90,7 @@ class CaseworkStore:
 
     async def registration_overdue(self, platform_id: str, deadline: date) -> None:
         """Overdue since the first deadline passed, until the nominal next notifies."""
-        statement = upsert(
-            self._session,
-            cases,
-            ("registration_overdue_since",),
-            lambda _offered: cases.c.registration_overdue_since.is_(None),
-        )
+        statement = upsert(self._session, cases, ("registration_overdue_since",), _not_overdue_yet)
         await self._session.execute(
             statement, {"platform_id": platform_id, "registration_overdue_since": deadline}
         )
@@ -139,10 +156,11 @@ class CaseworkStore:
             table, item, where = cases, cases.c.platform_id, in_cell
         else:
             table, item, where = _WHERE[key]
-        query: Select[Any] = select(table.c.platform_id, item).where(where, _in_area(table, area))
+        dated = _DATED.get(key, literal(None, Date))
+        query: Select[Any] = select(table.c.platform_id, item, dated).where(where, _in_area(table, area))
         query = query.order_by(table.c.platform_id, item).limit(limit).offset(offset)
         rows = await self._session.execute(query)
-        return [Listed(row[0], row[1]) for row in rows]
+        return [Listed(row[0], row[1], row[2]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -207,12 +225,7 @@ class DeadLetterStore:
     ) -> bool:
         """Whether this decision was taken: False if the dead letter had one already."""
         result = await self._session.execute(
-            upsert(
-                self._session,
-                dead_letters,
-                _DECISION_COLUMNS,
-                lambda _offered: dead_letters.c.decision.is_(None),
-            ),
+            upsert(self._session, dead_letters, _DECISION_COLUMNS, _undecided),
             {
                 "topic": data.dead_letter_topic,
                 "partition": data.partition,

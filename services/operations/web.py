@@ -10,12 +10,16 @@ letters are for operations staff.
 """
 
 import asyncio
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import jinja2
 import jwt
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -28,15 +32,42 @@ from eventkit import access, audit
 from eventkit.auth import Principal, Unauthorized, purpose_problem, verify
 from eventkit.http import Db
 from services.operations import measures
-from services.operations.deadletters import AlreadyDecided, DeadLetters, NotFound, Operator
+from services.operations.deadletters import AlreadyDecided, DeadLetters, NotFound, NotReplayable, Operator
 from services.operations.pipeline import Pipeline
 from services.operations.storage import CaseworkStore, DeadLetterStore
 
 COOKIE = "mappa_session"
 LIST_PAGE = 100
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every template escapes what it is given (Starlette would escape only names ending .html): agencies
+# write what dead letters hold, and people type purposes.
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+    )
+)
 _STATIC = {path.name: path for path in (Path(__file__).parent / "static").iterdir()}
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+
+# Forms carry a token only this process can make from the session (an HMAC of it): a page of another
+# origin on the same site (SameSite lets such requests through) cannot post one.
+_FORM_KEY = secrets.token_bytes(32)
+
+
+def form_token(session: str) -> str:
+    return hmac.new(_FORM_KEY, session.encode(), hashlib.sha256).hexdigest()
+
+
+def from_our_page(
+    request: Request, form: Annotated[str, Form(alias="form_token", max_length=128)] = ""
+) -> None:
+    """A POST from one of our own pages: its form token matches the session, or 403."""
+    session = request.cookies.get(COOKIE, "")
+    if not session or not hmac.compare_digest(form, form_token(session)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this form is out of date: open the page again")
+
+
+OurForm = Annotated[None, Depends(from_our_page)]
 
 
 def _sign_in() -> HTTPException:
@@ -97,9 +128,11 @@ def _page(
     headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, name, {"principal": principal, **context}, status_code=code, headers=headers
-    )
+    session = request.cookies.get(COOKIE)
+    token = form_token(session) if session else None
+    operator = principal is not None and access.may_operate(principal)
+    context = {"principal": principal, "operator": operator, "form_token": token, **context}
+    return templates.TemplateResponse(request, name, context, status_code=code, headers=headers)
 
 
 def _refresh_seconds(request: Request) -> float:
@@ -171,7 +204,7 @@ def _expiry(token: str) -> datetime:
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(_checked: OurForm) -> RedirectResponse:
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(COOKIE)
     return response
@@ -231,6 +264,7 @@ async def casework_list(
     return _page(
         request, "list.html.j2", principal, title=title, key=key, rows=rows, purpose=purpose,
         offset=offset, page=LIST_PAGE, counts=measure.counts if measure else "cases",
+        dated=measure.dated if measure else None,
         links=request.app.state.case_links,
     )  # fmt: skip
 
@@ -289,6 +323,7 @@ async def dead_letter_payload(
     principal: OperatorOnly,
     db: Db,
     tools: DeadLetterTools,
+    _checked: OurForm,
     purpose: Annotated[str, Form(max_length=1000)],
 ) -> HTMLResponse:
     if problem := purpose_problem(purpose.strip()):
@@ -319,6 +354,7 @@ async def dead_letter_decision(
     principal: OperatorOnly,
     db: Db,
     tools: DeadLetterTools,
+    _checked: OurForm,
     reason: Annotated[str, Form(max_length=1000)],
 ) -> HTMLResponse:
     if action not in ("replay", "discard"):
@@ -331,6 +367,6 @@ async def dead_letter_decision(
         await decide(Operator(principal, reason), topic, partition, offset)
     except NotFound as missing:
         return await _dead_letter_page(request, principal, db, topic, partition, offset, error=str(missing))
-    except AlreadyDecided as decided:
-        return await _dead_letter_page(request, principal, db, topic, partition, offset, error=str(decided))
+    except (AlreadyDecided, NotReplayable) as refused:
+        return await _dead_letter_page(request, principal, db, topic, partition, offset, error=str(refused))
     return await _dead_letter_page(request, principal, db, topic, partition, offset, done=f"{action}ed")

@@ -20,7 +20,7 @@ from schemas.envelope import new_event
 from schemas.events import levels, meetings, notifications, registry
 from services.operations.handlers import handlers
 from services.operations.measures import caseload_key
-from services.operations.storage import CaseworkStore
+from services.operations.storage import CaseworkStore, Listed
 from services.operations.tables import actions, cases, dead_letters, metadata, notices
 from services.operations.tables import meetings as meeting_rows
 from tests.support.stores import both_databases
@@ -118,6 +118,11 @@ async def test_each_measure_counts_the_areas_open_cases_and_what_hangs_off_them(
     assert counts["registrations-overdue"] == 1
     assert (counts["notifications-failed"], counts["notifications-unacknowledged"]) == (1, 1)
     assert (await _counts(db, "02"))["notifications-unacknowledged"] == 1
+    async with db.transaction() as session:
+        overdue = await CaseworkStore(session).listed("01", "reviews-overdue", limit=10, offset=0)
+        actions_due = await CaseworkStore(session).listed("01", "actions-overdue", limit=10, offset=0)
+    assert overdue == [Listed("P-2", "P-2", TODAY)]  # with the review date levels gave
+    assert actions_due == [Listed("P-1", "A-1", TODAY)]
 
     # The meeting is scheduled, the review done, the nominal notifies, the notice acknowledged,
     # and area 01's P-1 moves to area 02.

@@ -9,10 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from eventkit import outbox
+from eventkit.consumer import UnitOfWork
 from eventkit.db import Database
 from eventkit.history import history
 from eventkit.scheduler import Scheduler
+from eventkit.synthetic import Synthetic
+from schemas.catalogue import type_of
 from schemas.envelope import CloudEvent
+from schemas.events.registry import NotificationMade
+from services.registry.handlers.notifications import notified
 from services.registry.notification_rules import NotificationPeriod, Requirement
 from services.registry.reads import RegistryReads
 from services.registry.rules import Conviction
@@ -153,3 +158,16 @@ async def test_category_1_becomes_category_2_when_the_period_ends_on_licence(tmp
         facts = await RegistryStore(session).facts(platform_id)
     assert (facts["category"], facts["mappa_status"]) == (2, "active")
     await database.dispose()
+
+
+async def test_a_notification_made_says_which_deadline_is_still_passed(db: Database) -> None:
+    # The initial notification was due by 12 March. A change of name on 20 March does not make it;
+    # the initial notification on 21 March does.
+    cause = Synthetic(seed=3).conviction_event()
+    for day, initial, still_overdue in ((20, False, date(2026, 3, 12)), (21, True, None)):
+        async with db.transaction() as session:
+            [(platform_id, _state)] = await RegistryStore(session).notification_states()
+            work = UnitOfWork(session, "/mappa/registry", cause, now=datetime(2026, 3, day, 12, tzinfo=UTC))
+            await notified(work, platform_id, date(2026, 3, day), initial=initial, no_fixed_abode=None)
+        [made] = [e for e in await _overdue(db) if e.type == type_of(NotificationMade)][-1:]
+        assert made.data["overdue_since"] == (still_overdue.isoformat() if still_overdue else None)

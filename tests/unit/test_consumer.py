@@ -13,7 +13,7 @@ from eventkit import outbox
 from eventkit.codec import Incoming
 from eventkit.consumer import Consumer, ConsumerConfig, Handler, UnitOfWork
 from eventkit.db import Database
-from eventkit.deadletter import ATTEMPTS, ERROR_CLASS, ORIGINAL_OFFSET, REPLAY_FOR
+from eventkit.deadletter import ATTEMPTS, ERROR_CLASS, ORIGINAL_OFFSET, REPLAY_OF
 from eventkit.errors import PermanentError
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE
@@ -276,9 +276,8 @@ async def test_an_outage_mid_batch_leaves_that_record_and_the_rest_for_redeliver
     assert result.unavailable is not None
 
 
-async def test_a_replayed_dead_letter_is_applied_by_the_consumer_it_names_once_and_skipped_by_others(
-    db: Database,
-) -> None:
+async def test_a_replay_header_never_makes_a_consumer_skip_an_event_it_has_not_applied(db: Database) -> None:
+    # Agencies write straight to Kafka: a header they set must not be a way to have an event dropped.
     applied = 0
 
     async def counts(_incoming: Incoming, _work: UnitOfWork) -> None:
@@ -286,15 +285,8 @@ async def test_a_replayed_dead_letter_is_applied_by_the_consumer_it_names_once_a
         applied += 1
 
     body = Synthetic(seed=1).conviction_event().to_json()
-
-    def replayed_for(consumer: str, offset: int) -> ConsumerRecord:
-        record = _record(body, offset)
-        return dataclasses.replace(record, headers=[(REPLAY_FOR, consumer.encode())])
-
+    replayed = dataclasses.replace(_record(body, 1), headers=[(REPLAY_OF, b"agency.police.v1.dlt/0/7")])
     registry = _consumer(db, counts, Sink())
-    assert await registry.process(replayed_for("levels", 1)) == "ignored"
-    assert applied == 0
-    # For this consumer: applied, and a second replay of the same event is a duplicate.
-    assert await registry.process(replayed_for("registry", 2)) == "applied"
-    assert await registry.process(replayed_for("registry", 3)) == "duplicate"
+    assert await registry.process(replayed) == "applied"
+    assert await registry.process(dataclasses.replace(replayed, offset=2)) == "duplicate"  # a second replay
     assert applied == 1

@@ -16,6 +16,7 @@ from services.registry.notification_rules import (
     Requirement,
     foreign_travel_deadline,
     longer,
+    next_deadline,
     starts_afresh,
 )
 from services.registry.storage import RegistryStore
@@ -50,11 +51,16 @@ async def publish_requirement(work: Emitter, platform_id: str, requirement: Requ
 async def notified(
     work: UnitOfWork, platform_id: str, notified_on: date, *, initial: bool, no_fixed_abode: bool | None
 ) -> None:
-    """Record a notification the nominal made, and say so: a deadline that had passed is met."""
-    await RegistryStore(work.session).notified(
-        platform_id, notified_on, initial=initial, no_fixed_abode=no_fixed_abode
-    )
-    await work.emit(NotificationMade(platform_id=platform_id, notified_on=notified_on), key=platform_id)
+    """Record a notification the nominal made, and say so, with any deadline still passed after it."""
+    store = RegistryStore(work.session)
+    await store.notified(platform_id, notified_on, initial=initial, no_fixed_abode=no_fixed_abode)
+    today = work.today
+    due = [
+        next_deadline(state, today) for _, state in await store.notification_states(platform_id=platform_id)
+    ]
+    overdue = next((deadline for _kind, deadline in filter(None, due) if today > deadline), None)
+    made = NotificationMade(platform_id=platform_id, notified_on=notified_on, overdue_since=overdue)
+    await work.emit(made, key=platform_id)
 
 
 @on(AddressNotified)
