@@ -210,6 +210,10 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     _run(read_until(kafka_bootstrap, LEVELS_DECISIONS.name, bool, match=of_type(made)))
 
     # Replayed from the dashboard: levels accepts the referral, and the dead letter is no longer waiting.
+    # A form posted from anywhere but our own page (no token made from the session) is refused.
+    replay_url = platform.url("operations", f"/dead-letters/{place}/replay")
+    forged = tools.request.post(replay_url, form={"reason": "posted from another page"})
+    assert forged.status == 403
     tools.fill("#replay-reason", "Probation's referral MAPPA-A-1 has arrived")
     tools.click("button[name=replay]")
     expect(tools.locator("p.done")).to_have_text("The dead letter was replayed.")
