@@ -1,16 +1,15 @@
 """Rebuilds a service's read model from the log: ``python -m deploy.rebuild operations``.
 
-Stop the service first. The rebuild empties the service's own tables and
-its inbox, reads every topic it consumes from offset 0 up to where each
-partition ends now, and applies each record as the live service would,
-with a progress bar. What is not a projection stays: the read audit, and
-the outbox (what the handlers emit again is dropped, never published
-twice). A record that cannot be applied is counted, not dead-lettered
-again: it was dead-lettered when it first came. Start the service again
-afterwards; its consumer group carries on from where it stopped.
+Stop the service first: the tool refuses while it answers on its port. The rebuild empties the
+service's own tables and its inbox, reads every topic it consumes from offset 0 up to where each
+partition ends now, and applies each record as the live service would, with a progress bar. What is
+not a projection stays: the read audit, and the outbox (what the handlers emit again is dropped,
+never published twice). A record that cannot be applied is counted, not dead-lettered again: it was
+dead-lettered when it first came. Start the service again afterwards; its consumer group carries on
+from where it stopped.
 
-Only services whose state is a projection of topics can be rebuilt this
-way; ``REBUILDABLE`` names them.
+Only services whose state is a projection of topics can be rebuilt this way; ``REBUILDABLE`` names
+them.
 """
 
 import argparse
@@ -21,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry.trace import NoOpTracerProvider
 from prometheus_client import CollectorRegistry
@@ -141,12 +141,27 @@ async def rebuild(service: Service, bootstrap: str, *, progress: bool = False) -
     return Rebuilt(records, not_applied, int(dropped.rowcount), time.monotonic() - started)  # type: ignore[attr-defined]
 
 
+def answering(service: Service) -> bool:
+    """Whether the service runs here (its port answers /health): rebuilding under it would race it.
+
+    A replica elsewhere is not seen (aiokafka 0.14 cannot read the group's members from Kafka 4.1).
+    """
+    url = f"http://{service.settings.own.http_host}:{service.settings.http_port}/health"
+    try:
+        httpx.get(url, timeout=2.0)
+    except httpx.TransportError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.rebuild", description=__doc__.split("\n\n")[0])
     parser.add_argument("service", choices=sorted(REBUILDABLE))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     service = REBUILDABLE[args.service]()
+    if answering(service):
+        parser.exit(2, f"{args.service} answers on port {service.settings.http_port}: stop it first\n")
     result = asyncio.run(rebuild(service, service.settings.platform.kafka_bootstrap_servers, progress=True))
     print(
         f"{args.service}: {result.records} records applied again in {result.seconds:.1f} s "

@@ -168,9 +168,10 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
 
     # The police convict someone of a violent offence: a category 2 case at level 1 in area 97.
     agency = Synthetic()
-    conviction = agency.conviction(VIOLENT_OFFENCE, custody_months=18).model_copy(
-        update={"recording_force": AREA}
-    )
+    # Canary names no page word contains (a generated "Sam" is in "Sampled").
+    person = agency.person(age=34).model_copy(update={"family_name": "Quelldrake", "given_names": ["Xanthe"]})
+    conviction = agency.conviction(VIOLENT_OFFENCE, person=person, custody_months=18)
+    conviction = conviction.model_copy(update={"recording_force": AREA})
     convicted = agency.conviction_event(conviction)
     _run(publish(kafka_bootstrap, AGENCY_POLICE.name, convicted.to_json(), key=conviction.person.pnc_id))
     [nominal] = _run(
@@ -277,7 +278,6 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     assert platform_id not in dwp.content()
 
     # No page carried the person's details (the canary: names, identifiers, date of birth).
-    person = conviction.person
     canaries = [person.family_name, *person.given_names, person.pnc_id, person.date_of_birth.isoformat()]
     canaries += [c for c in (person.cro_number,) if c]
     for html in pages:
@@ -287,14 +287,16 @@ def test_a_coordinator_and_an_operator_watch_a_poison_message_put_right(
     # The read model rebuilt from the log, with the service stopped, equals the one kept live; the
     # read audit is not a projection and stays.
     _caught_up(platform)
+    env = {**os.environ, **platform.env, "MAPPA_DATA_DIR": str(platform.data_dir),
+           "MAPPA_OPERATIONS_HTTP_PORT": str(platform.ports["operations"])}  # fmt: skip
+    rebuild = [sys.executable, "-m", "deploy.rebuild", "operations"]
+    running = subprocess.run(rebuild, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert running.returncode == 2
+    assert running.stderr.strip().endswith("stop it first")
     platform.stop("operations")
     database = platform.data_dir / "operations.db"
     live = {table: _rows(database, table) for table in TABLES}
-    env = {**os.environ, **platform.env, "MAPPA_DATA_DIR": str(platform.data_dir)}
-    rebuilt = subprocess.run(
-        [sys.executable, "-m", "deploy.rebuild", "operations"], env=env, capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
+    rebuilt = subprocess.run(rebuild, env=env, capture_output=True, text=True, timeout=120, check=True)
     assert "records applied again" in rebuilt.stdout
     assert {table: _rows(database, table) for table in TABLES} == live
     assert query(database, reads, platform_id) == [("u-coord-97", PURPOSE)]
