@@ -8,8 +8,13 @@ never published twice). A record that cannot be applied is counted, not dead-let
 dead-lettered when it first came. Start the service again afterwards; its consumer group carries on
 from where it stopped.
 
-Only services whose state is a projection of topics can be rebuilt this way; ``REBUILDABLE`` names
-them.
+What is not a projection stays too: the history of each subject (the lines the rebuild writes again
+are dropped), and what a service's own part (``Steer``) keeps. The registry's part
+(``services/registry/rebuild.py``) keeps every platform id and co-ordinators' decisions.
+
+``REBUILDABLE`` names the services whose state can be rebuilt this way. Levels, meetings and
+notifications cannot: they hold decisions made through their APIs that no topic carries in full, and
+notifications' deliveries are things done, which a rebuild must not do again.
 """
 
 import argparse
@@ -17,29 +22,67 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry.trace import NoOpTracerProvider
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from tqdm import tqdm
 
 from deploy.watch import partitions_of
 from eventkit.broker import make_reader
-from eventkit.consumer import Consumer
+from eventkit.clock import Clock, system_clock
+from eventkit.consumer import BatchResult, Consumer
+from eventkit.history import history
 from eventkit.inbox import inbox
 from eventkit.outbox import outbox
 from eventkit.service import Service
+from eventkit.settings import Settings
 from eventkit.subscription import BatchConsumer
 from services.operations.app import create as operations
+from services.registry.app import create as registry
+from services.registry.rebuild import Reader, RegisterRebuild
 
 log = logging.getLogger(__name__)
-
-REBUILDABLE: dict[str, Callable[[], Service]] = {"operations": operations}
 BATCH = 500
+
+
+class Steer(Protocol):
+    """A service's own part in its rebuild."""
+
+    keeps: tuple[Table, ...]  # its tables that are not projections
+
+    async def prepare(self) -> None:
+        """Read what it needs, before anything is emptied."""
+
+    def clock(self) -> datetime:
+        """The service's clock for the records being applied again."""
+
+    def saw(self, records: Sequence[ConsumerRecord]) -> None:
+        """The next records to be applied."""
+
+    async def finish(self) -> str:
+        """Complete the rebuild after the last record; what it did, said in a line."""
+
+
+class Create(Protocol):
+    def __call__(self, *, settings: Settings | None = None) -> Service: ...
+
+
+@dataclass(frozen=True)
+class Rebuildable:
+    create: Create
+    steer: Callable[[Service, Reader], Steer] | None = None
+
+
+REBUILDABLE = {
+    "operations": Rebuildable(operations),
+    "registry": Rebuildable(registry, RegisterRebuild),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +91,7 @@ class Rebuilt:
     not_applied: int
     dropped_events: int
     seconds: float
+    finished: str = ""
 
     @property
     def per_second(self) -> float:
@@ -102,7 +146,7 @@ async def replay_topics(
     return records, not_applied
 
 
-def _quiet(service: Service) -> Consumer:
+def _quiet(service: Service, clock: Clock) -> Consumer:
     """The service's consumer, but one that never dead-letters: what it cannot apply was dead-lettered
     when it first came."""
 
@@ -110,35 +154,65 @@ def _quiet(service: Service) -> Consumer:
         pass
 
     tracer = NoOpTracerProvider().get_tracer(__name__)
-    return Consumer(
-        service.consumer_config, service.db, service.handlers, not_again, CollectorRegistry(), tracer
-    )
+    config = replace(service.consumer_config, clock=clock)
+    return Consumer(config, service.db, service.handlers, not_again, CollectorRegistry(), tracer)
 
 
-async def rebuild(service: Service, bootstrap: str, *, progress: bool = False) -> Rebuilt:
+class _Seen:
+    """Tells the service's part which records come next, then applies them."""
+
+    def __init__(self, steer: Steer, apply: BatchConsumer) -> None:
+        self._steer, self._apply = steer, apply
+
+    async def process_batch(self, records: Sequence[ConsumerRecord]) -> BatchResult:
+        self._steer.saw(records)
+        return await self._apply.process_batch(records)
+
+
+async def rebuild(
+    service: Service,
+    bootstrap: str,
+    *,
+    steer: Callable[[Service, Reader], Steer] | None = None,
+    progress: bool = False,
+) -> Rebuilt:
     """Empty ``service``'s projection and apply its topics again from offset 0."""
     started = time.monotonic()
     db = service.db
     await db.create_schema(service.metadata)
-    async with db.transaction() as session:
-        for table in reversed(service.metadata.sorted_tables):
-            await session.execute(table.delete())
-        await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
-        last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
-
-    sources = [
-        (s.topics, _quiet(service) if s is service.subscription else s.consumer)
-        for s in service.subscriptions
-    ]
-    records = not_applied = 0
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
+
+        async def read(topics: Sequence[str], apply: BatchConsumer) -> tuple[int, int]:
+            return await replay_topics(bootstrap, topics, apply, bar)
+
+        own = steer(service, read) if steer else None
+        if own is not None:
+            await own.prepare()
+        keeps = own.keeps if own else ()
+        async with db.transaction() as session:
+            for table in reversed(service.metadata.sorted_tables):
+                if table not in keeps:
+                    await session.execute(table.delete())
+            await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
+            last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
+            last_line = await session.scalar(select(func.max(history.c.id))) or 0
+
+        clock = own.clock if own else system_clock
+        sources = [
+            (s.topics, _quiet(service, clock) if s is service.subscription else s.consumer)
+            for s in service.subscriptions
+        ]
+        records = not_applied = 0
         for topics, apply in sources:
-            done, refused = await replay_topics(bootstrap, topics, apply, bar)
+            done, refused = await read(topics, _Seen(own, apply) if own else apply)
             records, not_applied = records + done, not_applied + refused
+    finished = await own.finish() if own else ""
     async with db.transaction() as session:
         dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
+        await session.execute(history.delete().where(history.c.id > last_line))
     await db.dispose()
-    return Rebuilt(records, not_applied, int(dropped.rowcount), time.monotonic() - started)  # type: ignore[attr-defined]
+    seconds = time.monotonic() - started
+    return Rebuilt(records, not_applied, int(dropped.rowcount), seconds, finished)  # type: ignore[attr-defined]
 
 
 def answering(service: Service) -> bool:
@@ -159,15 +233,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("service", choices=sorted(REBUILDABLE))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    service = REBUILDABLE[args.service]()
+    chosen = REBUILDABLE[args.service]
+    service = chosen.create()
     if answering(service):
         parser.exit(2, f"{args.service} answers on port {service.settings.http_port}: stop it first\n")
-    result = asyncio.run(rebuild(service, service.settings.platform.kafka_bootstrap_servers, progress=True))
+    bootstrap = service.settings.platform.kafka_bootstrap_servers
+    result = asyncio.run(rebuild(service, bootstrap, steer=chosen.steer, progress=True))
     print(
         f"{args.service}: {result.records} records applied again in {result.seconds:.1f} s "
         f"({result.per_second:.0f}/s); {result.not_applied} could not be applied (dead-lettered when they "
         f"came); {result.dropped_events} events emitted again were dropped, not published"
     )
+    if result.finished:
+        print(f"{args.service}: {result.finished}")
     return 0
 
 

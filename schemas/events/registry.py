@@ -176,6 +176,9 @@ class NominalsMerged(Contract):
     absorbed_platform_id: str = Field(min_length=1, max_length=64)
     merge_id: int
     schemes: Schemes
+    area: str | None = Field(
+        default=None, max_length=8, description="The MAPPA area managing the survivor after the merge"
+    )
 
 
 class NominalsUnmerged(Contract):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit import audit
 from eventkit.auth import Authenticated, Principal, Purpose, Role
@@ -18,19 +19,17 @@ from eventkit.consumer import UnitOfWork
 from eventkit.http import Db, Now, RequestBody, Today
 from eventkit.outbox import Cause, Emitter
 from schemas.envelope import CloudEvent
-from schemas.events.registry import NominalsMerged, NominalsUnmerged
 from schemas.identifiers import Scheme
-from services.registry import rules
+from services.registry import merging
 from services.registry.api import case_visible
-from services.registry.handlers import categories, notifications
 from services.registry.handlers.resolve import note, replay
-from services.registry.notification_rules import longer
+from services.registry.merging import SOURCE
 from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["decisions"])
-SOURCE = "/mappa/registry"
+
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "no such nominal")
 
 
@@ -64,13 +63,10 @@ def _done(merge_id: int, survivor: str, absorbed: str, moved: list[tuple[Scheme,
     return MergeDone(merge_id=merge_id, survivor=survivor, absorbed=absorbed, identifiers=listed)
 
 
-async def _noted_and_audited(
-    work: Emitter, principal: Principal, purpose: str, changes: tuple[tuple[str, str], ...]
-) -> None:
-    for platform_id, change in changes:
-        await note(work, platform_id, change)
+async def _audited(session: AsyncSession, principal: Principal, purpose: str, *platform_ids: str) -> None:
+    for platform_id in platform_ids:
         await audit.record_read(
-            work.session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
+            session, principal, purpose=purpose, record_type="nominal", record_id=platform_id
         )
 
 
@@ -98,30 +94,10 @@ async def merge(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a nominal cannot be merged into itself")
     async with db.transaction() as session:
         await _in_area(RegistryReads(session), principal, survivor, absorbed)
-        store = RegistryStore(session)
-        merge_id, moved = await store.merge(survivor, absorbed, decided_by=principal.user)
-        work = Emitter(session, SOURCE, Cause(f"merge/{merge_id}", "decision/merge"))
-        changes = ((survivor, f"merged with {absorbed}"), (absorbed, f"merged into {survivor}"))
-        await _noted_and_audited(work, principal, purpose, changes)
-        if (await store.facts(survivor))["area"] is None:
-            await store.update(survivor, area=principal.area)
-        theirs = await store.requirement(absorbed)
-        if theirs is not None and longer(await store.requirement(survivor), theirs) is theirs:
-            await store.take_requirement(survivor, absorbed)
-            await notifications.publish_requirement(work, survivor, theirs)
-        facts = await store.facts(absorbed)
-        if (category := facts["category"]) is not None:
-            decision = rules.CategoryDecision(category, facts["category_reason"], rules.LEGAL_BASIS[category])
-            await categories.assign(work, survivor, decision, today)
-        await work.emit(
-            NominalsMerged(
-                platform_id=survivor,
-                absorbed_platform_id=absorbed,
-                merge_id=merge_id,
-                schemes=sorted({scheme for scheme, _ in moved}),
-            ),
-            key=survivor,
+        merge_id, moved = await merging.merge(
+            session, survivor, absorbed, decided_by=principal.user, area=principal.area, today=today
         )
+        await _audited(session, principal, purpose, survivor, absorbed)
     return _done(merge_id, survivor, absorbed, moved)
 
 
@@ -136,41 +112,14 @@ async def unmerge(
     """
     _coordinator(principal)
     async with db.transaction() as session:
-        store = RegistryStore(session)
-        parties = await store.merge_parties(merge_id)
+        parties = await RegistryStore(session).merge_parties(merge_id)
         if parties is None:
             raise NOT_FOUND
         await _in_area(RegistryReads(session), principal, parties[0])
-        merged_category = (await store.facts(parties[0]))["category"]
-        undone = await store.unmerge(merge_id)
+        undone = await merging.unmerge(session, merge_id, today=today)
         assert undone is not None  # the same transaction just found it
         survivor, restored = undone.survivor, undone.restored
-        work = Emitter(session, SOURCE, Cause(f"unmerge/{merge_id}", "decision/unmerge"))
-        changes = ((survivor, f"unmerged {restored}"), (restored, f"unmerged from {survivor}"))
-        await _noted_and_audited(work, principal, purpose, changes)
-        if undone.requirement_changed and (own := await store.requirement(survivor)) is not None:
-            await notifications.publish_requirement(work, survivor, own)
-        facts = await store.facts(survivor)
-        if (category := facts["category"]) != merged_category:
-            if category is None:
-                reason = "Merge undone: the category came from the other record"
-                await categories.exit_mappa(work, survivor, merged_category, reason, today)
-            else:
-                decision = rules.CategoryDecision(
-                    category, facts["category_reason"], rules.LEGAL_BASIS[category]
-                )
-                await categories.set_category(
-                    work, survivor, decision, today, f"category {category} restored"
-                )
-        await work.emit(
-            NominalsUnmerged(
-                platform_id=survivor,
-                restored_platform_id=restored,
-                merge_id=merge_id,
-                schemes=sorted({scheme for scheme, _ in undone.identifiers}),
-            ),
-            key=survivor,
-        )
+        await _audited(session, principal, purpose, survivor, restored)
     return _done(merge_id, survivor, restored, undone.identifiers)
 
 
@@ -218,8 +167,8 @@ async def decide_case(
         )
         if target is not None:
             work = Emitter(session, SOURCE, Cause(f"resolution/{case_id}", "decision/resolution"))
-            change = f"resolution case {case_id}: held event applied ({decision.note})"[:200]
-            await _noted_and_audited(work, principal, purpose, ((target, change),))
+            await note(work, target, f"resolution case {case_id}: held event applied ({decision.note})"[:200])
+            await _audited(session, principal, purpose, target)
             held = CloudEvent.model_validate(case["event"])
             await replay(UnitOfWork(session, SOURCE, held, now=now), case["event"])
     log.info("resolution case %d %s by a co-ordinator", case_id, "applied" if target else "dismissed")

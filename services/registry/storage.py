@@ -36,6 +36,7 @@ from services.registry.tables import (
 # fact_dates update sets the columns its parameters name.
 _PID: BindParameter[str] = bindparam("pid")
 _NOMINAL = select(nominals).where(nominals.c.platform_id == _PID)
+_PLATFORM_ID = select(nominals.c.platform_id).where(nominals.c.platform_id == _PID)
 _CATEGORY = select(nominals.c.category).where(nominals.c.platform_id == _PID)
 _UPDATE_NOMINAL = nominals.update().where(nominals.c.platform_id == _PID)
 _REQUIREMENT = select(requirements).where(requirements.c.platform_id == _PID)
@@ -127,8 +128,11 @@ class RegistryStore:
         date_of_birth: date,
         identifiers_: Mapping[Scheme, str],
         area: str | None,
+        platform_id: str | None = None,
+        created_at: datetime | None = None,
     ) -> str:
-        platform_id = str(uuid.uuid4())
+        """A new nominal: under a new platform id, or under the one a rebuild found in the log."""
+        platform_id = platform_id or str(uuid.uuid4())
         await self._session.execute(
             _INSERT_NOMINAL,
             dict(
@@ -141,7 +145,7 @@ class RegistryStore:
                 # MAPPA-managed only once a category is assigned (handlers/categories.py).
                 mappa_status="not-mappa",
                 area=area,
-                created_at=datetime.now(UTC),
+                created_at=created_at or datetime.now(UTC),
             ),
         )
         await self.link(platform_id, identifiers_)
@@ -149,6 +153,9 @@ class RegistryStore:
         if area is not None:
             self._session.info.setdefault(_REGISTERED_IN_AN_AREA, set()).add(platform_id)
         return platform_id
+
+    async def has_nominal(self, platform_id: str) -> bool:
+        return await self._session.scalar(_PLATFORM_ID, {"pid": platform_id}) is not None
 
     def registered_in_an_area(self, platform_id: str) -> bool:
         """Whether the nominal was registered in this transaction, with its area (so it has one)."""
@@ -497,9 +504,16 @@ class RegistryStore:
         )
 
     async def merge(
-        self, survivor: str, absorbed: str, *, decided_by: str
+        self,
+        survivor: str,
+        absorbed: str,
+        *,
+        decided_by: str,
+        merge_id: int | None = None,
+        decided_at: datetime | None = None,
     ) -> tuple[int, list[tuple[Scheme, str]]]:
-        """Move the absorbed nominal's identifiers and records to the survivor; returns the merge id.
+        """Move the absorbed nominal's identifiers and records to the survivor; returns the merge id
+        (``merge_id`` when a rebuild makes a published merge again).
 
         The survivor's requirement and category as they were are kept with
         the merge, so that an unmerge restores them whatever the merge
@@ -529,6 +543,7 @@ class RegistryStore:
         moved["survivor_category"] = [facts["category"], facts["category_reason"], facts["mappa_status"]]
         moved["absorbed_status"] = (await self.facts(absorbed))["mappa_status"]
         await self.update(absorbed, mappa_status="merged", merged_into=survivor)
+        numbered = {} if merge_id is None else {"id": merge_id}
         result = await self._session.execute(
             merges.insert().returning(merges.c.id),
             dict(
@@ -536,7 +551,8 @@ class RegistryStore:
                 absorbed=absorbed,
                 moved=moved,
                 decided_by=decided_by,
-                decided_at=datetime.now(UTC),
+                decided_at=decided_at or datetime.now(UTC),
+                **numbered,
             ),
         )
         return int(result.scalar_one()), moved_ids
@@ -563,7 +579,7 @@ class RegistryStore:
     def _holds_requirement(self, platform_id: str) -> None:
         self._session.info.get(_WITHOUT_REQUIREMENT, set()).discard(platform_id)
 
-    async def unmerge(self, merge_id: int) -> Unmerged | None:
+    async def unmerge(self, merge_id: int, *, undone_at: datetime | None = None) -> Unmerged | None:
         """Move back exactly what the merge moved; None if there is no such merge still in force."""
         await write_staged(self._session)  # staged records are moved back too
         row = (
@@ -598,7 +614,7 @@ class RegistryStore:
         absorbed_status = moved.get("absorbed_status", "active")
         await self.update(row.absorbed, mappa_status=absorbed_status, merged_into=None)
         await self._session.execute(
-            merges.update().where(merges.c.id == merge_id).values(undone_at=datetime.now(UTC))
+            merges.update().where(merges.c.id == merge_id).values(undone_at=undone_at or datetime.now(UTC))
         )
         return Unmerged(
             survivor=row.survivor,

@@ -28,7 +28,7 @@ nominals = Table(
     Column("date_of_birth", Date, nullable=False),
     Column("category", Integer),
     Column("category_reason", String(300)),
-    Column("custody_status", String(16), nullable=False, default="in-community"),
+    Column("custody_status", String(32), nullable=False, default="in-community"),
     Column("release_date", Date),
     Column("released_on", Date),
     Column("on_licence", Boolean, nullable=False, default=False),

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from eventkit import history
 from eventkit.codec import decode
@@ -22,7 +22,7 @@ from schemas.events.common import PersonRef
 from schemas.events.police import PersonDetails
 from schemas.events.registry import IdentifiersLinked, NominalRegistered
 from schemas.identifiers import Scheme
-from services.registry import identity
+from services.registry import identity, steering
 from services.registry.storage import RegistryStore
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 HELD_MAX_BYTES = 16 * 1024 * 1024
 handlers = Handlers()
 # Identifiers that became known while handling an event: events held for them wait until it is applied.
-_newly_known: ContextVar[list[Mapping[Scheme, str]] | None] = ContextVar("newly_known", default=None)
+_newly_known: ContextVar[list[tuple[str, Mapping[Scheme, str]]] | None] = ContextVar(
+    "newly_known", default=None
+)
 # Set while a held event is applied again: only such an event can have a co-ordinator's decision.
 _replaying: ContextVar[bool] = ContextVar("replaying", default=False)
 C = TypeVar("C", bound=Contract)
@@ -50,14 +52,14 @@ def on(
         fn: Callable[[C, UnitOfWork], Awaitable[None]],
     ) -> Callable[[C, UnitOfWork], Awaitable[None]]:
         async def then_release(data: C, work: UnitOfWork) -> None:
-            known: list[Mapping[Scheme, str]] = []
+            known: list[tuple[str, Mapping[Scheme, str]]] = []
             token = _newly_known.set(known)
             try:
                 await fn(data, work)
             finally:
                 _newly_known.reset(token)
-            for ids in known:
-                await _release_held(work, ids)
+            for platform_id, ids in known:
+                await _release_held(work, platform_id, ids)
 
         handlers.on(model)(then_release)
         return fn
@@ -94,7 +96,17 @@ async def nominal_for(
     if _replaying.get() and (decided := await store.decided_nominal(work.cause.id)) is not None:
         return decided
     ids = claimed(person)
-    resolution = identity.resolve(identity.Claim(ids, person.date_of_birth), await store.candidates(ids))
+    complete = person.date_of_birth is not None and bool(person.family_name and person.given_names)
+    resolved = identity.resolve(identity.Claim(ids, person.date_of_birth), await store.candidates(ids))
+    resolution: steering.Steered = resolved
+    if (rebuilding := steering.current()) is not None:
+        resolution = await _as_live(rebuilding, store, work, resolved, complete, hold_if_unknown)
+        if isinstance(resolution, steering.Wait):
+            rebuilding.wait(work.cause.id, ids, resolution.nominal, _held(work))
+    if isinstance(resolution, steering.Decided):
+        return resolution.platform_id
+    if isinstance(resolution, steering.Wait | steering.AsLeft):
+        return None
     if isinstance(resolution, identity.Conflict):
         await _hold(work, resolution.reason, resolution.platform_ids, ids)
         return None
@@ -108,24 +120,68 @@ async def nominal_for(
                 IdentifiersLinked(platform_id=resolution.platform_id, schemes=sorted(resolution.link)),
                 key=resolution.platform_id,
             )
-            await _when_applied(work, resolution.link)
+            await _when_applied(work, resolution.platform_id, resolution.link)
         return resolution.platform_id
     if not hold_if_unknown:
         return None
     if person.date_of_birth is None or not person.family_name or not person.given_names:
         await _hold(work, "unknown-person", (), ids)
         return None
+    given = resolution.platform_id if isinstance(resolution, steering.Register) else None
     platform_id = await store.add_nominal(
         family_name=person.family_name,
         given_names=list(person.given_names),
         date_of_birth=person.date_of_birth,
         identifiers_=ids,
         area=area,
+        platform_id=given,
+        created_at=rebuilding.published.registered_at.get(given) if rebuilding and given else None,
     )
     await note(work, platform_id, "registered")
     await work.emit(NominalRegistered(platform_id=platform_id, schemes=sorted(ids)), key=platform_id)
-    await _when_applied(work, ids)
+    await _when_applied(work, platform_id, ids)
     return platform_id
+
+
+async def _as_live(
+    rebuilding: steering.Rebuilding,
+    store: RegistryStore,
+    work: UnitOfWork,
+    resolution: identity.Resolution,
+    complete: bool,
+    may_register: bool,
+) -> steering.Steered:
+    """In a rebuild: the resolution the live register or a co-ordinator made for this event."""
+    event_id = work.cause.id
+    steered: steering.Steered | None = None
+    if not _replaying.get() and (case := rebuilding.cases.get(event_id)) is not None:
+        status, decided = case
+        if decided is not None:
+            steered = steering.Decided(decided)
+        elif status != "applied":
+            return steering.AsLeft()
+    if steered is None:
+        planned = rebuilding.published.about.get(event_id)
+        exists = (
+            planned is not None
+            and isinstance(resolution, identity.NewNominal)
+            and await store.has_nominal(planned)
+        )
+        steered = steering.steer(
+            resolution,
+            planned,
+            planned_exists=exists,
+            complete=complete,
+            may_register=may_register,
+            may_wait=rebuilding.may_wait,
+        )
+    if isinstance(steered, steering.Decided) and not await store.has_nominal(steered.platform_id):
+        return steering.not_yet(steered, may_wait=rebuilding.may_wait)
+    return steered
+
+
+def _held(work: UnitOfWork) -> dict[str, Any]:
+    return work.cause.model_dump(mode="json")
 
 
 async def _hold(
@@ -137,7 +193,7 @@ async def _hold(
         platform_ids=platform_ids,
         event_id=cause.id,
         event_type=cause.type,
-        event=cause.model_dump(mode="json"),
+        event=_held(work),
         claimed=ids,
     )
     log.warning("resolution case opened (%s) for event %s", reason, cause.id)
@@ -156,21 +212,25 @@ async def replay(work: UnitOfWork, held: Mapping[str, object]) -> None:
     work.emitted += again.emitted
 
 
-async def _when_applied(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
+async def _when_applied(work: UnitOfWork, platform_id: str, known: Mapping[Scheme, str]) -> None:
     if (pending := _newly_known.get()) is None:
-        await _release_held(work, known)
+        await _release_held(work, platform_id, known)
     else:
-        pending.append(known)
+        pending.append((platform_id, known))
 
 
-async def _release_held(work: UnitOfWork, known: Mapping[Scheme, str]) -> None:
+async def _release_held(work: UnitOfWork, platform_id: str, known: Mapping[Scheme, str]) -> None:
     """Apply events held because their person was unknown, now that an identifier of theirs is known.
 
     Agencies' topics are not ordered with each other, so a prison's event
-    can arrive before the police conviction that registers the person.
+    can arrive before the police conviction that registers the person. A
+    rebuild's waiting events are applied the same way.
     """
     for held in await RegistryStore(work.session).take_held(known):
         await replay(work, held)
+    if (rebuilding := steering.current()) is not None:
+        for waited in rebuilding.take(known, platform_id):
+            await replay(work, waited)
 
 
 async def note(work: Emitter, platform_id: str, change: str, cause: Cause | None = None) -> None:
