@@ -39,6 +39,7 @@ from eventkit.clock import Clock, system_clock
 from eventkit.consumer import BatchResult, Consumer
 from eventkit.history import history
 from eventkit.inbox import inbox
+from eventkit.outbox import count as unpublished
 from eventkit.outbox import outbox
 from eventkit.service import Service
 from eventkit.settings import Settings
@@ -55,6 +56,7 @@ class Steer(Protocol):
     """A service's own part in its rebuild."""
 
     keeps: tuple[Table, ...]  # its tables that are not projections
+    reads: tuple[str, ...]  # topics it reads besides those it consumes
 
     async def prepare(self) -> None:
         """Read what it needs, before anything is emptied."""
@@ -62,11 +64,15 @@ class Steer(Protocol):
     def clock(self) -> datetime:
         """The service's clock for the records being applied again."""
 
-    def saw(self, records: Sequence[ConsumerRecord]) -> None:
-        """The next records to be applied."""
+    async def apply(self, records: Sequence[ConsumerRecord], consumer: BatchConsumer) -> BatchResult:
+        """Apply the next records through ``consumer``, with whatever must happen between them."""
 
     async def finish(self) -> str:
         """Complete the rebuild after the last record; what it did, said in a line."""
+
+
+class NotRebuilt(Exception):
+    """The rebuild would lose something: nothing was emptied."""
 
 
 class Create(Protocol):
@@ -158,15 +164,24 @@ def _quiet(service: Service, clock: Clock) -> Consumer:
     return Consumer(config, service.db, service.handlers, not_again, CollectorRegistry(), tracer)
 
 
-class _Seen:
-    """Tells the service's part which records come next, then applies them."""
-
-    def __init__(self, steer: Steer, apply: BatchConsumer) -> None:
-        self._steer, self._apply = steer, apply
+class _Steered:
+    def __init__(self, steer: Steer, consumer: BatchConsumer) -> None:
+        self._steer, self._consumer = steer, consumer
 
     async def process_batch(self, records: Sequence[ConsumerRecord]) -> BatchResult:
-        self._steer.saw(records)
-        return await self._apply.process_batch(records)
+        return await self._steer.apply(records, self._consumer)
+
+
+async def _log_starts_late(bootstrap: str, topics: Sequence[str]) -> list[str]:
+    """Partitions whose first record is no longer at offset 0: retention or an operator deleted some."""
+    consumer = make_reader(bootstrap, client_id="mappa-rebuild")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+        starts = await consumer.beginning_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return [f"{tp.topic}[{tp.partition}] starts at {start}" for tp, start in starts.items() if start > 0]
 
 
 async def rebuild(
@@ -175,17 +190,30 @@ async def rebuild(
     *,
     steer: Callable[[Service, Reader], Steer] | None = None,
     progress: bool = False,
+    log_may_start_late: bool = False,
 ) -> Rebuilt:
-    """Empty ``service``'s projection and apply its topics again from offset 0."""
+    """Empty ``service``'s projection and apply its topics again from offset 0.
+
+    Refused (``NotRebuilt``), before anything is emptied, while the service has events it has not
+    published (the log lacks them), and when the log no longer starts at offset 0 unless
+    ``log_may_start_late`` says the records before were deleted on purpose.
+    """
     started = time.monotonic()
     db = service.db
     await db.create_schema(service.metadata)
+    topics = [t for s in service.subscriptions for t in s.topics]
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
 
         async def read(topics: Sequence[str], apply: BatchConsumer) -> tuple[int, int]:
             return await replay_topics(bootstrap, topics, apply, bar)
 
         own = steer(service, read) if steer else None
+        late = await _log_starts_late(bootstrap, [*topics, *(own.reads if own else ())])
+        if late and not log_may_start_late:
+            raise NotRebuilt(f"the log no longer holds everything: {', '.join(late)}")
+        async with db.transaction() as session:
+            if (waiting := await unpublished(session)) > 0:
+                raise NotRebuilt(f"{waiting} events wait in its outbox: start it until it has sent them")
         if own is not None:
             await own.prepare()
         keeps = own.keeps if own else ()
@@ -196,21 +224,23 @@ async def rebuild(
             await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
             last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
             last_line = await session.scalar(select(func.max(history.c.id))) or 0
-
-        clock = own.clock if own else system_clock
-        sources = [
-            (s.topics, _quiet(service, clock) if s is service.subscription else s.consumer)
-            for s in service.subscriptions
-        ]
-        records = not_applied = 0
-        for topics, apply in sources:
-            done, refused = await read(topics, _Seen(own, apply) if own else apply)
-            records, not_applied = records + done, not_applied + refused
-    finished = await own.finish() if own else ""
-    async with db.transaction() as session:
-        dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
-        await session.execute(history.delete().where(history.c.id > last_line))
-    await db.dispose()
+        try:
+            clock = own.clock if own else system_clock
+            sources = [
+                (s.topics, _quiet(service, clock) if s is service.subscription else s.consumer)
+                for s in service.subscriptions
+            ]
+            records = not_applied = 0
+            for topics_, apply in sources:
+                done, refused = await read(topics_, _Steered(own, apply) if own else apply)
+                records, not_applied = records + done, not_applied + refused
+            finished = await own.finish() if own else ""
+        finally:
+            # Whatever happened, nothing emitted again is left to be published, nor written twice.
+            async with db.transaction() as session:
+                dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
+                await session.execute(history.delete().where(history.c.id > last_line))
+            await db.dispose()
     seconds = time.monotonic() - started
     return Rebuilt(records, not_applied, int(dropped.rowcount), seconds, finished)  # type: ignore[attr-defined]
 
@@ -231,6 +261,11 @@ def answering(service: Service) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.rebuild", description=__doc__.split("\n\n")[0])
     parser.add_argument("service", choices=sorted(REBUILDABLE))
+    parser.add_argument(
+        "--log-may-start-late",
+        action="store_true",
+        help="rebuild even though records before the log's start were deleted (what they said is lost)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     chosen = REBUILDABLE[args.service]
@@ -238,7 +273,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if answering(service):
         parser.exit(2, f"{args.service} answers on port {service.settings.http_port}: stop it first\n")
     bootstrap = service.settings.platform.kafka_bootstrap_servers
-    result = asyncio.run(rebuild(service, bootstrap, steer=chosen.steer, progress=True))
+    try:
+        result = asyncio.run(
+            rebuild(
+                service,
+                bootstrap,
+                steer=chosen.steer,
+                progress=True,
+                log_may_start_late=args.log_may_start_late,
+            )
+        )
+    except NotRebuilt as refused:
+        parser.exit(2, f"{args.service} not rebuilt: {refused}\n")
     print(
         f"{args.service}: {result.records} records applied again in {result.seconds:.1f} s "
         f"({result.per_second:.0f}/s); {result.not_applied} could not be applied (dead-lettered when they "

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy import Column, DateTime, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.clock import Clock, system_clock
@@ -39,14 +39,6 @@ async def once(session: AsyncSession, *, job: str, key: str, now: datetime) -> b
         insert_if_new(session, schedule_marks), {"job": job, "key": key, "at": now}
     )
     return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
-
-
-async def claimed(session: AsyncSession, *, job: str, key: str) -> bool:
-    """Whether ``job`` claimed ``key`` before: what it did then, a rebuild does again."""
-    found = await session.scalar(
-        select(schedule_marks.c.key).where(schedule_marks.c.job == job, schedule_marks.c.key == key)
-    )
-    return found is not None
 
 
 class Scheduler:

@@ -1,47 +1,63 @@
 """The registry's part in ``python -m deploy.rebuild registry``: the register again from the agency
 topics, under the platform ids it published and with the decisions people made, publishing nothing.
 
-- An agency event is applied to the nominal the live register applied it to (``steering.py``), as of
-  the time it applied it there (the register's clock, never the sender's). A nominal is registered
-  under the platform id and at the time it was first published with.
+- An agency event is applied to the nominal the live register applied it to (``steering.py``): its
+  published events say which, and for an event that published nothing (custody started, say) its
+  history, which the rebuild keeps. A nominal is registered under its published platform id and time,
+  with the details of the event that registered it.
+- Events are applied in the order and on the day the live register applied them, as near as the log
+  tells: by the time of what each published (or its history line), within a batch of records; an
+  event with neither takes the time of the one before it on its partition.
+- Between them, at the time each was made: merges and unmerges again (with their merge ids), category
+  1 ended again where the schedule's marks (which stay) say it ended it, breaches recorded again from
+  ``notification-overdue``.
 - Resolution cases are kept, not rebuilt: they hold co-ordinators' decisions and work. An event one
   holds open or was dismissed stays so; one a co-ordinator applied is applied to that nominal.
-- An event that published nothing and whose person is not yet known waits until they are. What still
+- An event whose person is not yet known in the rebuild's order waits until they are. What still
   waits when the log ends is applied as the live register would apply it (counted).
-- Breaches the schedule recorded are recorded again from ``notification-overdue``, and category 1
-  ends again wherever the schedule's marks (which stay) say it ended it; nothing is done twice.
-- The register's history stays too, and says whom each event that published nothing (custody
-  started, say) was about, and when it was applied.
-- Merges and unmerges are made again, in the order published and with their merge ids, after the
-  agency events. Who decided one, and when, is kept from the register being rebuilt (no event names
-  staff); from an empty one, the author is unknown and the time is the event's.
+- Who decided a merge, and when, is kept from the register being rebuilt (no event names staff);
+  from an empty database, the author is unknown and the time is the event's.
 """
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Row, Table, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.clock import local_date
 from eventkit.consumer import BatchResult, UnitOfWork
 from eventkit.db import insert_if_new, utc
 from eventkit.history import history
 from eventkit.outbox import Cause, Emitter
+from eventkit.scheduler import schedule_marks
 from eventkit.service import Service
 from eventkit.subscription import BatchConsumer
 from schemas.catalogue import REGISTRY_OFFENDERS
 from schemas.envelope import CloudEvent
 from services.registry import merging, steering
 from services.registry.handlers.resolve import replay
-from services.registry.schedule import category_ends_again
+from services.registry.schedule import CATEGORY_ENDS, category_1_ended
 from services.registry.storage import RegistryStore
 from services.registry.tables import breaches, merges, nominals, resolution_cases
 
 Reader = Callable[[Sequence[str], BatchConsumer], Awaitable[tuple[int, int]]]
 UNKNOWN_AUTHOR = "unknown (rebuilt from the log)"
+
+
+@dataclass(frozen=True)
+class CategoryEnd:
+    """The schedule ended category 1 here (its mark's key), at ``at``."""
+
+    key: str
+    at: datetime
+
+
+Due = steering.MergeMade | steering.MergeUndone | steering.Breach | CategoryEnd
 
 
 class _Folding:
@@ -60,45 +76,133 @@ class RegisterRebuild:
     """``deploy.rebuild``'s ``Steer`` for the register."""
 
     keeps: tuple[Table, ...] = (resolution_cases,)
+    reads: tuple[str, ...] = (REGISTRY_OFFENDERS.name,)
 
     def __init__(self, service: Service, read: Reader) -> None:
         self._service = service
         self._read = read
         self._published = steering.Published()
-        self._merges: dict[int, Any] = {}
-        self._state: steering.Rebuilding | None = None
+        self._state = steering.Rebuilding(self._published, {})
+        self._merges: dict[int, Row[Any, Any, Any, Any]] = {}
+        self._due: list[Due] = []
+        self._left: list[Due] = []  # due when their nominal was not there yet: tried again at the end
+        self._done = {"breaches": 0, "ends": 0, "decisions": 0}
+        self._last: dict[tuple[str, int], datetime] = {}
         self._now = datetime.now(UTC)
+        self._token: Any = None
 
     async def prepare(self) -> None:
-        """What the register published, and what the rebuild keeps, read before anything is emptied."""
-        await self._read([REGISTRY_OFFENDERS.name], _Folding(self._published))
+        """What the register published and recorded, read before anything is emptied."""
+        await self._read(self.reads, _Folding(self._published))
         async with self._service.db.transaction() as session:
             lines = select(history.c.cause_id, history.c.subject, history.c.at).order_by(history.c.id)
             for line in await session.execute(lines):
                 self._published.add_line(line.cause_id, line.subject, utc(line.at))
-            kept = select(merges.c.id, merges.c.decided_by, merges.c.decided_at, merges.c.undone_at)
-            self._merges = {row.id: row for row in await session.execute(kept)}
+            made = select(merges.c.id, merges.c.decided_by, merges.c.decided_at, merges.c.undone_at)
+            self._merges = {row.id: row for row in await session.execute(made)}
             case = resolution_cases.c
             cases = await session.execute(select(case.event_id, case.status, case.decided_nominal))
-        held = {row.event_id: (row.status, row.decided_nominal) for row in cases}
-        self._state = steering.Rebuilding(self._published, held)
-        self._token = steering.begin(self._state)
+            marks = select(schedule_marks.c.key, schedule_marks.c.at).where(
+                schedule_marks.c.job == CATEGORY_ENDS
+            )
+            ends = [CategoryEnd(row.key, utc(row.at)) for row in await session.execute(marks)]
+        self._state.cases = {row.event_id: (row.status, row.decided_nominal) for row in cases}
+        due: list[Due] = [*self._published.decisions, *self._published.breaches, *ends]
+        self._due = sorted(due, key=lambda d: (d.at, isinstance(d, steering.MergeUndone)))
         times = self._published.applied_at.values()
         self._now = min(times) if times else datetime.now(UTC)
+        self._token = steering.begin(self._state)
 
     def clock(self) -> datetime:
-        """The register's clock when it applied the events being applied again."""
+        """The register's clock when it applied the records being applied again."""
         return self._now
 
-    def saw(self, records: Sequence[ConsumerRecord]) -> None:
+    async def apply(self, records: Sequence[ConsumerRecord], consumer: BatchConsumer) -> BatchResult:
+        """The records in the order the live register applied them, a day at a time, with what was
+        decided between them."""
+        outcomes: list[Any] = []
+        run: list[ConsumerRecord] = []
+        for at, record in sorted(self._timed(records), key=lambda timed: timed[0]):
+            if run and (local_date(at) != local_date(self._now) or (self._due and self._due[0].at <= at)):
+                result = await consumer.process_batch(run)
+                outcomes += result.outcomes
+                if result.unavailable is not None:
+                    return BatchResult(outcomes, result.unavailable)
+                run = []
+            await self._decide(until=at)
+            run.append(record)
+            self._now = max(self._now, at)
+        result = await consumer.process_batch(run) if run else BatchResult([])
+        return BatchResult(outcomes + result.outcomes, result.unavailable)
+
+    def _timed(self, records: Sequence[ConsumerRecord]) -> list[tuple[datetime, ConsumerRecord]]:
+        """Each record with when the live register applied it: as published or in its history, or else
+        when the one before it on its partition was (the record's own time for the first)."""
         applied = self._published.applied_at
-        times = [applied[i] for i in map(_event_id, records) if i in applied]
-        self._now = max([self._now, *times])
+        timed = []
+        for record in records:
+            place = (record.topic, record.partition)
+            before = self._last.get(place) or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+            at = applied.get(_event_id(record)) or before
+            self._last[place] = at = max(at, before) if place in self._last else at
+            timed.append((at, record))
+        return timed
+
+    async def _decide(self, *, until: datetime | None) -> None:
+        """Make again what was decided up to ``until`` (everything, if None)."""
+        while self._due and (until is None or self._due[0].at <= until):
+            due = self._due.pop(0)
+            async with self._service.db.transaction() as session:
+                if not await self._made(session, due):
+                    self._left.append(due)
+
+    async def _made(self, session: AsyncSession, due: Due) -> bool:
+        """Make one decision again; False if what it is about is not on the register yet."""
+        store = RegistryStore(session)
+        if isinstance(due, steering.Breach):
+            if not await store.has_nominal(due.platform_id):
+                return False
+            row = dict(platform_id=due.platform_id, notification=due.notification, deadline=due.deadline)
+            done = await session.execute(insert_if_new(session, breaches), {**row, "recorded_at": due.at})
+            self._done["breaches"] += done.rowcount  # type: ignore[attr-defined]
+            return True
+        if isinstance(due, CategoryEnd):
+            platform_id, _, last_day = due.key.rpartition("/")
+            ending = (platform_id, date.fromisoformat(last_day))
+            if ending not in await store.requirement_ends(category=1):
+                return False
+            await category_1_ended(
+                Emitter(session, merging.SOURCE, Cause("rebuild", "rebuild")), *ending, due.key
+            )
+            self._done["ends"] += 1
+            return True
+        before = self._merges.get(due.merge_id)
+        if isinstance(due, steering.MergeMade):
+            if not (await store.has_nominal(due.survivor) and await store.has_nominal(due.absorbed)):
+                return False
+            await merging.merge(
+                session,
+                due.survivor,
+                due.absorbed,
+                decided_by=before.decided_by if before else UNKNOWN_AUTHOR,
+                area=due.area,
+                today=local_date(due.at),
+                merge_id=due.merge_id,
+                decided_at=utc(before.decided_at) if before else due.at,
+            )
+        else:
+            undone = utc(before.undone_at) if before and before.undone_at else due.at
+            if (
+                await merging.unmerge(session, due.merge_id, today=local_date(due.at), undone_at=undone)
+                is None
+            ):
+                return False
+        self._done["decisions"] += 1
+        return True
 
     async def finish(self) -> str:
-        state = self._state
-        assert state is not None, "prepare() first"
         try:
+            state = self._state
             leftover = len(state.waiting)
             state.may_wait = False
             self._now = datetime.now(UTC)
@@ -108,67 +212,32 @@ class RegisterRebuild:
                     _, (_, _, event) = state.waiting.popitem()
                     held = CloudEvent.model_validate(event)
                     await replay(UnitOfWork(session, merging.SOURCE, held, policies, now=self._now), event)
-                recorded = await self._breaches(session)
-                # The schedule's end of category 1, before and after the merges (a merge may have
-                # brought the requirement, or taken a category that had already ended).
-                schedule = Emitter(session, merging.SOURCE, Cause("rebuild", "rebuild"))
-                ended = await category_ends_again(schedule)
-                decisions = await self._decisions(session)
-                ended += await category_ends_again(schedule)
+            await self._decide(until=None)
+            self._due, self._left = self._left, []
+            await self._decide(until=None)
+            async with self._service.db.transaction() as session:
+                await _merge_ids_follow(session)
                 ids = set((await session.execute(select(nominals.c.platform_id))).scalars())
         finally:
             steering.end(self._token)
         afresh = len(ids - self._published.registered_at.keys())
+        done = self._done
         return (
             f"{len(ids)} nominals, {afresh} of them under a platform id the log did not hold; "
-            f"{recorded} breaches recorded again, category 1 ended again for {ended}, "
-            f"{decisions} merges and unmerges made again; "
+            f"{done['breaches']} breaches recorded again, category 1 ended again for {done['ends']}, "
+            f"{done['decisions']} merges and unmerges made again, {len(self._left)} could not be; "
             f"{leftover} events waited to the end for their person"
         )
 
-    async def _breaches(self, session: Any) -> int:
-        recorded = 0
-        for breach in self._published.breaches:
-            if await RegistryStore(session).has_nominal(breach.platform_id):
-                done = await session.execute(
-                    insert_if_new(session, breaches),
-                    dict(
-                        platform_id=breach.platform_id,
-                        notification=breach.notification,
-                        deadline=breach.deadline,
-                        recorded_at=breach.at,
-                    ),
-                )
-                recorded += done.rowcount
-        return recorded
 
-    async def _decisions(self, session: Any) -> int:
-        made = 0
-        for decision in self._published.in_order():
-            before = self._merges.get(decision.merge_id)
-            if isinstance(decision, steering.MergeMade):
-                await merging.merge(
-                    session,
-                    decision.survivor,
-                    decision.absorbed,
-                    decided_by=before.decided_by if before else UNKNOWN_AUTHOR,
-                    area=decision.area,
-                    today=local_date(decision.at),
-                    merge_id=decision.merge_id,
-                    decided_at=utc(before.decided_at) if before else decision.at,
-                )
-            else:
-                undone = utc(before.undone_at) if before and before.undone_at else decision.at
-                on = local_date(decision.at)
-                await merging.unmerge(session, decision.merge_id, today=on, undone_at=undone)
-            made += 1
-        if session.get_bind().dialect.name == "postgresql":
-            # Merge ids were given, not drawn: the next decision's id follows the largest.
-            top = await session.scalar(select(func.max(merges.c.id)))
-            if top is not None:
-                following = text("select setval(pg_get_serial_sequence('merges', 'id'), :top)")
-                await session.execute(following, {"top": top})
-        return made
+async def _merge_ids_follow(session: AsyncSession) -> None:
+    """Merge ids were given, not drawn: PostgreSQL's next one follows the largest."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if (top := await session.scalar(select(func.max(merges.c.id)))) is not None:
+        await session.execute(
+            text("select setval(pg_get_serial_sequence('merges', 'id'), :top)"), {"top": top}
+        )
 
 
 def _event_id(record: ConsumerRecord) -> Any:

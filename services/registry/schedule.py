@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from eventkit import history
 from eventkit.clock import local_date
 from eventkit.outbox import Cause, Emitter
-from eventkit.scheduler import claimed, once
+from eventkit.scheduler import once
 from schemas.events.registry import NotificationOverdue
 from services.registry.handlers import categories
 from services.registry.notification_rules import next_deadline
@@ -42,21 +42,11 @@ async def notification_periods_ended(work: Emitter, now: datetime) -> None:
     for platform_id, last_day in await RegistryStore(work.session).requirement_ends(category=1):
         key = f"{platform_id}/{last_day.isoformat()}"
         if today > last_day and await once(work.session, job=CATEGORY_ENDS, key=key, now=now):
-            await _category_1_ended(work, platform_id, last_day, key)
+            await category_1_ended(work, platform_id, last_day, key)
 
 
-async def category_ends_again(work: Emitter) -> int:
-    """In a rebuild: category 1 ends again wherever the schedule ended it (its marks stay)."""
-    ended = 0
-    for platform_id, last_day in await RegistryStore(work.session).requirement_ends(category=1):
-        key = f"{platform_id}/{last_day.isoformat()}"
-        if await claimed(work.session, job=CATEGORY_ENDS, key=key):
-            await _category_1_ended(work, platform_id, last_day, key)
-            ended += 1
-    return ended
-
-
-async def _category_1_ended(work: Emitter, platform_id: str, last_day: date, key: str) -> None:
+async def category_1_ended(work: Emitter, platform_id: str, last_day: date, key: str) -> None:
+    """Category 2 or exit, from the day after the requirement's last (a rebuild does it again)."""
     await categories.ended(
         work,
         platform_id,

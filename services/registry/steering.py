@@ -16,7 +16,13 @@ from typing import Any
 
 from schemas.catalogue import type_of
 from schemas.envelope import CloudEvent
-from schemas.events.registry import NominalRegistered, NominalsMerged, NominalsUnmerged, NotificationOverdue
+from schemas.events.registry import (
+    IdentifiersLinked,
+    NominalRegistered,
+    NominalsMerged,
+    NominalsUnmerged,
+    NotificationOverdue,
+)
 from schemas.identifiers import Scheme
 from services.registry import identity
 
@@ -56,12 +62,14 @@ def steer(
     planned: str | None,
     *,
     planned_exists: bool,
+    registered_it: bool,
     complete: bool,
     may_register: bool,
     may_wait: bool,
 ) -> Steered:
     """What the rebuild does with an event the rules resolved to ``resolution``, given the nominal
-    the live register applied it to (``planned``, None if it published nothing from it)."""
+    the live register applied it to (``planned``, None if nothing says) and whether this event is the
+    one that registered it there (``registered_it``: the nominal takes this event's details)."""
     if isinstance(resolution, identity.Conflict):
         # The live register held it, and a co-ordinator decided; or it came after a merge.
         return Decided(planned) if planned else resolution
@@ -70,7 +78,7 @@ def steer(
         return Decided(planned) if planned and planned != resolution.platform_id else resolution
     if planned is not None and planned_exists:
         return Decided(planned)  # known by identifiers another event brought (a merge, a decision)
-    if planned is not None and complete and may_register:
+    if planned is not None and complete and may_register and (registered_it or not may_wait):
         return Register(planned)
     if planned is None and not may_register:
         return resolution  # live ignored it too: nobody's charge matters until they are on the register
@@ -106,6 +114,7 @@ class Breach:
 
 
 _REGISTERED = type_of(NominalRegistered)
+_LINKED = type_of(IdentifiersLinked)
 _MERGED = type_of(NominalsMerged)
 _UNMERGED = type_of(NominalsUnmerged)
 _OVERDUE = type_of(NotificationOverdue)
@@ -119,6 +128,9 @@ class Published:
     # When the register applied each event (its own clock, never the sender's).
     applied_at: dict[str, datetime] = field(default_factory=dict)
     registered_at: dict[str, datetime] = field(default_factory=dict)
+    # The event that registered each nominal, and the schemes each event linked to its nominal.
+    registered_by: dict[str, str] = field(default_factory=dict)
+    linked: dict[str, list[Scheme]] = field(default_factory=dict)
     decisions: list[MergeMade | MergeUndone] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
 
@@ -129,6 +141,10 @@ class Published:
             self.applied_at.setdefault(event.causationid, event.time)
         if event.type == _REGISTERED and event.subject:
             self.registered_at.setdefault(event.subject, event.time)
+            if event.causationid:
+                self.registered_by.setdefault(event.subject, event.causationid)
+        elif event.type == _LINKED and event.causationid:
+            self.linked.setdefault(event.causationid, IdentifiersLinked.model_validate(data).schemes)
         elif event.type == _MERGED:
             merged = NominalsMerged.model_validate(data)
             self.decisions.append(
@@ -156,6 +172,14 @@ class Published:
 
 
 @dataclass
+class Staged:
+    """A transaction's changes to the events waiting: kept only if it commits."""
+
+    waits: dict[str, tuple[frozenset[str], str | None, dict[str, Any]]] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Rebuilding:
     """A rebuild under way: what was published, the resolution cases kept, and events waiting."""
 
@@ -164,23 +188,34 @@ class Rebuilding:
     cases: Mapping[str, tuple[str, str | None]]
     may_wait: bool = True
     # Events waiting for their person, by id: the identifiers claimed ("scheme:value"), the nominal
-    # the live register applied them to, and the event.
+    # they wait for, if known, and the event.
     waiting: dict[str, tuple[frozenset[str], str | None, dict[str, Any]]] = field(default_factory=dict)
 
     def wait(
-        self, event_id: str, claimed: Mapping[Scheme, str], planned: str | None, event: dict[str, Any]
+        self,
+        staged: Staged,
+        event_id: str,
+        claimed: Mapping[Scheme, str],
+        nominal: str | None,
+        event: dict[str, Any],
     ) -> None:
-        self.waiting[event_id] = (frozenset(f"{s}:{v}" for s, v in claimed.items()), planned, event)
+        staged.taken.discard(event_id)
+        staged.waits[event_id] = (frozenset(f"{s}:{v}" for s, v in claimed.items()), nominal, event)
 
-    def take(self, known: Mapping[Scheme, str], platform_id: str) -> list[dict[str, Any]]:
+    def take(self, staged: Staged, known: Mapping[Scheme, str], platform_id: str) -> list[dict[str, Any]]:
         """The waiting events about someone just made known: by an identifier, or by platform id."""
         wanted = {f"{s}:{v}" for s, v in known.items()}
-        taken = [
-            event_id
-            for event_id, (claimed, planned, _) in self.waiting.items()
-            if planned == platform_id or claimed & wanted
-        ]
-        return [self.waiting.pop(event_id)[2] for event_id in taken]
+        found: list[dict[str, Any]] = []
+        for event_id, (claimed, nominal, event) in [*self.waiting.items(), *staged.waits.items()]:
+            if event_id not in staged.taken and (nominal == platform_id or claimed & wanted):
+                staged.taken.add(event_id)
+                found.append(event)
+        return found
+
+    def commit(self, staged: Staged) -> None:
+        self.waiting.update(staged.waits)
+        for event_id in staged.taken:
+            self.waiting.pop(event_id, None)
 
 
 _current: ContextVar[Rebuilding | None] = ContextVar("registry_rebuilding", default=None)

@@ -119,7 +119,7 @@ async def _from_the_start(bootstrap: str, *groups: str) -> None:
                 TopicPartition(t, p) for t in reads[group] for p in await partitions_of(bootstrap, t)
             ]
             consumer.assign(partitions)
-            # The log's start, which a test that deleted records (the register's rebuild) moved on.
+            # The log's start (retention may have moved it on).
             await consumer.commit(await consumer.beginning_offsets(partitions))
         finally:
             await consumer.stop()

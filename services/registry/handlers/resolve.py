@@ -12,6 +12,8 @@ from contextvars import ContextVar
 from datetime import date
 from typing import Any, TypeVar
 
+from sqlalchemy import event
+
 from eventkit import history
 from eventkit.codec import decode
 from eventkit.consumer import Handlers, UnitOfWork
@@ -102,7 +104,9 @@ async def nominal_for(
     if (rebuilding := steering.current()) is not None:
         resolution = await _as_live(rebuilding, store, work, resolved, complete, hold_if_unknown)
         if isinstance(resolution, steering.Wait):
-            rebuilding.wait(work.cause.id, ids, resolution.nominal, _held(work))
+            rebuilding.wait(_staged(work, rebuilding), work.cause.id, ids, resolution.nominal, _held(work))
+        if isinstance(resolution, steering.Decided):
+            await _link_as_live(work, store, resolution.platform_id, ids, rebuilding)
     if isinstance(resolution, steering.Decided):
         return resolution.platform_id
     if isinstance(resolution, steering.Wait | steering.AsLeft):
@@ -167,10 +171,12 @@ async def _as_live(
             and isinstance(resolution, identity.NewNominal)
             and await store.has_nominal(planned)
         )
+        registered = planned is not None and rebuilding.published.registered_by.get(planned) == event_id
         steered = steering.steer(
             resolution,
             planned,
             planned_exists=exists,
+            registered_it=registered,
             complete=complete,
             may_register=may_register,
             may_wait=rebuilding.may_wait,
@@ -178,6 +184,38 @@ async def _as_live(
     if isinstance(steered, steering.Decided) and not await store.has_nominal(steered.platform_id):
         return steering.not_yet(steered, may_wait=rebuilding.may_wait)
     return steered
+
+
+async def _link_as_live(
+    work: UnitOfWork,
+    store: RegistryStore,
+    platform_id: str,
+    ids: Mapping[Scheme, str],
+    rebuilding: steering.Rebuilding,
+) -> None:
+    """The identifiers the live register linked to the nominal from this event (its log says which
+    schemes), unless some nominal holds them already."""
+    schemes = rebuilding.published.linked.get(work.cause.id, ())
+    link = {s: ids[s] for s in schemes if s in ids and not await store.candidates({s: ids[s]})}
+    if link:
+        await store.link(platform_id, link)
+        await _when_applied(work, platform_id, link)
+
+
+_STAGED = "registry.rebuild_staged"
+
+
+def _staged(work: UnitOfWork, rebuilding: steering.Rebuilding) -> steering.Staged:
+    """This transaction's changes to the rebuild's waiting events, kept when it commits."""
+    info = work.session.info
+    if (staged := info.get(_STAGED)) is None:
+        staged = info[_STAGED] = steering.Staged()
+        session = work.session.sync_session
+        event.listen(
+            session, "after_commit", lambda _s: rebuilding.commit(info.pop(_STAGED, steering.Staged()))
+        )
+        event.listen(session, "after_rollback", lambda _s: info.pop(_STAGED, None))
+    return staged
 
 
 def _held(work: UnitOfWork) -> dict[str, Any]:
@@ -229,7 +267,7 @@ async def _release_held(work: UnitOfWork, platform_id: str, known: Mapping[Schem
     for held in await RegistryStore(work.session).take_held(known):
         await replay(work, held)
     if (rebuilding := steering.current()) is not None:
-        for waited in rebuilding.take(known, platform_id):
+        for waited in rebuilding.take(_staged(work, rebuilding), known, platform_id):
             await replay(work, waited)
 
 
