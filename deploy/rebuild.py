@@ -268,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # What it cannot apply is counted in the summary, not dead-lettered again: its lines would say so.
+    logging.getLogger("eventkit.consumer").setLevel(logging.CRITICAL)
     chosen = REBUILDABLE[args.service]
     service = chosen.create()
     if answering(service):
