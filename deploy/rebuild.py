@@ -21,7 +21,8 @@ import argparse
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -64,11 +65,17 @@ class Steer(Protocol):
     def clock(self) -> datetime:
         """The service's clock for the records being applied again."""
 
+    def order(self, record: ConsumerRecord) -> Any:
+        """The key its records are applied in across partitions (given in each partition's order)."""
+
     async def apply(self, records: Sequence[ConsumerRecord], consumer: BatchConsumer) -> BatchResult:
         """Apply the next records through ``consumer``, with whatever must happen between them."""
 
     async def finish(self) -> str:
         """Complete the rebuild after the last record; what it did, said in a line."""
+
+    def close(self) -> None:
+        """Let go of what ``prepare`` took, whether the rebuild finished or failed."""
 
 
 class NotRebuilt(Exception):
@@ -115,10 +122,57 @@ async def _extent(
     return ends, sum(end - starts[tp] for tp, end in ends.items())
 
 
+Order = Callable[[ConsumerRecord], Any]
+Replay = Callable[[Sequence[str], BatchConsumer, Order | None], Awaitable[tuple[int, int]]]
+
+
+class InOrder:
+    """Records of several partitions merged by ``key``, each partition's own order kept.
+
+    A record is let out only while every partition still being read has one waiting, so that none
+    with an earlier key can come after it (keys that fall within a partition hold it back).
+    """
+
+    def __init__(self, partitions: Iterable[TopicPartition], key: Callable[[ConsumerRecord], Any]) -> None:
+        self._key = key
+        self._buffers: dict[TopicPartition, deque[tuple[Any, ConsumerRecord]]] = {
+            tp: deque() for tp in partitions
+        }
+        self._open = set(self._buffers)
+
+    def add(self, tp: TopicPartition, records: Iterable[ConsumerRecord]) -> None:
+        self._buffers[tp].extend((self._key(r), r) for r in records)
+
+    def read_all(self, tp: TopicPartition) -> None:
+        self._open.discard(tp)
+
+    def wanted(self) -> list[TopicPartition]:
+        """The partitions to fetch from before more can be let out."""
+        return [tp for tp in self._open if not self._buffers[tp]]
+
+    def take(self, limit: int) -> list[ConsumerRecord]:
+        taken: list[ConsumerRecord] = []
+        while len(taken) < limit and not self.wanted():
+            heads = [tp for tp, buffer in self._buffers.items() if buffer]
+            if not heads:
+                break
+            first = min(heads, key=lambda tp: self._buffers[tp][0][0])
+            taken.append(self._buffers[first].popleft()[1])
+        return taken
+
+    def done(self) -> bool:
+        return not self._open and not any(self._buffers.values())
+
+
 async def replay_topics(
-    bootstrap: str, topics: Sequence[str], apply: BatchConsumer, bar: "tqdm[Any]"
+    bootstrap: str,
+    topics: Sequence[str],
+    apply: BatchConsumer,
+    bar: "tqdm[Any]",
+    order: Order | None = None,
 ) -> tuple[int, int]:
-    """Feeds every record now in ``topics`` to ``apply``, in order per partition; (records, not applied)."""
+    """Feeds every record now in ``topics`` to ``apply``, in order per partition and, across them, by
+    ``order`` (a key each record gets in its partition's order); (records, not applied)."""
     consumer = make_reader(bootstrap, client_id="mappa-rebuild", max_records=BATCH)
     await consumer.start()
     records = not_applied = 0
@@ -130,17 +184,20 @@ async def replay_topics(
         bar.refresh()
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
-        while ends:
-            fetched = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
-            batch: list[ConsumerRecord] = []
-            for tp, found in fetched.items():
-                batch += [r for r in found if r.offset < ends.get(tp, 0)]
-            for tp in list(ends):
-                if await consumer.position(tp) >= ends[tp]:
-                    del ends[tp]
-                    consumer.pause(tp)
-            if not batch:
+        merged = InOrder(ends, order or (lambda _record: 0))
+        while not merged.done():
+            if wanted := merged.wanted():
+                # Fetch only where a partition ran dry: the others wait, buffered.
+                consumer.pause(*(tp for tp in ends if tp not in wanted))
+                consumer.resume(*wanted)
+                fetched = await consumer.getmany(*wanted, timeout_ms=1000, max_records=BATCH)
+                for tp, found in fetched.items():
+                    merged.add(tp, (r for r in found if r.offset < ends[tp]))
+                for tp in wanted:
+                    if await consumer.position(tp) >= ends[tp]:
+                        merged.read_all(tp)
                 continue
+            batch = merged.take(BATCH)
             result = await apply.process_batch(batch)
             if result.unavailable is not None:
                 raise RuntimeError(f"the database failed during the rebuild: {result.unavailable}")
@@ -152,7 +209,7 @@ async def replay_topics(
     return records, not_applied
 
 
-def _quiet(service: Service, clock: Clock) -> Consumer:
+def reapplying(service: Service, clock: Clock) -> Consumer:
     """The service's consumer, but one that never dead-letters: what it cannot apply was dead-lettered
     when it first came."""
 
@@ -204,8 +261,10 @@ async def rebuild(
     topics = [t for s in service.subscriptions for t in s.topics]
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
 
-        async def read(topics: Sequence[str], apply: BatchConsumer) -> tuple[int, int]:
-            return await replay_topics(bootstrap, topics, apply, bar)
+        async def read(
+            topics: Sequence[str], apply: BatchConsumer, order: Order | None = None
+        ) -> tuple[int, int]:
+            return await replay_topics(bootstrap, topics, apply, bar, order)
 
         own = steer(service, read) if steer else None
         late = await _log_starts_late(bootstrap, [*topics, *(own.reads if own else ())])
@@ -214,35 +273,48 @@ async def rebuild(
         async with db.transaction() as session:
             if (waiting := await unpublished(session)) > 0:
                 raise NotRebuilt(f"{waiting} events wait in its outbox: start it until it has sent them")
-        if own is not None:
-            await own.prepare()
-        keeps = own.keeps if own else ()
-        async with db.transaction() as session:
-            for table in reversed(service.metadata.sorted_tables):
-                if table not in keeps:
-                    await session.execute(table.delete())
-            await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
-            last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
-            last_line = await session.scalar(select(func.max(history.c.id))) or 0
         try:
-            clock = own.clock if own else system_clock
-            sources = [
-                (s.topics, _quiet(service, clock) if s is service.subscription else s.consumer)
-                for s in service.subscriptions
-            ]
-            records = not_applied = 0
-            for topics_, apply in sources:
-                done, refused = await read(topics_, _Steered(own, apply) if own else apply)
-                records, not_applied = records + done, not_applied + refused
-            finished = await own.finish() if own else ""
+            if own is not None:
+                await own.prepare()
+            records, not_applied, dropped, finished = await _applied_again(service, own, read)
         finally:
-            # Whatever happened, nothing emitted again is left to be published, nor written twice.
-            async with db.transaction() as session:
-                dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
-                await session.execute(history.delete().where(history.c.id > last_line))
+            if own is not None:
+                own.close()
             await db.dispose()
-    seconds = time.monotonic() - started
-    return Rebuilt(records, not_applied, int(dropped.rowcount), seconds, finished)  # type: ignore[attr-defined]
+    return Rebuilt(records, not_applied, dropped, time.monotonic() - started, finished)
+
+
+async def _applied_again(service: Service, own: Steer | None, read: Replay) -> tuple[int, int, int, str]:
+    """Empty the service's projection, apply its topics again and drop what it emitted again:
+    (records, not applied, dropped events, what the service's part did)."""
+    db = service.db
+    keeps = own.keeps if own else ()
+    async with db.transaction() as session:
+        for table in reversed(service.metadata.sorted_tables):
+            if table not in keeps:
+                await session.execute(table.delete())
+        await session.execute(inbox.delete().where(inbox.c.consumer == service.name))
+        last_queued = await session.scalar(select(func.max(outbox.c.id))) or 0
+        last_line = await session.scalar(select(func.max(history.c.id))) or 0
+    try:
+        clock = own.clock if own else system_clock
+        records = not_applied = 0
+        for subscription in service.subscriptions:
+            apply = subscription.consumer
+            order: Order | None = None
+            if subscription is service.subscription:
+                apply = reapplying(service, clock)
+                if own is not None:
+                    apply, order = _Steered(own, apply), own.order
+            done, refused = await read(subscription.topics, apply, order)
+            records, not_applied = records + done, not_applied + refused
+        finished = await own.finish() if own else ""
+    finally:
+        # Whatever happened, nothing emitted again is left to be published, nor written twice.
+        async with db.transaction() as session:
+            dropped = await session.execute(outbox.delete().where(outbox.c.id > last_queued))
+            await session.execute(history.delete().where(history.c.id > last_line))
+    return records, not_applied, int(dropped.rowcount), finished  # type: ignore[attr-defined]
 
 
 def answering(service: Service) -> bool:

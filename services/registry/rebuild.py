@@ -6,8 +6,8 @@ topics, under the platform ids it published and with the decisions people made, 
   history, which the rebuild keeps. A nominal is registered under its published platform id and time,
   with the details of the event that registered it.
 - Events are applied in the order and on the day the live register applied them, as near as the log
-  tells: by the time of what each published (or its history line), within a batch of records; an
-  event with neither takes the time of the one before it on its partition.
+  tells: across partitions by the time of what each published (or of its history line); an event
+  with neither takes the time of the one before it on its partition.
 - Between them, at the time each was made: merges and unmerges again (with their merge ids), category
   1 ended again where the schedule's marks (which stay) say it ended it, breaches recorded again from
   ``notification-overdue``.
@@ -88,6 +88,7 @@ class RegisterRebuild:
         self._left: list[Due] = []  # due when their nominal was not there yet: tried again at the end
         self._done = {"breaches": 0, "ends": 0, "decisions": 0}
         self._last: dict[tuple[str, int], datetime] = {}
+        self._keyed: dict[tuple[str, int, int], datetime] = {}
         self._now = datetime.now(UTC)
         self._token: Any = None
 
@@ -117,36 +118,40 @@ class RegisterRebuild:
         """The register's clock when it applied the records being applied again."""
         return self._now
 
+    def order(self, record: ConsumerRecord) -> datetime:
+        """When the live register applied the record: the time of what it published or of its history
+        line, else that of the record before it on its partition (the record's own for a first)."""
+        place = (record.topic, record.partition)
+        at = self._published.applied_at.get(_event_id(record)) or self._last.get(place)
+        at = at or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        self._last[place] = self._keyed[(*place, record.offset)] = at
+        return at
+
     async def apply(self, records: Sequence[ConsumerRecord], consumer: BatchConsumer) -> BatchResult:
-        """The records in the order the live register applied them, a day at a time, with what was
-        decided between them."""
+        """The records (in the order the live register applied them), a day at a time, with what was
+        decided between them made again at its time."""
         outcomes: list[Any] = []
-        run: list[ConsumerRecord] = []
-        for at, record in sorted(self._timed(records), key=lambda timed: timed[0]):
-            if run and (local_date(at) != local_date(self._now) or (self._due and self._due[0].at <= at)):
-                result = await consumer.process_batch(run)
+        run: list[tuple[datetime, ConsumerRecord]] = []
+        for record in records:
+            at = self._keyed.pop((record.topic, record.partition, record.offset))
+            if run and (local_date(at) != local_date(run[0][0]) or (self._due and self._due[0].at <= at)):
+                result = await self._applied(run, consumer)
                 outcomes += result.outcomes
                 if result.unavailable is not None:
                     return BatchResult(outcomes, result.unavailable)
                 run = []
             await self._decide(until=at)
-            run.append(record)
-            self._now = max(self._now, at)
-        result = await consumer.process_batch(run) if run else BatchResult([])
+            run.append((at, record))
+        result = await self._applied(run, consumer)
         return BatchResult(outcomes + result.outcomes, result.unavailable)
 
-    def _timed(self, records: Sequence[ConsumerRecord]) -> list[tuple[datetime, ConsumerRecord]]:
-        """Each record with when the live register applied it: as published or in its history, or else
-        when the one before it on its partition was (the record's own time for the first)."""
-        applied = self._published.applied_at
-        timed = []
-        for record in records:
-            place = (record.topic, record.partition)
-            before = self._last.get(place) or datetime.fromtimestamp(record.timestamp / 1000, UTC)
-            at = applied.get(_event_id(record)) or before
-            self._last[place] = at = max(at, before) if place in self._last else at
-            timed.append((at, record))
-        return timed
+    async def _applied(
+        self, run: list[tuple[datetime, ConsumerRecord]], consumer: BatchConsumer
+    ) -> BatchResult:
+        if not run:
+            return BatchResult([])
+        self._now = max(at for at, _ in run)  # one day's records: the rules' today is theirs
+        return await consumer.process_batch([record for _, record in run])
 
     async def _decide(self, *, until: datetime | None) -> None:
         """Make again what was decided up to ``until`` (everything, if None)."""
@@ -168,7 +173,10 @@ class RegisterRebuild:
             return True
         if isinstance(due, CategoryEnd):
             platform_id, _, last_day = due.key.rpartition("/")
-            ending = (platform_id, date.fromisoformat(last_day))
+            try:
+                ending = (platform_id, date.fromisoformat(last_day))
+            except ValueError:
+                return False  # a mark from before its key named the requirement's last day
             if ending not in await store.requirement_ends(category=1):
                 return False
             await category_1_ended(
@@ -201,33 +209,37 @@ class RegisterRebuild:
         return True
 
     async def finish(self) -> str:
-        try:
-            state = self._state
-            leftover = len(state.waiting)
-            state.may_wait = False
-            self._now = datetime.now(UTC)
-            policies = self._service.consumer_config.policies
+        state = self._state
+        leftover = len(state.waiting)
+        state.may_wait = False
+        self._now = datetime.now(UTC)
+        policies = self._service.consumer_config.policies
+        while state.waiting:
+            # One at a time: applying one may apply others waiting for the same person.
+            _, (_, _, event) = state.waiting.popitem()
             async with self._service.db.transaction() as session:
-                while state.waiting:
-                    _, (_, _, event) = state.waiting.popitem()
-                    held = CloudEvent.model_validate(event)
-                    await replay(UnitOfWork(session, merging.SOURCE, held, policies, now=self._now), event)
-            await self._decide(until=None)
-            self._due, self._left = self._left, []
-            await self._decide(until=None)
-            async with self._service.db.transaction() as session:
-                await _merge_ids_follow(session)
-                ids = set((await session.execute(select(nominals.c.platform_id))).scalars())
-        finally:
-            steering.end(self._token)
+                held = CloudEvent.model_validate(event)
+                await replay(UnitOfWork(session, merging.SOURCE, held, policies, now=self._now), event)
+        await self._decide(until=None)
+        self._due, self._left = self._left, []
+        await self._decide(until=None)
+        async with self._service.db.transaction() as session:
+            await _merge_ids_follow(session)
+            ids = set((await session.execute(select(nominals.c.platform_id))).scalars())
         afresh = len(ids - self._published.registered_at.keys())
         done = self._done
         return (
             f"{len(ids)} nominals, {afresh} of them under a platform id the log did not hold; "
             f"{done['breaches']} breaches recorded again, category 1 ended again for {done['ends']}, "
             f"{done['decisions']} merges and unmerges made again, {len(self._left)} could not be; "
-            f"{leftover} events waited to the end for their person"
+            f"{leftover} events waited to the end for their person, {state.unplaced} of them found no "
+            "nominal"
         )
+
+    def close(self) -> None:
+        if self._token is not None:
+            steering.end(self._token)
+            self._token = None
 
 
 async def _merge_ids_follow(session: AsyncSession) -> None:

@@ -86,7 +86,8 @@ def steer(
 
 
 def not_yet(decided: Decided, *, may_wait: bool) -> Wait | AsLeft:
-    """A decided nominal the rebuild has not registered yet (its registering event comes later)."""
+    """A decided nominal the rebuild has not registered yet (its registering event comes later);
+    once the log has run out, it never will be."""
     return Wait(decided.platform_id) if may_wait else AsLeft()
 
 
@@ -133,6 +134,7 @@ class Published:
     linked: dict[str, list[Scheme]] = field(default_factory=dict)
     decisions: list[MergeMade | MergeUndone] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
+    _seen: set[tuple[object, ...]] = field(default_factory=set)
 
     def add(self, event: CloudEvent) -> None:
         data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
@@ -147,18 +149,26 @@ class Published:
             self.linked.setdefault(event.causationid, IdentifiersLinked.model_validate(data).schemes)
         elif event.type == _MERGED:
             merged = NominalsMerged.model_validate(data)
-            self.decisions.append(
-                MergeMade(
-                    merged.merge_id, merged.platform_id, merged.absorbed_platform_id, merged.area, event.time
-                )
-            )
+            survivor, absorbed = merged.platform_id, merged.absorbed_platform_id
+            made = MergeMade(merged.merge_id, survivor, absorbed, merged.area, event.time)
+            self._once(("merged", merged.merge_id), made)
         elif event.type == _UNMERGED:
-            self.decisions.append(MergeUndone(NominalsUnmerged.model_validate(data).merge_id, event.time))
+            merge_id = NominalsUnmerged.model_validate(data).merge_id
+            self._once(("unmerged", merge_id), MergeUndone(merge_id, event.time))
         elif event.type == _OVERDUE:
             overdue = NotificationOverdue.model_validate(data)
-            self.breaches.append(
-                Breach(overdue.platform_id, overdue.notification, overdue.deadline, event.time)
-            )
+            breach = Breach(overdue.platform_id, overdue.notification, overdue.deadline, event.time)
+            self._once(("overdue", overdue.platform_id, overdue.notification, overdue.deadline), breach)
+
+    def _once(self, key: tuple[object, ...], decision: "MergeMade | MergeUndone | Breach") -> None:
+        """A decision published twice (the outbox relay sends at least once) is made again once."""
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if isinstance(decision, Breach):
+            self.breaches.append(decision)
+        else:
+            self.decisions.append(decision)
 
     def add_line(self, cause_id: str, subject: str, at: datetime) -> None:
         """A line of the register's history, which a rebuild keeps: whom an event that published
@@ -187,6 +197,8 @@ class Rebuilding:
     # Kept resolution cases by held event: (status, the nominal a co-ordinator decided, if any).
     cases: Mapping[str, tuple[str, str | None]]
     may_wait: bool = True
+    # Events that found no nominal once the log ran out.
+    unplaced: int = 0
     # Events waiting for their person, by id: the identifiers claimed ("scheme:value"), the nominal
     # they wait for, if known, and the event.
     waiting: dict[str, tuple[frozenset[str], str | None, dict[str, Any]]] = field(default_factory=dict)

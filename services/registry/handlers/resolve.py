@@ -182,6 +182,8 @@ async def _as_live(
             may_wait=rebuilding.may_wait,
         )
     if isinstance(steered, steering.Decided) and not await store.has_nominal(steered.platform_id):
+        if not rebuilding.may_wait:
+            rebuilding.unplaced += 1
         return steering.not_yet(steered, may_wait=rebuilding.may_wait)
     return steered
 
