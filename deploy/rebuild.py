@@ -130,10 +130,11 @@ class InOrder:
     """Records of several partitions merged by ``key``, each partition's own order kept.
 
     A record is let out only while every partition still being read has one waiting, so that none
-    with an earlier key can come after it (keys that fall within a partition hold it back).
+    with an earlier key can come after it (a key that falls within a partition holds it back).
+    Without a key, records are let out as they were fetched.
     """
 
-    def __init__(self, partitions: Iterable[TopicPartition], key: Callable[[ConsumerRecord], Any]) -> None:
+    def __init__(self, partitions: Iterable[TopicPartition], key: Order | None) -> None:
         self._key = key
         self._buffers: dict[TopicPartition, deque[tuple[Any, ConsumerRecord]]] = {
             tp: deque() for tp in partitions
@@ -141,13 +142,16 @@ class InOrder:
         self._open = set(self._buffers)
 
     def add(self, tp: TopicPartition, records: Iterable[ConsumerRecord]) -> None:
-        self._buffers[tp].extend((self._key(r), r) for r in records)
+        key = self._key
+        self._buffers[tp].extend((key(r) if key else None, r) for r in records)
 
     def read_all(self, tp: TopicPartition) -> None:
         self._open.discard(tp)
 
     def wanted(self) -> list[TopicPartition]:
         """The partitions to fetch from before more can be let out."""
+        if self._key is None and any(self._buffers.values()):
+            return []
         return [tp for tp in self._open if not self._buffers[tp]]
 
     def take(self, limit: int) -> list[ConsumerRecord]:
@@ -156,7 +160,7 @@ class InOrder:
             heads = [tp for tp, buffer in self._buffers.items() if buffer]
             if not heads:
                 break
-            first = min(heads, key=lambda tp: self._buffers[tp][0][0])
+            first = min(heads, key=lambda tp: self._buffers[tp][0][0]) if self._key else heads[0]
             taken.append(self._buffers[first].popleft()[1])
         return taken
 
@@ -184,7 +188,7 @@ async def replay_topics(
         bar.refresh()
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
-        merged = InOrder(ends, order or (lambda _record: 0))
+        merged = InOrder(ends, order)
         while not merged.done():
             if wanted := merged.wanted():
                 # Fetch only where a partition ran dry: the others wait, buffered.

@@ -50,3 +50,11 @@ def test_at_most_the_limit_is_let_out() -> None:
     merged.read_all(A)
     assert len(merged.take(2)) == 2
     assert len(merged.take(10)) == 3
+
+
+def test_without_a_key_records_go_as_fetched() -> None:
+    merged = InOrder([A, B], None)
+    merged.add(A, [_record(A, 0, 50), _record(A, 1, 60)])
+    assert merged.wanted() == []  # nothing to wait for: B's records may come later
+    assert _taken(merged) == [(0, 0), (0, 1)]
+    assert sorted(merged.wanted()) == [A, B]
