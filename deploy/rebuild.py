@@ -38,6 +38,7 @@ from deploy.watch import partitions_of
 from eventkit.broker import make_reader
 from eventkit.clock import Clock, system_clock
 from eventkit.consumer import BatchResult, Consumer
+from eventkit.deadletter import ERROR_CLASS
 from eventkit.history import history
 from eventkit.inbox import inbox
 from eventkit.outbox import count as unpublished
@@ -217,8 +218,10 @@ def reapplying(service: Service, clock: Clock) -> Consumer:
     """The service's consumer, but one that never dead-letters: what it cannot apply was dead-lettered
     when it first came."""
 
-    async def not_again(_topic: str, _record: ConsumerRecord, _headers: dict[str, str]) -> None:
-        pass
+    async def not_again(_topic: str, record: ConsumerRecord, headers: dict[str, str]) -> None:
+        # The error's class only: its message may quote the record.
+        where = f"{record.topic}[{record.partition}]@{record.offset}"
+        log.warning("not applied again: %s (%s)", where, headers.get(ERROR_CLASS, "?"))
 
     tracer = NoOpTracerProvider().get_tracer(__name__)
     config = replace(service.consumer_config, clock=clock)
@@ -344,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    # What it cannot apply is counted in the summary, not dead-lettered again: its lines would say so.
+    # What it cannot apply is not dead-lettered again: the consumer's lines would say it was; the
+    # rebuild's own say which record and why.
     logging.getLogger("eventkit.consumer").setLevel(logging.CRITICAL)
     chosen = REBUILDABLE[args.service]
     service = chosen.create()

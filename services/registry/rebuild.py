@@ -120,10 +120,14 @@ class RegisterRebuild:
 
     def order(self, record: ConsumerRecord) -> datetime:
         """When the live register applied the record: the time of what it published or of its history
-        line, else that of the record before it on its partition (the record's own for a first)."""
+        line, else the later of when it reached the broker and when the record before it on its
+        partition was applied."""
         place = (record.topic, record.partition)
-        at = self._published.applied_at.get(_event_id(record)) or self._last.get(place)
-        at = at or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        at = self._published.applied_at.get(_event_id(record))
+        if at is None:
+            # Not applied before it reached the broker, nor before the record ahead of it.
+            arrived = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+            at = max(arrived, self._last.get(place, arrived))
         self._last[place] = self._keyed[(*place, record.offset)] = at
         return at
 
@@ -232,7 +236,7 @@ class RegisterRebuild:
             f"{len(ids)} nominals, {afresh} of them under a platform id the log did not hold; "
             f"{done['breaches']} breaches recorded again, category 1 ended again for {done['ends']}, "
             f"{done['decisions']} merges and unmerges made again, {len(self._left)} could not be; "
-            f"{leftover} events waited to the end for their person, {state.unplaced} of them found no "
+            f"{leftover} events waited to the end for their person; {state.unplaced} events found no "
             "nominal"
         )
 

@@ -62,7 +62,7 @@ async def test_events_waiting_to_the_end_for_one_person_are_each_applied_once(
     finally:
         part.close()
     assert steering.current() is None
-    assert "2 events waited to the end for their person, 0 of them found no nominal" in summary
+    assert "2 events waited to the end for their person; 0 events found no nominal" in summary
     assert "1 nominals, 1 of them under a platform id the log did not hold" in summary
     async with service.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(nominals)) == 1
