@@ -7,7 +7,7 @@ topics, under the platform ids it published and with the decisions people made, 
   with the details of the event that registered it.
 - Events are applied in the order and on the day the live register applied them, as near as the log
   tells: across partitions by the time of what each published (or of its history line); an event
-  with neither takes the time of the one before it on its partition.
+  with neither, no earlier than it reached the broker or than the one before it on its partition.
 - Between them, at the time each was made: merges and unmerges again (with their merge ids), category
   1 ended again where the schedule's marks (which stay) say it ended it, breaches recorded again from
   ``notification-overdue``.
