@@ -61,6 +61,11 @@ def _back_off_failed_metadata_updates() -> None:
 _back_off_failed_metadata_updates()
 
 
+def group_of(service: str) -> str:
+    """The consumer group a service's replicas share for the topics it consumes."""
+    return f"mappa-{service}"
+
+
 def producer_options(max_message_bytes: int) -> dict[str, Any]:
     """The platform's producer settings, for FastStream's producer and the outbox relay's alike."""
     return {

@@ -21,7 +21,7 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
-from eventkit.broker import ensure_topics, make_broker, make_producer
+from eventkit.broker import ensure_topics, group_of, make_broker, make_producer
 from eventkit.clock import Clock, ahead, system_clock
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
 from eventkit.db import Database
@@ -164,7 +164,7 @@ class Service:
         self.subscription = (
             self._subscribe(
                 [topic.name for topic in consumes],
-                group_id=f"mappa-{name}",
+                group_id=group_of(name),
                 consumer=self.consumer,
                 description="Consumes: "
                 + "; ".join(f"{t.name} ({', '.join(t.event_types) or 'none yet'})" for t in consumes),
@@ -236,7 +236,7 @@ class Service:
             partitions=platform.topic_partitions,
             replication_factor=platform.topic_replication_factor,
             # The subscriptions' groups.
-            groups=([f"mappa-{self.name}"] if self.subscription else [])
+            groups=([self.subscription.group_id] if self.subscription else [])
             + [s.group_id for s in self._more_subscriptions],
         )
         await self.broker.start()

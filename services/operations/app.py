@@ -6,6 +6,7 @@ from datetime import timedelta
 from opentelemetry.trace import TracerProvider
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from eventkit.broker import group_of
 from eventkit.clock import Clock, system_clock
 from eventkit.service import Service
 from eventkit.settings import Settings
@@ -17,7 +18,7 @@ from services.operations.pipeline import Pipeline, register_metrics
 from services.operations.settings import OperationsSettings
 from services.operations.tables import metadata
 
-DEAD_LETTER_GROUP = "mappa-operations-deadletters"
+DEAD_LETTER_GROUP = f"{group_of('operations')}-deadletters"
 
 
 def group_reads() -> dict[str, list[str]]:
@@ -25,7 +26,7 @@ def group_reads() -> dict[str, list[str]]:
     reads: dict[str, list[str]] = {}
     for topic in TOPICS:
         for consumer in topic.consumers:
-            reads.setdefault(f"mappa-{consumer}", []).append(topic.name)
+            reads.setdefault(group_of(consumer), []).append(topic.name)
     reads[DEAD_LETTER_GROUP] = [topic.dead_letter for topic in TOPICS]
     return reads
 

@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import func, select, text
 
 from eventkit import outbox
+from eventkit.broker import group_of
 from eventkit.deadletter import (
     ERROR_CLASS,
     ERROR_MESSAGE,
@@ -132,7 +133,7 @@ async def test_offsets_wait_for_the_transaction_and_the_event_waits_for_the_data
         return redelivered() >= 2
 
     await eventually(retried_twice, what="the event to be delivered again")
-    committed = await committed_offset(kafka_bootstrap, "mappa-registry", POLICE, landed.partition)
+    committed = await committed_offset(kafka_bootstrap, group_of("registry"), POLICE, landed.partition)
     assert committed is None or committed <= landed.offset
     assert _consumed(registry, "dead-lettered") == 0
 
@@ -140,7 +141,7 @@ async def test_offsets_wait_for_the_transaction_and_the_event_waits_for_the_data
     await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
 
     async def committed_past_it() -> bool:
-        offset = await committed_offset(kafka_bootstrap, "mappa-registry", POLICE, landed.partition)
+        offset = await committed_offset(kafka_bootstrap, group_of("registry"), POLICE, landed.partition)
         return offset is not None and offset > landed.offset
 
     await eventually(committed_past_it, what="the offset to be committed after the event applied")
