@@ -1,15 +1,16 @@
-"""Rebuilds a service's read model from the log: ``python -m deploy.rebuild operations``.
+"""Rebuilds a service's state from the log: ``python -m deploy.rebuild operations|registry``.
 
-Stop the service first: the tool refuses while it answers on its port. The rebuild empties the
-service's own tables and its inbox, reads every topic it consumes from offset 0 up to where each
-partition ends now, and applies each record as the live service would, with a progress bar. What is
-not a projection stays: the read audit, and the outbox (what the handlers emit again is dropped,
-never published twice). A record that cannot be applied is counted, not dead-lettered again: it was
-dead-lettered when it first came. Start the service again afterwards; its consumer group carries on
-from where it stopped.
+Stop the service first: the tool refuses while it answers on its port. It also refuses, before
+anything is emptied, while the service's outbox holds unpublished events (the log lacks them) and
+when a topic it reads no longer starts at offset 0 (``--log-may-start-late`` accepts that).
 
-What is not a projection stays too: the history of each subject (the lines the rebuild writes again
-are dropped), and what a service's own part (``Steer``) keeps. The registry's part
+The rebuild empties the service's own tables and its inbox, reads every topic it consumes from
+offset 0 up to where each partition ends now, and applies each record as the live service would,
+with a progress bar. What is not a projection stays: the read audit, the schedule's marks, each
+subject's history (the lines written again are dropped) and what the service's own part (``Steer``)
+keeps; what the handlers emit again is dropped, never published. A record that cannot be applied is
+counted, not dead-lettered again: it was dead-lettered when it first came. Start the service again
+afterwards; its consumer group carries on from where it stopped. The registry's part
 (``services/registry/rebuild.py``) keeps every platform id and co-ordinators' decisions.
 
 ``REBUILDABLE`` names the services whose state can be rebuilt this way. Levels, meetings and
@@ -112,11 +113,15 @@ class Rebuilt:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
+async def _partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    return [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+
+
 async def _extent(
     consumer: AIOKafkaConsumer, bootstrap: str, topics: Sequence[str]
 ) -> tuple[dict[TopicPartition, int], int]:
     """Where each partition that holds anything ends now, and how many records they hold."""
-    partitions = [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+    partitions = await _partitions(bootstrap, topics)
     consumer.assign(partitions)
     starts = await consumer.beginning_offsets(partitions)
     ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > starts[tp]}
@@ -241,8 +246,7 @@ async def _log_starts_late(bootstrap: str, topics: Sequence[str]) -> list[str]:
     consumer = make_reader(bootstrap, client_id="mappa-rebuild")
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
-        starts = await consumer.beginning_offsets(partitions)
+        starts = await consumer.beginning_offsets(await _partitions(bootstrap, topics))
     finally:
         await consumer.stop()
     return [f"{tp.topic}[{tp.partition}] starts at {start}" for tp, start in starts.items() if start > 0]

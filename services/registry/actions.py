@@ -29,7 +29,6 @@ from services.registry.storage import RegistryStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["decisions"])
-
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "no such nominal")
 
 

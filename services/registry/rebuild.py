@@ -110,8 +110,6 @@ class RegisterRebuild:
         self._state.cases = {row.event_id: (row.status, row.decided_nominal) for row in cases}
         due: list[Due] = [*self._published.decisions, *self._published.breaches, *ends]
         self._due = sorted(due, key=lambda d: (d.at, isinstance(d, steering.MergeUndone)))
-        times = self._published.applied_at.values()
-        self._now = min(times) if times else datetime.now(UTC)
         self._token = steering.begin(self._state)
 
     def clock(self) -> datetime:
