@@ -54,19 +54,18 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy.local import CHAIN, LocalPlatform
+from deploy.local import CHAIN, LocalPlatform, use_local_broker
 from deploy.rebuild import REBUILDABLE, rebuild
 from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
 from eventkit.auth import Principal
-from eventkit.broker import ensure_topics
-from eventkit.settings import PlatformSettings, Settings
+from eventkit.broker import KafkaAccess, ensure_topics, group_of, make_admin
+from eventkit.settings import Settings, kafka_access
 from eventkit.synthetic import Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency, Role
-from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, all_topic_names, type_of
+from schemas.catalogue import AGENCY_POLICE, NOTIFICATIONS_DELIVERIES, type_of
 from schemas.events.notifications import NotificationDelivered
 
 RESULTS = Path(__file__).parent / "results"
@@ -98,8 +97,8 @@ def _latency(latencies: Sequence[float]) -> dict[str, float]:
     }
 
 
-async def _producer(bootstrap: str) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _producer(kafka: KafkaAccess) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(**kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
     return producer
 
@@ -121,10 +120,10 @@ async def _arrivals(
 
 
 async def offer(
-    bootstrap: str, messages: Sequence[Message], tail: Tail, marker_of: Marker, *, rate: float
+    kafka: KafkaAccess, messages: Sequence[Message], tail: Tail, marker_of: Marker, *, rate: float
 ) -> dict[str, Any]:
     """Offer the messages at ``rate``/s in open loop and report what arrived, and when."""
-    producer = await _producer(bootstrap)
+    producer = await _producer(kafka)
     scheduled: dict[str, float] = {}
     acks: list[Awaitable[object]] = []
     start = time.monotonic()
@@ -156,7 +155,7 @@ async def offer(
 
 
 async def ladder(
-    bootstrap: str,
+    kafka: KafkaAccess,
     make: Callable[[int], list[Message]],
     tail: Tail,
     marker_of: Marker,
@@ -174,13 +173,13 @@ async def ladder(
     async def step(rate: float) -> bool:
         if idle is not None:
             await idle()
-        steps.append(await offer(bootstrap, make(int(rate * seconds)), tail, marker_of, rate=rate))
+        steps.append(await offer(kafka, make(int(rate * seconds)), tail, marker_of, rate=rate))
         print(f"  {rate:>6.0f}/s offered: {steps[-1]}", flush=True)
         return bool(steps[-1]["sustained"])
 
     # Warm up first (connections, caches, the first batches' statements), unmeasured: the first
     # rung would otherwise carry the start-up's stalls.
-    await offer(bootstrap, make(int(rates[0] * 3)), tail, marker_of, rate=rates[0])
+    await offer(kafka, make(int(rates[0] * 3)), tail, marker_of, rate=rates[0])
     for rate in rates:
         if not await step(rate):
             failed = rate
@@ -195,9 +194,9 @@ async def ladder(
     return sustained, steps
 
 
-async def preload(bootstrap: str, messages: Sequence[Message]) -> dict[str, float]:
+async def preload(kafka: KafkaAccess, messages: Sequence[Message]) -> dict[str, float]:
     """Publish the messages as fast as the broker takes them; returns each marker's publish time."""
-    producer = await _producer(bootstrap)
+    producer = await _producer(kafka)
     try:
         acks = [await producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages]
         await asyncio.gather(*acks)
@@ -239,15 +238,15 @@ def _raw_marker(record: ConsumerRecord) -> str | None:
 
 
 @asynccontextmanager
-async def raw_relay(bootstrap: str, topics: list[str]) -> AsyncIterator[None]:
-    producer = await _producer(bootstrap)
+async def raw_relay(kafka: KafkaAccess, topics: list[str]) -> AsyncIterator[None]:
+    producer = await _producer(kafka)
     stop = asyncio.Event()
     ready = asyncio.Semaphore(0)
 
     async def hop(source: str, target: str) -> None:
         consumer = AIOKafkaConsumer(
             source,
-            bootstrap_servers=bootstrap,
+            **kafka.options(),
             group_id=f"bench-{source}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -281,25 +280,25 @@ async def raw_relay(bootstrap: str, topics: list[str]) -> AsyncIterator[None]:
         await producer.stop()
 
 
-async def raw(bootstrap: str, rates: Sequence[float], seconds: float, backlog: int) -> dict[str, Any]:
-    async with fresh_topics(bootstrap) as topics:
-        tail = Tail(bootstrap, topics[-1])
+async def raw(kafka: KafkaAccess, rates: Sequence[float], seconds: float, backlog: int) -> dict[str, Any]:
+    async with fresh_topics(kafka) as topics:
+        tail = Tail(kafka, topics[-1])
         await tail.start()
         try:
-            async with raw_relay(bootstrap, topics):
+            async with raw_relay(kafka, topics):
                 sustained, steps = await ladder(
-                    bootstrap, _raw_messages(topics), tail, _raw_marker, rates=rates, seconds=seconds
+                    kafka, _raw_messages(topics), tail, _raw_marker, rates=rates, seconds=seconds
                 )
         finally:
             await tail.stop()
     # The backlog goes to fresh topics with the relay stopped; then the relay starts.
-    async with fresh_topics(bootstrap) as topics:
-        tail = Tail(bootstrap, topics[-1])
+    async with fresh_topics(kafka) as topics:
+        tail = Tail(kafka, topics[-1])
         await tail.start()
         try:
-            expected = await preload(bootstrap, _raw_messages(topics)(backlog))
+            expected = await preload(kafka, _raw_messages(topics)(backlog))
             started = time.monotonic()
-            async with raw_relay(bootstrap, topics):
+            async with raw_relay(kafka, topics):
                 drained = await drain(tail, _raw_marker, expected, started)
         finally:
             await tail.stop()
@@ -308,15 +307,15 @@ async def raw(bootstrap: str, rates: Sequence[float], seconds: float, backlog: i
 
 
 @asynccontextmanager
-async def fresh_topics(bootstrap: str) -> AsyncIterator[list[str]]:
+async def fresh_topics(kafka: KafkaAccess) -> AsyncIterator[list[str]]:
     """Topics for one raw relay run, deleted after it: a broker piling up partitions run after run
     slows down, and so would the chain measured next."""
     topics = _raw_topics()
-    await ensure_topics(bootstrap, topics, partitions=6, replication_factor=1)
+    await ensure_topics(kafka, topics, partitions=6, replication_factor=1)
     try:
         yield topics
     finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = make_admin(kafka, client_id="mappa-bench")
         await admin.start()
         try:
             await admin.delete_topics(topics)
@@ -350,16 +349,6 @@ def _chain_messages(synthetic: Synthetic) -> Callable[[int], list[Message]]:
         return messages
 
     return make
-
-
-async def _platform_topics(bootstrap: str) -> None:
-    settings = PlatformSettings()
-    await ensure_topics(
-        bootstrap,
-        all_topic_names(),
-        partitions=settings.topic_partitions,
-        replication_factor=settings.topic_replication_factor,
-    )
 
 
 def _chain_marker(record: ConsumerRecord) -> str | None:
@@ -407,7 +396,7 @@ def _per_second(times: Sequence[float]) -> dict[str, float]:
 
 
 async def deliveries(
-    bootstrap: str,
+    kafka: KafkaAccess,
     data: Path,
     make: Callable[[int], list[Message]],
     *,
@@ -418,7 +407,7 @@ async def deliveries(
     key = secrets.token_urlsafe(48)
     mail = MailSink().start()
     hooks = WebhookReceiver().start()
-    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
+    tail = Tail(kafka, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
     env = {
         "MAPPA_LOG_LEVEL": "WARNING",
@@ -426,15 +415,16 @@ async def deliveries(
         "MAPPA_NOTIFICATIONS_SMTP_PORT": str(mail.port),
     }
     local = LocalPlatform(data_dir=data / "deliveries", env=env)
+    police = kafka_access(AGENCY_POLICE.producer)
     try:
         local.start_all(CHAIN)
-        await settle(bootstrap, [f"mappa-{name}" for name in local.processes])
+        await settle(kafka, [group_of(name) for name in local.processes])
         await asyncio.to_thread(_directory, local, key, hooks)
         offered = make(int(rate * seconds))
-        at_half = await offer(bootstrap, offered, tail, _webhook_delivered, rate=rate)
+        at_half = await offer(police, offered, tail, _webhook_delivered, rate=rate)
         await _received(mail, hooks, 2 * len(offered))
         emails, webhooks = len(mail.received), len(hooks.accepted)
-        await preload(bootstrap, make(backlog))
+        await preload(police, make(backlog))
         await _received(mail, hooks, 2 * (len(offered) + backlog))
         return {
             "half_rate_agency_event_to_webhook_delivered": at_half,
@@ -452,15 +442,15 @@ async def deliveries(
         mail.stop()
 
 
-async def settle(bootstrap: str, groups: Sequence[str]) -> int:
+async def settle(kafka: KafkaAccess, groups: Sequence[str]) -> int:
     """Waits until the services' consumer groups have nothing left to read; returns what was left.
 
     A broker used before may hold events the services never took (a run
     stopped half way, say): they would be drained inside the first rate
     measured and count against it.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = make_admin(kafka, client_id="mappa-bench")
+    consumer = AIOKafkaConsumer(**kafka.options())
     await admin.start()
     await consumer.start()
     first: int | None = None
@@ -506,12 +496,12 @@ def _per_1000(before: dict[str, float], after: dict[str, float], events: int) ->
 
 
 async def chain(
-    bootstrap: str, data: Path, rates: Sequence[float], seconds: float, half_seconds: float, backlog: int
+    kafka: KafkaAccess, data: Path, rates: Sequence[float], seconds: float, half_seconds: float, backlog: int
 ) -> dict[str, Any]:
     synthetic = Synthetic(seed=1)
     make = _chain_messages(synthetic)
-    await _platform_topics(bootstrap)  # a fresh broker has none until a service starts
-    tail = Tail(bootstrap, NOTIFICATIONS_DELIVERIES.name)
+    police = kafka_access(AGENCY_POLICE.producer)  # the convictions come from the police's system
+    tail = Tail(kafka, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
     result: dict[str, Any] = {}
     try:
@@ -520,21 +510,21 @@ async def chain(
             local.start_all(CHAIN)
             # What starting costs each service, to take out of the backlog's figures below.
             starting = _cpu(local)
-            groups = [f"mappa-{name}" for name in local.processes]
-            left = await settle(bootstrap, groups)
+            groups = [group_of(name) for name in local.processes]
+            left = await settle(kafka, groups)
             print(f"  {left} records left from earlier runs, drained first", flush=True)
             # A conviction arrives with its first notification; levels and meetings may still be at work
             # on it (and, after a rate not sustained, on many): the next rate waits for them.
             sustained, steps = await ladder(
-                bootstrap, make, tail, _chain_marker, rates=rates, seconds=seconds,
-                idle=lambda: settle(bootstrap, groups),
+                police, make, tail, _chain_marker, rates=rates, seconds=seconds,
+                idle=lambda: settle(kafka, groups),
             )  # fmt: skip
             half = max(sustained / 2, rates[0] / 2)
             messages = make(int(half * half_seconds))
-            await settle(bootstrap, groups)
+            await settle(kafka, groups)
             before = _cpu(local)
-            at_half = await offer(bootstrap, messages, tail, _chain_marker, rate=half)
-            await settle(bootstrap, groups)  # the CPU of all the work these events caused
+            at_half = await offer(police, messages, tail, _chain_marker, rate=half)
+            await settle(kafka, groups)  # the CPU of all the work these events caused
             cpu = _per_1000(before, _cpu(local), len(messages))
             result.update(
                 sustained_events_per_second=sustained,
@@ -549,7 +539,7 @@ async def chain(
         finally:
             local.stop_all()
         # The backlog: published with the services stopped, drained once they are up.
-        expected = await preload(bootstrap, make(backlog))
+        expected = await preload(police, make(backlog))
         local = LocalPlatform(data_dir=data / "backlog", env={"MAPPA_LOG_LEVEL": "WARNING"})
         try:
             local.start_all(CHAIN)
@@ -569,13 +559,13 @@ async def chain(
     return result
 
 
-async def rebuild_rate(bootstrap: str, data: Path, name: str) -> dict[str, Any]:
+async def rebuild_rate(data: Path, name: str) -> dict[str, Any]:
     """``deploy.rebuild <name>`` into a fresh database, over whatever the broker holds."""
     settings = Settings(name)
     settings.database_url = f"sqlite+inloop:///{data / f'{name}.db'}"
     chosen = REBUILDABLE[name]
     cpu = time.process_time()
-    done = await rebuild(chosen.create(settings=settings), bootstrap, steer=chosen.steer)
+    done = await rebuild(chosen.create(settings=settings), steer=chosen.steer)
     cpu = time.process_time() - cpu
     return {
         "records": done.records,
@@ -601,7 +591,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
-    bootstrap = PlatformSettings().kafka_bootstrap_servers
+    use_local_broker()
+    kafka = kafka_access("admin")  # the operator's: it makes the raw relay's topics and reads every group
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"arch": host.machine(), "cpus": os.cpu_count(), "python": host.python_version()},
@@ -609,12 +600,12 @@ def main() -> None:
         "seconds_per_rate": args.seconds,
     }
     print("raw aiokafka relay, four hops:", flush=True)
-    results["raw"] = asyncio.run(raw(bootstrap, rates, args.seconds, args.backlog))
+    results["raw"] = asyncio.run(raw(kafka, rates, args.seconds, args.backlog))
     print("  backlog:", results["raw"]["backlog"], flush=True)
     print("four-service chain:", flush=True)
     with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
         results["chain"] = asyncio.run(
-            chain(bootstrap, Path(data), rates, args.seconds, args.half_seconds, args.backlog)
+            chain(kafka, Path(data), rates, args.seconds, args.half_seconds, args.backlog)
         )
     print("  half rate:", results["chain"]["half_rate"], flush=True)
     print("  services:", results["chain"]["services"], flush=True)
@@ -623,14 +614,14 @@ def main() -> None:
     half = max(results["chain"]["sustained_events_per_second"] / 2, rates[0] / 2)
     with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
         results["deliveries"] = asyncio.run(
-            deliveries(bootstrap, Path(data), _chain_messages(Synthetic(seed=2)), rate=half,
+            deliveries(kafka, Path(data), _chain_messages(Synthetic(seed=2)), rate=half,
                        seconds=args.half_seconds, backlog=args.delivery_backlog)
         )  # fmt: skip
     print("  ", results["deliveries"], flush=True)
     for name in REBUILDABLE:
         print(f"{name} rebuilt from the log into an empty database (every record on the broker):", flush=True)
         with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
-            results[f"rebuild_{name}"] = asyncio.run(rebuild_rate(bootstrap, Path(data), name))
+            results[f"rebuild_{name}"] = asyncio.run(rebuild_rate(Path(data), name))
         print("  ", results[f"rebuild_{name}"], flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

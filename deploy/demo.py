@@ -40,12 +40,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
-from deploy.local import SERVICES, LocalPlatform
+from deploy.local import SERVICES, LocalPlatform, use_local_broker
 from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
 from eventkit.auth import PURPOSE_HEADER, AuthSettings, Principal
 from eventkit.calendar import is_working_day
-from eventkit.settings import PlatformSettings
+from eventkit.settings import kafka_access
 from eventkit.synthetic import OTHER_OFFENCE, SEXUAL_OFFENCE, VIOLENT_OFFENCE, Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency, Role
@@ -56,6 +56,7 @@ from schemas.catalogue import (
     MEETINGS_SCHEDULE,
     NOTIFICATIONS_DELIVERIES,
     REGISTRY_OFFENDERS,
+    Topic,
 )
 from schemas.events.casework import ReferralDecided, ReferralSubmitted, ScreeningRecorded, StaffRef
 from schemas.events.common import LeadAgencySet, PersonIdentifiers, PersonRef
@@ -198,7 +199,30 @@ def schedule_meeting(platform: LocalPlatform, key: str, meeting_id: str, area: s
     return scheduled
 
 
-async def scenario(bootstrap: str, platform: LocalPlatform, key: str, hooks: WebhookReceiver) -> Outcome:
+class AgencySystems:
+    """The police's and probation's case systems, each publishing to its own topic as itself."""
+
+    def __init__(self, *topics: Topic) -> None:
+        self._producers = {
+            topic.name: AIOKafkaProducer(
+                **kafka_access(topic.producer).options(), acks="all", enable_idempotence=True
+            )
+            for topic in topics
+        }
+
+    async def start(self) -> None:
+        for producer in self._producers.values():
+            await producer.start()
+
+    async def send(self, topic: Topic, value: bytes, key: bytes | None) -> None:
+        await self._producers[topic.name].send_and_wait(topic.name, value, key=key)
+
+    async def stop(self) -> None:
+        for producer in self._producers.values():
+            await producer.stop()
+
+
+async def scenario(platform: LocalPlatform, key: str, hooks: WebhookReceiver) -> Outcome:
     synthetic = Synthetic(seed=2026)
     cases = [
         (synthetic.conviction(SEXUAL_OFFENCE, custody_months=18), "expect category 1, screened at level 1"),
@@ -208,9 +232,10 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str, hooks: Web
     areas = {conviction.recording_force for conviction, _ in cases}
     await asyncio.to_thread(set_up_directory, platform, key, areas, hooks)
     print(f"operations -> notifications API: recipients directory for area(s) {', '.join(sorted(areas))}")
-    watcher = Tail(bootstrap, *WATCHED)
+    # The demo watches as operations does (it may read every platform topic).
+    watcher = Tail(kafka_access("operations"), *WATCHED)
     await watcher.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AgencySystems(AGENCY_POLICE, AGENCY_PROBATION)
     await producer.start()
     event_ids: list[str] = []
     # Platform ids by the conviction that registered them (0: category 1, 1: category 2).
@@ -222,9 +247,7 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str, hooks: Web
         for conviction, expectation in cases:
             event = synthetic.conviction_event(conviction)
             event_ids.append(event.id)
-            await producer.send_and_wait(
-                AGENCY_POLICE.name, event.to_json(), key=conviction.person.pnc_id.encode()
-            )
+            await producer.send(AGENCY_POLICE, event.to_json(), key=conviction.person.pnc_id.encode())
             print(f"police  -> {AGENCY_POLICE.name}: conviction recorded ({expectation})")
         deadline = time.monotonic() + SCENARIO_TIMEOUT
         while not (notified and scheduled) and time.monotonic() < deadline:
@@ -257,19 +280,19 @@ async def scenario(bootstrap: str, platform: LocalPlatform, key: str, hooks: Web
                     effective_from=date.today(),
                 )
                 sent = synthetic.agency_event(AGENCY_PROBATION, lead)
-                await producer.send_and_wait(AGENCY_PROBATION.name, sent.to_json(), key=record.key)
+                await producer.send(AGENCY_PROBATION, sent.to_json(), key=record.key)
                 steps: list[Any] = [_screened(event["subject"], 3 if refer else None)]
                 if refer:
                     steps.append(_referral(event["subject"])[0])
                 for step in steps:
                     sent = synthetic.agency_event(AGENCY_PROBATION, step)
-                    await producer.send_and_wait(AGENCY_PROBATION.name, sent.to_json(), key=record.key)
+                    await producer.send(AGENCY_PROBATION, sent.to_json(), key=record.key)
                 print(f"probation -> {AGENCY_PROBATION.name}: lead agency probation; screening recorded"
                       + (" with a referral for level 3" if refer else " (level 1)"))  # fmt: skip
             if kind == "referral-made":
                 # The co-ordinator decides once levels has the referral (another topic: no order between).
                 accepted = synthetic.agency_event(AGENCY_POLICE, _referral(event["subject"])[1])
-                await producer.send_and_wait(AGENCY_POLICE.name, accepted.to_json(), key=record.key)
+                await producer.send(AGENCY_POLICE, accepted.to_json(), key=record.key)
                 print(f"police  -> {AGENCY_POLICE.name}: the MAPPA co-ordinator accepts the referral")
             if kind == "meeting-required" and not meeting_id:
                 meeting_id = event["data"]["meeting_id"]
@@ -343,7 +366,7 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="stop after the scenario")
     parser.add_argument("--data-dir", type=Path, default=Path("var"))
     args = parser.parse_args()
-    bootstrap = PlatformSettings().kafka_bootstrap_servers
+    use_local_broker()
     generated = not os.environ.get("MAPPA_AUTH_JWT_KEY")
     key = os.environ.get("MAPPA_AUTH_JWT_KEY") or secrets.token_urlsafe(48)
     # Where the platform's email and agency webhooks go on this machine.
@@ -356,7 +379,7 @@ def main() -> None:
         platform.start_all()
         healthy = time.monotonic() - started
         print(f"{len(SERVICES)} services healthy in {healthy:.1f}s (logs in {args.data_dir}/)")
-        outcome = asyncio.run(scenario(bootstrap, platform, key, hooks))
+        outcome = asyncio.run(scenario(platform, key, hooks))
         print(f"scenario done {time.monotonic() - started:.1f}s after start")
         print(f"local SMTP server on port {mail.port} received {len(mail.messages)} emails; the webhook "
               f"receiver accepted {len(hooks.accepted)} signed deliveries. The emails:")  # fmt: skip

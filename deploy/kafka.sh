@@ -3,33 +3,47 @@
 # JVM) on 127.0.0.1, without Docker: its jars come from Maven Central through
 # Maven (deploy/kafka/pom.xml) and are cached outside the repository.
 #
+# It is secured as a production cluster would be: clients authenticate with
+# SASL/SCRAM-SHA-512, the StandardAuthorizer allows only what deploy/acls.py
+# grants (allow.everyone.if.no.acl.found=false), and each agency system and
+# service has its own principal. Their passwords are made on the first start,
+# into $MAPPA_KAFKA_DIR/credentials.env (mode 0600, never in the repository);
+# every start then provisions the topics, users and ACLs (deploy/provision.py).
+#
 #   deploy/kafka.sh install   fetch the jars (once; idempotent)
 #   deploy/kafka.sh start     install if needed, format storage once, start in
 #                             the background, wait until it answers requests
 #   deploy/kafka.sh stop      SIGTERM, SIGKILL after 30 s; exit 0 if not running
 #   deploy/kafka.sh status    "running"/"not running", exit code 0/1
 #   deploy/kafka.sh reset     stop and delete the state dir (data); keep the jars
+#   deploy/kafka.sh env       the settings clients need: KAFKA_BOOTSTRAP_SERVERS and
+#                             every principal's MAPPA_<CLIENT>_KAFKA_USERNAME/PASSWORD
 #   deploy/kafka.sh tool CLASS [ARGS...]
 #                             run a Kafka command-line class on the same jars,
 #                             e.g. tool org.apache.kafka.tools.TopicCommand
 #                             --bootstrap-server 127.0.0.1:9092 --list
 #
 # Environment:
-#   KAFKA_PORT (9092)             PLAINTEXT listener on 127.0.0.1
-#   KAFKA_CONTROLLER_PORT (9093)  KRaft controller listener on 127.0.0.1
+#   KAFKA_PORT (9092)             SASL_PLAINTEXT listener on 127.0.0.1 (SCRAM-SHA-512)
+#   KAFKA_CONTROLLER_PORT (9093)  KRaft controller listener on 127.0.0.1 (SASL PLAIN,
+#                                 for the broker itself only)
 #   KAFKA_HEAP (512m)             broker -Xmx
 #   KAFKA_READY_TIMEOUT (90)      seconds `start` waits for readiness
 #   MAPPA_CACHE_DIR (~/.cache/mappa)              jars: $MAPPA_CACHE_DIR/kafka-4.1.1/libs
 #   MAPPA_KAFKA_DIR (~/.cache/mappa/kafka-run)    config, logs, pid file, data
 #   JAVA_HOME                     java 17+ to use (else `java` on PATH)
+#   MAPPA_PYTHON (.venv/bin/python)  the Python that runs deploy.provision
 # The broker logs to $MAPPA_KAFKA_DIR/broker.log. To use an existing cluster
 # instead, point the services at it and do not run this script.
 set -euo pipefail
+umask 077   # the state dir holds every principal's password
 
 KAFKA_VERSION=4.1.1
 NODE_ID=1
 HOST=127.0.0.1
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+PY="${MAPPA_PYTHON:-$ROOT/.venv/bin/python}"
 POM="$HERE/kafka/pom.xml"
 CACHE_DIR="${MAPPA_CACHE_DIR:-$HOME/.cache/mappa}"
 DIST="$CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -43,6 +57,9 @@ READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"   # seconds
 PID_FILE="$STATE/broker.pid"
 LOG="$STATE/broker.log"
 OUT="$STATE/broker.out"
+CREDENTIALS="$STATE/credentials.env"
+ADMIN_CONFIG="$STATE/admin.properties"
+CONTROLLER_SECRET="$STATE/controller.secret"
 if [ -n "${JAVA_HOME:-}" ]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
 
 say() { echo "kafka: $*"; }
@@ -164,7 +181,7 @@ ready() {
   port_open "$PORT" || return 1
   local answer
   answer=$(timeout 30 "${QUICK[@]}" org.apache.kafka.tools.BrokerApiVersionsCommand \
-    --bootstrap-server "$HOST:$PORT" 2>/dev/null) || return 1
+    --bootstrap-server "$HOST:$PORT" --command-config "$ADMIN_CONFIG" 2>/dev/null) || return 1
   [[ "$answer" == *"(id: $NODE_ID "* ]]
 }
 
@@ -177,20 +194,68 @@ listened_by() {
   [[ "$line" == *"pid=$1,"* ]]
 }
 
-LISTENERS="listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
+LISTENERS="listeners=SASL_PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
+
+# --- principals -------------------------------------------------------------
+
+credential() { sed -n "s/^$1=//p" "$CREDENTIALS"; }
+
+# Every principal's password, made once per state dir (a formatted one without them predates
+# authentication), and the controller listener's own secret.
+credentials() {
+  if [ ! -f "$CREDENTIALS" ]; then
+    [ ! -f "$DATA/meta.properties" ] ||
+      die "$STATE holds a broker formatted before authentication: 'deploy/kafka.sh reset' deletes it"
+    [ -x "$PY" ] || die "no Python at $PY to make the credentials with: run scripts/bootstrap.sh"
+    (cd "$ROOT" && "$PY" -m deploy.provision credentials) >"$CREDENTIALS.partial"
+    mv "$CREDENTIALS.partial" "$CREDENTIALS"
+  fi
+  [ -f "$CONTROLLER_SECRET" ] || head -c 32 /dev/urandom | base64 -w0 | tr -d '/+=' >"$CONTROLLER_SECRET"
+  cat >"$ADMIN_CONFIG" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$(credential MAPPA_ADMIN_KAFKA_USERNAME)" password="$(credential MAPPA_ADMIN_KAFKA_PASSWORD)";
+PROPS
+}
+
+# The topics, users and ACLs, as the admin (idempotent: a changed catalogue is applied).
+provision() {
+  (set -a && . "$CREDENTIALS" && KAFKA_BOOTSTRAP_SERVERS="$HOST:$PORT" && cd "$ROOT" &&
+    "$PY" -m deploy.provision apply) || failed "provisioning the broker's topics, users and ACLs failed"
+}
+
+env_lines() {
+  [ -f "$CREDENTIALS" ] || die "no credentials in $STATE: start the broker first"
+  echo "KAFKA_BOOTSTRAP_SERVERS=$HOST:$PORT"
+  cat "$CREDENTIALS"
+}
 
 configure() {
   mkdir -p "$DATA"
+  local admin controller
+  admin="username=\"$(credential MAPPA_ADMIN_KAFKA_USERNAME)\" password=\"$(credential MAPPA_ADMIN_KAFKA_PASSWORD)\""
+  controller=$(cat "$CONTROLLER_SECRET")
   cat >"$STATE/server.properties" <<PROPS
 # Written by deploy/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=$NODE_ID
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
 $LISTENERS
-advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+advertised.listeners=SASL_PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+# Clients: SCRAM-SHA-512, credentials kept in the cluster's metadata. The broker talks to itself as
+# the admin; the controller listener takes PLAIN from the broker only (SCRAM needs the metadata it serves).
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required $admin;
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller" user_controller="$controller";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:$(credential MAPPA_ADMIN_KAFKA_USERNAME);User:controller
+allow.everyone.if.no.acl.found=false
 log.dirs=$DATA
 # The platform creates its topics itself, explicitly.
 auto.create.topics.enable=false
@@ -234,7 +299,8 @@ format_storage() {
   cluster_id=$("${QUICK[@]}" kafka.tools.StorageTool random-uuid)
   say "formatting $DATA (cluster $cluster_id)"
   "${QUICK[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-    -c "$STATE/server.properties" >"$STATE/format.log" 2>&1 ||
+    -c "$STATE/server.properties" --add-scram "SCRAM-SHA-512=[name=$(credential MAPPA_ADMIN_KAFKA_USERNAME),password=$(credential MAPPA_ADMIN_KAFKA_PASSWORD)]" \
+    >"$STATE/format.log" 2>&1 ||
     { cat "$STATE/format.log" >&2; die "formatting the storage failed"; }
 }
 
@@ -264,15 +330,21 @@ start() {
   install
   tool_config
   mkdir -p "$STATE"
+  chmod 700 "$STATE"             # it holds every principal's password
   exec 9>"$STATE/.lock"
   flock 9                        # one start/stop/reset of this state dir at a time
+  credentials
   local pid
   if pid=$(broker_pid); then
     if ! grep -qxF "$LISTENERS" "$STATE/server.properties"; then
       die "a broker (pid $pid) already runs from $STATE with other ports" \
         "($(grep '^listeners=' "$STATE/server.properties")); stop it first"
     fi
-    if ready; then say "already running and ready on $HOST:$PORT (pid $pid)"; return 0; fi
+    if ready; then
+      provision
+      say "already running and ready on $HOST:$PORT (pid $pid)"
+      return 0
+    fi
     say "already running (pid $pid); waiting until it is ready"
   else
     rm -f "$PID_FILE"
@@ -310,6 +382,7 @@ start() {
     fi
     sleep 0.5
   done
+  provision
   say "ready on $HOST:$PORT (pid $pid, heap $HEAP, state in $STATE)"
 }
 
@@ -378,6 +451,7 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   reset) reset ;;
+  env) env_lines ;;
   tool) shift; tool "$@" ;;
-  *) echo "usage: $0 install|start|stop|status|reset|tool CLASS [ARGS...]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|reset|env|tool CLASS [ARGS...]" >&2; exit 2 ;;
 esac

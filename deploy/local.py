@@ -17,6 +17,21 @@ from eventkit.settings import DEFAULT_HTTP_PORTS
 # The chain events travel through, and the operations service that watches it.
 CHAIN = ("registry", "levels", "meetings", "notifications")
 SERVICES = (*CHAIN, "operations")
+KAFKA_SCRIPT = Path(__file__).with_name("kafka.sh")
+
+
+def broker_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The local broker's address and every principal's credentials (``deploy/kafka.sh env``)."""
+    command = ["bash", str(KAFKA_SCRIPT), "env"]
+    lines = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    return dict(line.split("=", 1) for line in lines.splitlines() if "=" in line)
+
+
+def use_local_broker() -> None:
+    """This process, and the services it starts, use the local broker as their principals, unless
+    KAFKA_BOOTSTRAP_SERVERS names another broker (whose principals' settings are then set too)."""
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        os.environ.update(broker_env())
 
 
 @dataclass

@@ -36,7 +36,7 @@ from sqlalchemy import Table, func, select
 from tqdm import tqdm
 
 from deploy.watch import partitions_of
-from eventkit.broker import make_reader
+from eventkit.broker import KafkaAccess, make_reader
 from eventkit.clock import Clock, system_clock
 from eventkit.consumer import BatchResult, Consumer
 from eventkit.deadletter import ERROR_CLASS
@@ -113,15 +113,15 @@ class Rebuilt:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
-async def _partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    return [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+async def _partitions(kafka: KafkaAccess, topics: Sequence[str]) -> list[TopicPartition]:
+    return [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(kafka, t))]
 
 
 async def _extent(
-    consumer: AIOKafkaConsumer, bootstrap: str, topics: Sequence[str]
+    consumer: AIOKafkaConsumer, kafka: KafkaAccess, topics: Sequence[str]
 ) -> tuple[dict[TopicPartition, int], int]:
     """Where each partition that holds anything ends now, and how many records they hold."""
-    partitions = await _partitions(bootstrap, topics)
+    partitions = await _partitions(kafka, topics)
     consumer.assign(partitions)
     starts = await consumer.beginning_offsets(partitions)
     ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > starts[tp]}
@@ -175,7 +175,7 @@ class InOrder:
 
 
 async def replay_topics(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: Sequence[str],
     apply: BatchConsumer,
     bar: "tqdm[Any]",
@@ -183,11 +183,11 @@ async def replay_topics(
 ) -> tuple[int, int]:
     """Feeds every record now in ``topics`` to ``apply``, in order per partition and, across them, by
     ``order`` (a key each record gets in its partition's order); (records, not applied)."""
-    consumer = make_reader(bootstrap, client_id="mappa-rebuild", max_records=BATCH)
+    consumer = make_reader(kafka, client_id="mappa-rebuild", max_records=BATCH)
     await consumer.start()
     records = not_applied = 0
     try:
-        ends, held = await _extent(consumer, bootstrap, topics)
+        ends, held = await _extent(consumer, kafka, topics)
         if not ends:
             return 0, 0  # nothing in these topics (aiokafka cannot seek with no partition assigned)
         bar.total = (bar.total or 0) + held
@@ -241,12 +241,12 @@ class _Steered:
         return await self._steer.apply(records, self._consumer)
 
 
-async def _log_starts_late(bootstrap: str, topics: Sequence[str]) -> list[str]:
+async def _log_starts_late(kafka: KafkaAccess, topics: Sequence[str]) -> list[str]:
     """Partitions whose first record is no longer at offset 0: retention or an operator deleted some."""
-    consumer = make_reader(bootstrap, client_id="mappa-rebuild")
+    consumer = make_reader(kafka, client_id="mappa-rebuild")
     await consumer.start()
     try:
-        starts = await consumer.beginning_offsets(await _partitions(bootstrap, topics))
+        starts = await consumer.beginning_offsets(await _partitions(kafka, topics))
     finally:
         await consumer.stop()
     return [f"{tp.topic}[{tp.partition}] starts at {start}" for tp, start in starts.items() if start > 0]
@@ -254,7 +254,6 @@ async def _log_starts_late(bootstrap: str, topics: Sequence[str]) -> list[str]:
 
 async def rebuild(
     service: Service,
-    bootstrap: str,
     *,
     steer: Callable[[Service, Reader], Steer] | None = None,
     progress: bool = False,
@@ -268,6 +267,7 @@ async def rebuild(
     """
     started = time.monotonic()
     db = service.db
+    kafka = service.settings.kafka  # it reads as the service it rebuilds
     await db.create_schema(service.metadata)
     topics = [t for s in service.subscriptions for t in s.topics]
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
@@ -275,10 +275,10 @@ async def rebuild(
         async def read(
             topics: Sequence[str], apply: BatchConsumer, order: Order | None = None
         ) -> tuple[int, int]:
-            return await replay_topics(bootstrap, topics, apply, bar, order)
+            return await replay_topics(kafka, topics, apply, bar, order)
 
         own = steer(service, read) if steer else None
-        late = await _log_starts_late(bootstrap, [*topics, *(own.reads if own else ())])
+        late = await _log_starts_late(kafka, [*topics, *(own.reads if own else ())])
         if late and not log_may_start_late:
             raise NotRebuilt(f"the log no longer holds everything: {', '.join(late)}")
         async with db.transaction() as session:
@@ -358,12 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     service = chosen.create()
     if answering(service):
         parser.exit(2, f"{args.service} answers on port {service.settings.http_port}: stop it first\n")
-    bootstrap = service.settings.platform.kafka_bootstrap_servers
     try:
         result = asyncio.run(
             rebuild(
                 service,
-                bootstrap,
                 steer=chosen.steer,
                 progress=True,
                 log_may_start_late=args.log_may_start_late,

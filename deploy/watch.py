@@ -4,9 +4,8 @@ import asyncio
 import time
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from eventkit.broker import make_reader
+from eventkit.broker import KafkaAccess, make_admin, make_reader
 from eventkit.tasks import Loop
 
 # How long a topic created a moment ago may take to be described with its partitions.
@@ -21,11 +20,11 @@ class Tail:
     not be dropped from a group and come back at the end, skipping records.
     """
 
-    def __init__(self, bootstrap: str, *topics: str) -> None:
+    def __init__(self, kafka: KafkaAccess, *topics: str) -> None:
         self.arrivals: asyncio.Queue[tuple[ConsumerRecord, float]] = asyncio.Queue()
         self._topics = topics
-        self._bootstrap = bootstrap
-        self._consumer = make_reader(bootstrap, client_id="mappa-watch")
+        self._kafka = kafka
+        self._consumer = make_reader(kafka, client_id="mappa-watch")
         self._loop = Loop(self._pump, "tail")
 
     async def start(self) -> None:
@@ -35,7 +34,7 @@ class Tail:
             [
                 TopicPartition(topic, partition)
                 for topic in self._topics
-                for partition in await partitions_of(self._bootstrap, topic)
+                for partition in await partitions_of(self._kafka, topic)
             ]
         )
         await self._consumer.seek_to_end()
@@ -52,13 +51,13 @@ class Tail:
         await self._consumer.stop()
 
 
-async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+async def partitions_of(kafka: KafkaAccess, topic: str) -> set[int]:
     """The partition numbers of ``topic``, once the broker knows them.
 
     A topic created a moment ago may be described without partitions for a
     while (its metadata is still spreading): ask again until it has some.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = make_admin(kafka, client_id="mappa-watch")
     await admin.start()
     deadline = time.monotonic() + METADATA_SECONDS
     try:

@@ -5,17 +5,23 @@ import dataclasses
 import functools
 import logging
 import math
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from faststream.security import BaseSecurity, SASLScram512
 from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
@@ -61,9 +67,46 @@ def _back_off_failed_metadata_updates() -> None:
 _back_off_failed_metadata_updates()
 
 
-def group_of(service: str) -> str:
-    """The consumer group a service's replicas share for the topics it consumes."""
-    return f"mappa-{service}"
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where the brokers are, and who this client is to them: a SCRAM-SHA-512 principal, over TLS
+    when a CA file is given. With no principal it connects unauthenticated (a broker that allows it).
+    """
+
+    bootstrap_servers: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssl_cafile: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("a Kafka principal needs both a username and a password")
+
+    def options(self) -> dict[str, Any]:
+        """The connection settings every aiokafka client takes (FastStream maps its security to them)."""
+        return {"bootstrap_servers": self.bootstrap_servers, **parse_security(self.security())}
+
+    def security(self) -> BaseSecurity | None:
+        context = self._ssl_context()
+        if self.username is not None and self.password is not None:
+            return SASLScram512(
+                self.username, self.password, ssl_context=context, use_ssl=context is not None
+            )
+        return BaseSecurity(ssl_context=context, use_ssl=True) if context is not None else None
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        return create_ssl_context(cafile=str(self.ssl_cafile)) if self.ssl_cafile else None
+
+    @property
+    def who(self) -> str:
+        """Who connects where, for logs (no password)."""
+        return f"{self.username or 'no principal'} at {self.bootstrap_servers}"
+
+
+def group_of(service: str, purpose: str | None = None) -> str:
+    """The consumer group a service's replicas share for the topics it consumes (or for a
+    ``purpose`` of its own, read in a group apart)."""
+    return f"mappa-{service}" + (f"-{purpose}" if purpose else "")
 
 
 def producer_options(max_message_bytes: int) -> dict[str, Any]:
@@ -76,7 +119,7 @@ def producer_options(max_message_bytes: int) -> dict[str, Any]:
 
 
 def make_producer(
-    bootstrap_servers: str, *, client_id: str, max_message_bytes: int, request_timeout_seconds: float
+    kafka: KafkaAccess, *, client_id: str, max_message_bytes: int, request_timeout_seconds: float
 ) -> AIOKafkaProducer:
     """The outbox relay's aiokafka producer, with the platform's settings (not started).
 
@@ -91,7 +134,7 @@ def make_producer(
     when it is back; /health reports the relay stalled meanwhile.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options(),
         client_id=client_id,
         request_timeout_ms=int(request_timeout_seconds * 1000),
         retry_backoff_ms=RETRY_BACKOFF_MS,
@@ -102,11 +145,11 @@ def make_producer(
     return producer
 
 
-def make_reader(bootstrap_servers: str, *, client_id: str, max_records: int = 500) -> AIOKafkaConsumer:
+def make_reader(kafka: KafkaAccess, *, client_id: str, max_records: int = 500) -> AIOKafkaConsumer:
     """A consumer in no group that commits nothing (not started): it reads partitions it is assigned,
     from where it is told, for tools that look at topics rather than consume them."""
     return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options(),
         client_id=client_id,
         group_id=None,
         enable_auto_commit=False,
@@ -115,15 +158,21 @@ def make_reader(bootstrap_servers: str, *, client_id: str, max_records: int = 50
     )
 
 
+def make_admin(kafka: KafkaAccess, *, client_id: str) -> AIOKafkaAdminClient:
+    """An admin client (not started) with the platform's retry settings."""
+    return AIOKafkaAdminClient(**kafka.options(), client_id=client_id, retry_backoff_ms=RETRY_BACKOFF_MS)
+
+
 def make_broker(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     *,
     client_id: str,
     registry: CollectorRegistry,
     max_message_bytes: int,
 ) -> KafkaBroker:
     return KafkaBroker(
-        bootstrap_servers,
+        kafka.bootstrap_servers,
+        security=kafka.security(),
         client_id=client_id,
         retry_backoff_ms=RETRY_BACKOFF_MS,
         **producer_options(max_message_bytes),
@@ -166,7 +215,7 @@ def _is_utf8(value: bytes) -> bool:
 
 
 async def ensure_topics(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     names: Iterable[str],
     *,
     partitions: int,
@@ -175,13 +224,13 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics that do not exist yet, then wait for the ``groups``' coordinators.
 
-    Returns the names created. Waiting for the coordinators spares a consumer
+    Returns the names created. A principal sees only the topics it may use: a service's names
+    are those it reads and writes, and they exist already where a provisioner created them (it
+    may not create topics itself). Waiting for the coordinators spares a consumer
     starting on a new cluster its retries (and their ERROR lines) while the
     broker creates ``__consumer_offsets`` and elects them.
     """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, client_id="mappa-topics", retry_backoff_ms=RETRY_BACKOFF_MS
-    )
+    admin = make_admin(kafka, client_id="mappa-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -195,6 +244,11 @@ async def ensure_topics(
             )
             for name, code, *_ in response.topic_errors:
                 # 36: TOPIC_ALREADY_EXISTS, when another service created it first.
+                if code == TopicAuthorizationFailedError.errno:
+                    raise RuntimeError(
+                        f"topic {name} does not exist, and {kafka.username} may not create it: "
+                        "the platform's topics are created when the broker is provisioned"
+                    )
                 if code not in (0, 36):
                     raise RuntimeError(f"could not create topic {name}: error code {code}")
             log.info("created %d topics", len(wanted))

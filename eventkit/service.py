@@ -36,7 +36,7 @@ from eventkit.scheduler import Job, Scheduler
 from eventkit.settings import Settings
 from eventkit.subscription import BatchConsumer, Subscription, redelivered_counter
 from eventkit.telemetry import setup_tracing
-from schemas.catalogue import Topic, all_topic_names
+from schemas.catalogue import Topic
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Service:
         )
         self.db = Database(self.settings.database_url)
         self.broker: KafkaBroker = make_broker(
-            platform.kafka_bootstrap_servers,
+            self.settings.kafka,
             client_id=f"mappa-{name}",
             registry=self.registry,
             max_message_bytes=platform.max_message_bytes,
@@ -104,7 +104,7 @@ class Service:
         def producers(purpose: str) -> functools.partial[Any]:
             return functools.partial(
                 make_producer,
-                platform.kafka_bootstrap_servers,
+                self.settings.kafka,
                 client_id=f"mappa-{name}-{purpose}",
                 max_message_bytes=platform.max_message_bytes,
                 request_timeout_seconds=platform.producer_request_timeout_seconds,
@@ -227,12 +227,20 @@ class Service:
         assert topic == dead_letter_topic(record.topic)
         await self.dead_letters.publish(topic, record.value or b"", key=record.key, headers=headers)
 
+    @property
+    def topics(self) -> list[str]:
+        """The topics it reads and writes (dead letters included), which it may see on the broker."""
+        read = [topic for s in self.subscriptions for topic in s.topics]
+        dead_letters = [topic.dead_letter for topic in self.consumes]
+        return list(dict.fromkeys([*read, *dead_letters, *self._publishers]))
+
     async def start(self) -> None:
         platform = self.settings.platform
         await self.db.create_schema(self.metadata)
+        log.info("%s connects to Kafka as %s", self.name, self.settings.kafka.who)
         await ensure_topics(
-            platform.kafka_bootstrap_servers,
-            all_topic_names(),
+            self.settings.kafka,
+            self.topics,
             partitions=platform.topic_partitions,
             replication_factor=platform.topic_replication_factor,
             # The subscriptions' groups.

@@ -8,8 +8,10 @@ environment.
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventkit.broker import KafkaAccess
 
 DEFAULT_HTTP_PORTS = {
     "registry": 8101,
@@ -27,6 +29,8 @@ class PlatformSettings(BaseSettings):
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "MAPPA_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # The brokers' CA certificate: clients then connect over TLS (SASL_SSL with a principal).
+    kafka_ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     data_dir: Path = Path("var")
@@ -45,6 +49,28 @@ class PlatformSettings(BaseSettings):
     otel_traces_exporter: str = Field(
         default="none",
         validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "MAPPA_OTEL_TRACES_EXPORTER"),
+    )
+
+
+class KafkaCredentials(BaseSettings):
+    """A client's Kafka principal: ``MAPPA_<CLIENT>_KAFKA_USERNAME`` and ``..._PASSWORD``, where the
+    client is a service (``REGISTRY``) or an agency system (``POLICE``). Never in the repository."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+def kafka_access(client: str, platform: PlatformSettings | None = None) -> KafkaAccess:
+    """How ``client`` connects to Kafka, from the environment."""
+    platform = platform or PlatformSettings()
+    credentials = KafkaCredentials(_env_prefix=f"MAPPA_{client.upper()}_KAFKA_")
+    return KafkaAccess(
+        platform.kafka_bootstrap_servers,
+        username=credentials.username,
+        password=credentials.password.get_secret_value() if credentials.password else None,
+        ssl_cafile=platform.kafka_ssl_cafile,
     )
 
 
@@ -87,6 +113,7 @@ class Settings:
     def __init__(self, service: str) -> None:
         self.service = service
         self.platform = PlatformSettings()
+        self.kafka = kafka_access(service, self.platform)
         own = ServiceSettings(_env_prefix=f"MAPPA_{service.upper()}_")
         self.own = own
         self.database_url = own.database_url or (

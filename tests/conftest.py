@@ -1,6 +1,7 @@
 """Session-wide real infrastructure: a Kafka broker and a PostgreSQL server, started on demand.
 
-Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker instead, or
+Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker instead (with every principal's
+MAPPA_<CLIENT>_KAFKA_USERNAME/PASSWORD, as ``deploy/kafka.sh env`` prints them), or
 MAPPA_TEST_POSTGRES_URL to use an existing PostgreSQL database.
 """
 

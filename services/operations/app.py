@@ -18,7 +18,7 @@ from services.operations.pipeline import Pipeline, register_metrics
 from services.operations.settings import OperationsSettings
 from services.operations.tables import metadata
 
-DEAD_LETTER_GROUP = f"{group_of('operations')}-deadletters"
+DEAD_LETTER_GROUP = group_of("operations", "deadletters")
 
 
 def group_reads() -> dict[str, list[str]]:
@@ -60,7 +60,7 @@ def create(
     )
     pipeline = Pipeline(
         service.db,
-        platform.kafka_bootstrap_servers,
+        settings.kafka,
         reads=group_reads(),
         services=own.service_urls,
         sample_seconds=own.sample_seconds,
@@ -74,7 +74,7 @@ def create(
         pipeline=pipeline,
         dead_letters=DeadLetters(
             service.db,
-            platform.kafka_bootstrap_servers,
+            settings.kafka,
             service.dead_letters,
             replay_within=timedelta(days=own.replay_within_days),
         ),

@@ -26,6 +26,7 @@ from aiokafka import ConsumerRecord
 
 from eventkit import audit
 from eventkit.auth import Principal
+from eventkit.broker import KafkaAccess
 from eventkit.codec import parse
 from eventkit.consumer import BatchResult, Outcome, PlatformUnavailable
 from eventkit.db import Database
@@ -133,13 +134,13 @@ class DeadLetters:
     def __init__(
         self,
         db: Database,
-        bootstrap_servers: str,
+        kafka_access: KafkaAccess,
         republish: DeadLetterPublisher,
         *,
         replay_within: timedelta,
     ) -> None:
         self._db = db
-        self._servers = bootstrap_servers
+        self._kafka = kafka_access
         self._republish = republish
         self._replay_within = replay_within
 
@@ -162,7 +163,7 @@ class DeadLetters:
         """
         async with self._db.transaction() as session:
             found = await DeadLetterStore(session).get(topic, partition, offset)
-        record = await kafka.read_one(self._servers, topic, partition, offset) if found else None
+        record = await kafka.read_one(self._kafka, topic, partition, offset) if found else None
         if found is None or record is None:
             raise NotFound(place(topic, partition, offset))
         async with self._db.transaction() as session:
@@ -181,7 +182,7 @@ class DeadLetters:
                 f"{found.place} is older than consumers remember the events they applied, so a replay "
                 "could apply it twice: discard it, and send what is still needed afresh"
             )
-        record = await kafka.read_one(self._servers, topic, partition, offset)
+        record = await kafka.read_one(self._kafka, topic, partition, offset)
         if record is None:
             raise NotFound(f"{found.place} is no longer held by {topic}")
         headers = {

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from eventkit.broker import RETRY_BACKOFF_MS, make_reader
+from eventkit.broker import KafkaAccess, make_admin, make_reader
 
 READ_TIMEOUT_SECONDS = 10.0
 
 
-async def read_one(bootstrap_servers: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:
+async def read_one(kafka: KafkaAccess, topic: str, partition: int, offset: int) -> ConsumerRecord | None:
     """The record at ``offset``, or None if the topic no longer holds it (or never did)."""
     tp = TopicPartition(topic, partition)
-    consumer = make_reader(bootstrap_servers, client_id="mappa-operations-reader", max_records=1)
+    consumer = make_reader(kafka, client_id="mappa-operations-reader", max_records=1)
     try:
         await consumer.start()
         consumer.assign([tp])
@@ -47,8 +47,8 @@ class Offsets:
 class OffsetReader:
     """Reads offsets with one admin client and one group-less consumer, kept open between samples."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        self._servers = bootstrap_servers
+    def __init__(self, kafka: KafkaAccess) -> None:
+        self._kafka = kafka
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
         # The topics' partitions, as last described (looked up again when a topic is missing).
@@ -75,12 +75,8 @@ class OffsetReader:
         return Offsets(ends=dict(ends), committed=committed)
 
     async def _open(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self._servers,
-            client_id="mappa-operations-admin",
-            retry_backoff_ms=RETRY_BACKOFF_MS,
-        )
-        consumer = make_reader(self._servers, client_id="mappa-operations-offsets")
+        admin = make_admin(self._kafka, client_id="mappa-operations-admin")
+        consumer = make_reader(self._kafka, client_id="mappa-operations-offsets")
         try:
             await admin.start()
             await consumer.start()

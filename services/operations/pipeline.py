@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from eventkit.broker import KafkaAccess
 from eventkit.db import Database
 from eventkit.tasks import Loop
 from schemas.catalogue import DEAD_LETTER_SUFFIX
@@ -112,7 +113,7 @@ class Pipeline:
     def __init__(
         self,
         db: Database,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         *,
         reads: Mapping[str, Iterable[str]],
         services: Mapping[str, str],
@@ -126,7 +127,7 @@ class Pipeline:
         self._services = dict(services)
         self._sample_seconds = sample_seconds
         self._clock = clock
-        self._offsets = OffsetReader(bootstrap_servers)
+        self._offsets = OffsetReader(kafka)
         self._http = httpx.AsyncClient(timeout=2.0)
         self._loop = Loop(self._run, "pipeline-sampler")
         self._before: tuple[float, dict[str, int]] | None = None

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS
-from tests.support.kafka import read_until, registered, start_broker, stop_broker
+from tests.support.kafka import access, read_until, registered, start_broker, stop_broker
 from tests.support.ports import free_ports
 
 OUTAGE_SECONDS = 8.0
@@ -27,7 +27,7 @@ REPEATED = re.compile(r"\(repeated (once|\d+ times) in the last \d+ s\)")
 async def _publish_convictions(bootstrap: str) -> str:
     """Publishes a burst of police convictions; returns the id of the first."""
     synthetic = Synthetic()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**access(bootstrap, "police").options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         ids = []

@@ -12,13 +12,15 @@ from schemas.envelope import CloudEvent
 from schemas.events.levels import ScreeningDue
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from tests.e2e.helpers import about, query
-from tests.support.kafka import event_of, publish, read_all, read_until, registered
+from tests.support.kafka import access, event_of, publish, read_all, read_until, registered
 from tests.support.waiting import eventually
 
 
 async def _convicted(kafka_bootstrap: str, convictions: list[CloudEvent]) -> None:
     """Publish the police convictions at once, as a force's system catching up would."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        **access(kafka_bootstrap, "police").options(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         sends = [

@@ -31,9 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from deploy.local import SERVICES, LocalPlatform
 from deploy.watch import partitions_of
 from eventkit.auth import Principal
-from eventkit.broker import ensure_topics
 from eventkit.deadletter import REPLAY_OF
-from eventkit.settings import PlatformSettings
 from eventkit.synthetic import VIOLENT_OFFENCE, Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency, Role
@@ -42,7 +40,6 @@ from schemas.catalogue import (
     AGENCY_PROBATION,
     LEVELS_DECISIONS,
     REGISTRY_OFFENDERS,
-    all_topic_names,
     type_of,
 )
 from schemas.events import levels
@@ -50,7 +47,7 @@ from schemas.events.casework import StaffRef
 from services.operations.app import group_reads
 from tests.e2e.helpers import about, query
 from tests.support.casework import level_decision, referral, referral_decision, screening
-from tests.support.kafka import event_of, publish, read_all, read_until, registered
+from tests.support.kafka import access, event_of, publish, read_all, read_until, registered
 from tests.support.waiting import eventually
 
 KEY = secrets.token_urlsafe(48)
@@ -106,17 +103,13 @@ def _caught_up(platform: LocalPlatform) -> None:
 async def _from_the_start(bootstrap: str, *groups: str) -> None:
     """Commit the first offset for each group on every partition it reads (aiokafka cannot delete a
     group)."""
-    platform = PlatformSettings()  # the topics, as the services would make them, if no test has yet
-    await ensure_topics(
-        bootstrap, all_topic_names(), partitions=platform.topic_partitions, replication_factor=1
-    )
     reads = group_reads()
     for group in groups:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**access(bootstrap).options(), group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             partitions = [
-                TopicPartition(t, p) for t in reads[group] for p in await partitions_of(bootstrap, t)
+                TopicPartition(t, p) for t in reads[group] for p in await partitions_of(access(bootstrap), t)
             ]
             consumer.assign(partitions)
             # The log's start (retention may have moved it on).

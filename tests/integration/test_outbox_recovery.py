@@ -9,6 +9,7 @@ was well. This test runs a broker of its own, since it stops it.
 """
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -115,6 +116,9 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
     monkeypatch.setenv("MAPPA_RELAYTEST_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'relay.db'}")
     monkeypatch.setenv("MAPPA_PRODUCER_REQUEST_TIMEOUT_SECONDS", str(PRODUCER_TIMEOUT_SECONDS))
+    # None of the platform's services: it connects as the admin.
+    for setting in ("USERNAME", "PASSWORD"):
+        monkeypatch.setenv(f"MAPPA_RELAYTEST_KAFKA_{setting}", os.environ[f"MAPPA_ADMIN_KAFKA_{setting}"])
     monkeypatch.setenv("MAPPA_RELAYTEST_OUTBOX_STALL_SECONDS", str(STALL_SECONDS))
     spans = InMemorySpanExporter()
     provider = TracerProvider()

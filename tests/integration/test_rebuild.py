@@ -10,7 +10,7 @@ from tqdm import tqdm
 from deploy.rebuild import replay_topics
 from eventkit.broker import ensure_topics
 from eventkit.consumer import BatchResult
-from tests.support.kafka import publish
+from tests.support.kafka import access, publish
 
 
 class Kept:
@@ -27,11 +27,11 @@ async def test_every_record_is_applied_in_order_and_empty_topics_are_passed_over
     kafka_bootstrap: str,
 ) -> None:
     empty, full = f"rebuild-empty-{uuid.uuid4().hex}", f"rebuild-full-{uuid.uuid4().hex}"
-    await ensure_topics(kafka_bootstrap, [empty, full], partitions=2, replication_factor=1)
+    await ensure_topics(access(kafka_bootstrap), [empty, full], partitions=2, replication_factor=1)
     for n in range(5):
         await publish(kafka_bootstrap, full, f"{n}".encode(), key="one key")
     kept = Kept()
     with tqdm(total=0, disable=True) as bar:
-        assert await replay_topics(kafka_bootstrap, [empty], kept, bar) == (0, 0)
-        assert await replay_topics(kafka_bootstrap, [empty, full], kept, bar) == (5, 0)
+        assert await replay_topics(access(kafka_bootstrap), [empty], kept, bar) == (0, 0)
+        assert await replay_topics(access(kafka_bootstrap), [empty, full], kept, bar) == (5, 0)
     assert [r.value for r in kept.records] == [b"0", b"1", b"2", b"3", b"4"]

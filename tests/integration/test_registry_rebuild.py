@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.admin import RecordsToDelete
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,11 +19,11 @@ from deploy.rebuild import REBUILDABLE, NotRebuilt, rebuild
 from deploy.watch import partitions_of
 from eventkit import outbox
 from eventkit.auth import Principal, Role
-from eventkit.broker import ensure_topics
+from eventkit.broker import make_admin
 from eventkit.history import history
 from eventkit.scheduler import Scheduler
 from eventkit.service import Service
-from eventkit.settings import PlatformSettings, Settings
+from eventkit.settings import Settings
 from eventkit.synthetic import Synthetic
 from schemas.agencies import Agency
 from schemas.catalogue import (
@@ -35,7 +35,6 @@ from schemas.catalogue import (
     MEETINGS_SCHEDULE,
     REGISTRY_OFFENDERS,
     Topic,
-    all_topic_names,
 )
 from schemas.contract import Contract
 from schemas.events.common import OffenderManagerAllocated, PersonIdentifiers, PersonRef
@@ -46,7 +45,7 @@ from services.registry.app import create as create_registry
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.tables import MOVABLE, metadata, nominals, resolution_cases
 from tests.support.api import asgi_client, bearer
-from tests.support.kafka import publish, start_broker, stop_broker
+from tests.support.kafka import access, publish, start_broker, stop_broker
 from tests.support.ports import free_ports
 from tests.support.waiting import eventually
 
@@ -75,17 +74,13 @@ def own_kafka() -> Iterator[str]:
 async def _emptied(bootstrap: str) -> None:
     """Delete every record now on the register's topics (one left there first, as by an earlier run):
     an earlier run's register published other ids for its agency events."""
-    platform = PlatformSettings()
-    await ensure_topics(
-        bootstrap, all_topic_names(), partitions=platform.topic_partitions, replication_factor=1
-    )
     await publish(bootstrap, AGENCY_POLICE.name, b"left by an earlier run", key="earlier")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**access(bootstrap).options())
+    admin = make_admin(access(bootstrap), client_id="mappa-tests")
     await consumer.start()
     await admin.start()
     try:
-        partitions = [TopicPartition(t, p) for t in TOPICS for p in await partitions_of(bootstrap, t)]
+        partitions = [TopicPartition(t, p) for t in TOPICS for p in await partitions_of(access(bootstrap), t)]
         ends = await consumer.end_offsets(partitions)
         await admin.delete_records({tp: RecordsToDelete(end) for tp, end in ends.items() if end > 0})
     finally:
@@ -121,12 +116,12 @@ async def _published(service: Service) -> bool:
 
 async def _ends(bootstrap: str) -> dict[TopicPartition, int]:
     """Where each partition of the register's topic ends."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**access(bootstrap).options())
     await consumer.start()
     try:
         topic = REGISTRY_OFFENDERS.name
         ends: dict[TopicPartition, int] = await consumer.end_offsets(
-            [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+            [TopicPartition(topic, p) for p in await partitions_of(access(bootstrap), topic)]
         )
     finally:
         await consumer.stop()
@@ -304,9 +299,9 @@ async def test_a_rebuilt_register_equals_the_live_one_and_publishes_nothing(
     # This test deleted the records an earlier run left: refused unless told that was on purpose, and
     # nothing is emptied.
     with pytest.raises(NotRebuilt, match="the log no longer holds everything"):
-        await rebuild(service, kafka_bootstrap, steer=steer)
+        await rebuild(service, steer=steer)
     assert await _rows(service) == live
-    done = await rebuild(service, kafka_bootstrap, steer=steer, log_may_start_late=True)
+    done = await rebuild(service, steer=steer, log_may_start_late=True)
 
     assert done.records == 14
     assert "category 1 ended again for 1, 3 merges and unmerges made again, 0 could not be" in done.finished
@@ -326,7 +321,7 @@ async def test_a_rebuilt_register_equals_the_live_one_and_publishes_nothing(
     settings = Settings("registry")
     settings.database_url = f"sqlite+inloop:///{tmp_path / 'empty.db'}"
     lost = create_registry(settings=settings)
-    again = await rebuild(lost, kafka_bootstrap, steer=steer, log_may_start_late=True)
+    again = await rebuild(lost, steer=steer, log_may_start_late=True)
     assert "8 nominals, 0 of them under a platform id the log did not hold" in again.finished
     found = await _rows(lost)
     assert found["identifiers"] == live["identifiers"]

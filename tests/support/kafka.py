@@ -1,5 +1,11 @@
-"""Test access to the real broker: start it, publish raw bytes, read topics back."""
+"""Test access to the real broker: start it, publish raw bytes, read topics back.
 
+The broker is secured as ``deploy/kafka.sh`` secures it: a test publishes to a topic as the principal
+that produces it (an agency's topic as that agency), and reads as the admin.
+"""
+
+import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -10,25 +16,48 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
+from deploy.acls import ADMIN
+from deploy.local import KAFKA_SCRIPT, broker_env
+from deploy.provision import credentials
 from deploy.watch import partitions_of
-from schemas.catalogue import type_of
+from eventkit.broker import KafkaAccess, make_admin
+from eventkit.settings import kafka_access
+from schemas.catalogue import TOPICS, type_of
 from schemas.events.registry import NominalRegistered
-
-ROOT = Path(__file__).resolve().parents[2]
-KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
 
 
 def start_broker(state_dir: Path, port: int, controller_port: int) -> dict[str, str]:
+    """Starts a secured broker. Every broker of a test session has the same principals and passwords,
+    put in this process's environment: services started here, or by it, connect with them."""
     env = os.environ | {
         "MAPPA_KAFKA_DIR": str(state_dir),
         "KAFKA_PORT": str(port),
         "KAFKA_CONTROLLER_PORT": str(controller_port),
     }
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if not (given := state_dir / "credentials.env").exists():
+        given.touch(mode=0o600)
+        given.write_text(_session_credentials())
     subprocess.run(["bash", str(KAFKA_SCRIPT), "start"], check=True, env=env)
+    os.environ.update({k: v for k, v in broker_env(env).items() if k != "KAFKA_BOOTSTRAP_SERVERS"})
     return env
+
+
+@functools.cache
+def _session_credentials() -> str:
+    return "\n".join(credentials()) + "\n"
+
+
+def access(bootstrap: str, client: str = ADMIN) -> KafkaAccess:
+    """How ``client`` (a service, an agency, the admin) connects to the broker at ``bootstrap``."""
+    return dataclasses.replace(kafka_access(client), bootstrap_servers=bootstrap)
+
+
+def producer_of(topic: str) -> str:
+    """Who publishes to ``topic``: its producer in the catalogue, else the admin."""
+    return next((t.producer for t in TOPICS if t.name == topic), ADMIN)
 
 
 def stop_broker(env: dict[str, str]) -> None:
@@ -43,9 +72,13 @@ async def publish(
     key: str | None = None,
     headers: dict[str, str] | None = None,
     raw_headers: list[tuple[str, bytes | None]] | None = None,
+    client: str | None = None,
 ) -> RecordMetadata:
-    """Publish as any agency's Kafka client would; returns where the record landed."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    """Publish as any agency's Kafka client would, as ``client`` (by default the topic's producer);
+    returns where the record landed."""
+    producer = AIOKafkaProducer(
+        **access(bootstrap, client or producer_of(topic)).options(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         return await producer.send_and_wait(
@@ -61,10 +94,10 @@ async def publish(
 @asynccontextmanager
 async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
     """A group-less consumer on every partition of ``topic``, at the earliest offsets."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**access(bootstrap).options(), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(access(bootstrap), topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         yield consumer
@@ -129,7 +162,7 @@ def headers_of(record: ConsumerRecord) -> dict[str, str]:
 
 async def committed_offset(bootstrap: str, group: str, topic: str, partition: int) -> int | None:
     """The offset ``group`` has committed on one partition, if any."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = make_admin(access(bootstrap), client_id="mappa-tests")
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
