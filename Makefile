@@ -1,7 +1,7 @@
 # The two commands: `make run` (the system with a demo scenario) and `make test`.
 PY := .venv/bin/python
 
-.PHONY: install run demo test lint schemas bench kafka-start kafka-stop clean
+.PHONY: install run demo test lint schemas bench migrate kafka-start kafka-stop clean
 
 install:
 	bash scripts/bootstrap.sh
@@ -16,6 +16,10 @@ test:
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	$(PY) -m pytest
+
+# Each service's database (MAPPA_<SERVICE>_DATABASE_URL, else var/<service>.db) to its code's schema.
+migrate: install
+	$(PY) -m deploy.migrate
 
 schemas:
 	$(PY) -m schemas.generate

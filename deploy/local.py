@@ -52,6 +52,8 @@ class LocalPlatform:
             **os.environ,
             "MAPPA_DATA_DIR": str(self.data_dir),
             f"MAPPA_{service.upper()}_HTTP_PORT": str(self.ports[service]),
+            # As an init container would, before the service checks its schema.
+            f"MAPPA_{service.upper()}_MIGRATE_AT_START": "true",
             **(self._watching() if service == "operations" else {}),
             **self.env,
             **extra_env,

@@ -268,7 +268,7 @@ async def rebuild(
     started = time.monotonic()
     db = service.db
     kafka = service.settings.kafka  # it reads as the service it rebuilds
-    await db.create_schema(service.metadata)
+    await service.migrate()  # into an empty database, as when it was lost
     topics = [t for s in service.subscriptions for t in s.topics]
     with tqdm(total=0, unit=" records", desc=f"rebuilding {service.name}", disable=not progress) as bar:
 

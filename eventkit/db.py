@@ -16,7 +16,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
-    select,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -30,6 +29,7 @@ from eventkit import sqlite
 
 # Kit tables (outbox, inbox) live on this metadata; each service adds its own.
 kit_metadata = MetaData()
+# Held while a database's schema is migrated: replicas starting together take turns.
 SCHEMA_LOCK_KEY = 0x4D41505041  # "MAPPA"
 
 # One row, rewritten by each health check: reading alone would not notice a database that refuses writes.
@@ -179,10 +179,6 @@ def _upsert(
     return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
-def _create_all(session: Session, metadata: MetaData) -> None:
-    metadata.create_all(session.connection())
-
-
 class Database:
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -206,15 +202,12 @@ class Database:
         """Have ``wake`` called after each transaction that staged rows into ``table`` commits."""
         self._on_commit.append((table, wake))
 
-    async def create_schema(self, *metadatas: MetaData) -> None:
+    async def ensure_probe_row(self) -> None:
+        """The one row health checks rewrite, made by the first start."""
         async with self.transaction() as session:
-            if not self.is_sqlite:
-                # Instances starting together take turns; the lock ends with the transaction.
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            for metadata in (kit_metadata, *metadatas):
-                await session.run_sync(_create_all, metadata)
-            if await session.scalar(select(health_probe.c.id)) is None:
-                await session.execute(health_probe.insert(), {"id": 1, "checked_at": datetime.now(UTC)})
+            await session.execute(
+                insert_if_new(session, health_probe), {"id": 1, "checked_at": datetime.now(UTC)}
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -232,7 +225,7 @@ class Database:
     async def probe_write(self) -> None:
         """Commit a write, as applying an event would; raises if the database cannot take one.
 
-        An update of the one row ``create_schema`` made, so that overlapping probes only take turns.
+        An update of the one row ``ensure_probe_row`` made, so that overlapping probes only take turns.
         """
         async with self.transaction() as session:
             await session.execute(health_probe.update().values(checked_at=datetime.now(UTC)))

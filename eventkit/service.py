@@ -21,6 +21,7 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
+from eventkit import migrations
 from eventkit.broker import ensure_topics, group_of, make_broker, make_producer
 from eventkit.clock import Clock, ahead, system_clock
 from eventkit.consumer import Consumer, ConsumerConfig, Handler
@@ -29,6 +30,7 @@ from eventkit.deadletter import dead_letter_topic
 from eventkit.http import build_http_app
 from eventkit.inbox import retention
 from eventkit.logs import configure_logging
+from eventkit.migrations import Schema
 from eventkit.outbox import OutboxRelay, wake_on_commit
 from eventkit.policy import AreaPolicies
 from eventkit.publisher import DeadLetterPublisher, OutboxPublisher
@@ -67,9 +69,12 @@ class Service:
         clock: Clock = system_clock,
         settings: Settings | None = None,
         tracer_provider: TracerProvider | None = None,
+        schema: Schema | None = None,
     ) -> None:
         self.name = name
         self.metadata = metadata
+        # Its migrations: services/<name>/migrations unless it borrows another's (a test's service).
+        self.schema = schema or Schema(name, metadata)
         # What it reads and which event types it handles: the catalogue's consumer lists must match.
         self.consumes = tuple(consumes)
         self.handles = frozenset(handlers)
@@ -227,6 +232,12 @@ class Service:
         assert topic == dead_letter_topic(record.topic)
         await self.dead_letters.publish(topic, record.value or b"", key=record.key, headers=headers)
 
+    async def migrate(self) -> None:
+        """Brings the service's database to its code's schema."""
+        before, after = await migrations.upgrade(self.db, self.schema)
+        if before != after:
+            log.info("%s's database migrated from %s to %s", self.name, before or "empty", after)
+
     @property
     def topics(self) -> list[str]:
         """The topics it reads and writes (dead letters included), which it may see on the broker."""
@@ -236,7 +247,14 @@ class Service:
 
     async def start(self) -> None:
         platform = self.settings.platform
-        await self.db.create_schema(self.metadata)
+        if self.settings.own.migrate_at_start:
+            await self.migrate()
+        try:
+            await migrations.check(self.db, self.schema)
+        except migrations.SchemaNotCurrent as refused:
+            log.error("%s", refused)  # the reason it will not start, on one line
+            raise
+        await self.db.ensure_probe_row()
         log.info("%s connects to Kafka as %s", self.name, self.settings.kafka.who)
         await ensure_topics(
             self.settings.kafka,

@@ -80,6 +80,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str | None = None
+    # Apply the schema's migrations before starting (local runs and tests); in a cluster a job or an
+    # init container applies them (python -m deploy.migrate), and a service only checks.
+    migrate_at_start: bool = False
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     outbox_relay: bool = True

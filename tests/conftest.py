@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from deploy.local import SERVICES
 from tests.support.kafka import start_broker, stop_broker
 from tests.support.ports import free_ports
 from tests.support.postgres import start_postgres
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrate_at_start() -> None:
+    """Services started by a test apply their migrations first (one test checks they refuse not to)."""
+    for service in SERVICES:
+        os.environ.setdefault(f"MAPPA_{service.upper()}_MIGRATE_AT_START", "true")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,8 @@ from eventkit.auth import load_auth_settings
 from eventkit.service import Service
 from eventkit.settings import Settings
 from services.levels.app import create as create_levels
-from services.levels.tables import metadata as levels_metadata
 from services.meetings.app import create as create_meetings
-from services.meetings.tables import metadata as meetings_metadata
 from services.registry.app import create as create_registry
-from services.registry.tables import metadata
 from tests.support.api import KEY
 from tests.support.clock import FakeClock
 
@@ -83,7 +80,7 @@ async def offline_levels(
     """The levels service's database and HTTP API on a fake clock, without its broker."""
     monkeypatch.setenv("MAPPA_LEVELS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'levels.db'}")
     service = create_levels(settings=Settings("levels"), clock=clock)
-    await service.db.create_schema(levels_metadata)
+    await service.migrate()
     yield service
     await service.db.dispose()
 
@@ -95,7 +92,7 @@ async def offline_meetings(
     """The meetings service's database, handlers, jobs and HTTP API on a fake clock, without its broker."""
     monkeypatch.setenv("MAPPA_MEETINGS_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'meetings.db'}")
     service = create_meetings(settings=Settings("meetings"), clock=clock)
-    await service.db.create_schema(meetings_metadata)
+    await service.migrate()
     yield service
     await service.db.dispose()
 
@@ -126,6 +123,6 @@ async def offline_registry(
     monkeypatch.setenv("MAPPA_REGISTRY_POLICY_FILE", str(policy))
     monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'registry.db'}")
     registry = create_registry(settings=Settings("registry"), clock=clock)
-    await registry.db.create_schema(metadata)
+    await registry.migrate()
     yield registry
     await registry.db.dispose()

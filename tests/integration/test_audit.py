@@ -13,6 +13,7 @@ from eventkit import audit
 from eventkit.auth import Principal, Role
 from eventkit.db import Database
 from schemas.agencies import Agency
+from tests.support.stores import create_tables
 
 # Stands in for whatever else the reading transaction does, so a rollback can be seen.
 probe_metadata = MetaData()
@@ -28,7 +29,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     else:
         url = request.getfixturevalue("postgres_url")
     database = Database(url)
-    await database.create_schema(probe_metadata)
+    await create_tables(database, probe_metadata)
     async with database.transaction() as session:
         await session.execute(audit.audit_reads.delete())
         await session.execute(probe.delete())
@@ -88,7 +89,7 @@ async def test_a_missing_audit_table_fails_the_read_and_keeps_nothing(db: Databa
         assert "u-9c2e" not in str(failed.value)
         assert await _probes(db) == 0
     finally:
-        await db.create_schema(probe_metadata)
+        await create_tables(db, probe_metadata)
     async with db.transaction() as session:
         assert await audit.reads_of(session, ("nominal",), "P-0003") == []
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from eventkit.db import Database
 from services.meetings.rules import Requirement
 from services.meetings.storage import MeetingStore
-from services.meetings.tables import attendees, meetings, metadata
 from tests.support.casework import a_platform_id
 from tests.support.stores import both_databases
 
@@ -21,7 +20,7 @@ REQUIRED = Requirement("first", 3, date(2027, 3, 8))
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with both_databases(request, tmp_path, metadata, attendees, meetings) as database:
+    async with both_databases(request, tmp_path, "meetings") as database:
         yield database
 
 

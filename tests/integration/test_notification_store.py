@@ -13,7 +13,6 @@ from eventkit.db import Database
 from schemas.agencies import Agency, Role
 from services.notifications.rules import COORDINATOR
 from services.notifications.storage import NotificationStore, Recipient, notification_id
-from services.notifications.tables import cases, deliveries, metadata, notifications
 from tests.support.casework import a_platform_id
 from tests.support.stores import both_databases
 
@@ -23,7 +22,7 @@ HELD = NOW + timedelta(minutes=5)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with both_databases(request, tmp_path, metadata, deliveries, notifications, cases) as database:
+    async with both_databases(request, tmp_path, "notifications") as database:
         yield database
 
 

@@ -114,7 +114,7 @@ async def _running(
     smtp = SmtpSettings(port=mail.port, connections=2)
     # A short hold: a send whose outcome was never recorded is tried again within the test.
     service, sender = build(settings=Settings("notifications"), clock=clock, smtp=smtp, hold_seconds=1.0)
-    await service.db.create_schema(service.metadata)
+    await service.migrate()
     sender.start()
     async with asgi_client(service) as http:
         yield Running(service, sender, http)

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 
 from eventkit.consumer import Consumer, ConsumerConfig
 from eventkit.db import Database
-from eventkit.inbox import inbox
 from schemas.catalogue import type_of
 from schemas.contract import Contract
 from schemas.envelope import new_event
@@ -21,8 +20,6 @@ from schemas.events import levels, meetings, notifications, registry
 from services.operations.handlers import handlers
 from services.operations.measures import caseload_key
 from services.operations.storage import CaseworkStore, Listed
-from services.operations.tables import actions, cases, dead_letters, metadata, notices
-from services.operations.tables import meetings as meeting_rows
 from tests.support.stores import both_databases
 
 TODAY = date(2026, 12, 3)
@@ -32,8 +29,7 @@ STAFF = "u-staff-1"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    emptied = (cases, meeting_rows, actions, notices, dead_letters, inbox)
-    async with both_databases(request, tmp_path, metadata, *emptied) as database:
+    async with both_databases(request, tmp_path, "operations") as database:
         yield database
 
 

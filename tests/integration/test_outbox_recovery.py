@@ -25,11 +25,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import MetaData
 
 from eventkit import outbox
+from eventkit.migrations import Schema
 from eventkit.service import Service
 from eventkit.settings import Settings
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import REGISTRY_OFFENDERS
 from schemas.envelope import CONTENT_TYPE
+from services.registry.tables import metadata as registry_tables
 from tests.support.api import asgi_client
 from tests.support.kafka import event_of, headers_of, read_all, read_until, start_broker, stop_broker
 from tests.support.ports import free_ports
@@ -120,6 +122,7 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
     for setting in ("USERNAME", "PASSWORD"):
         monkeypatch.setenv(f"MAPPA_RELAYTEST_KAFKA_{setting}", os.environ[f"MAPPA_ADMIN_KAFKA_{setting}"])
     monkeypatch.setenv("MAPPA_RELAYTEST_OUTBOX_STALL_SECONDS", str(STALL_SECONDS))
+    monkeypatch.setenv("MAPPA_RELAYTEST_MIGRATE_AT_START", "true")
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -131,6 +134,7 @@ async def test_after_an_outage_the_relay_publishes_every_pending_event_once_in_o
         handlers={},
         settings=Settings("relaytest"),
         tracer_provider=provider,
+        schema=Schema("registry", registry_tables),
     )
     await service.start()
     emitted = Emitted(service, provider)

@@ -1,11 +1,9 @@
 """Black-box findings on the real broker: the platform's clock decides, implausible input is refused
 with its reason, and each invalid agency message is dead-lettered once."""
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from aiokafka import ConsumerRecord
 
 from eventkit.auth import Principal, Role
 from eventkit.deadletter import CONSUMER, ERROR_MESSAGE
@@ -20,14 +18,19 @@ from services.registry.reads import RegistryReads
 from services.registry.storage import RegistryStore
 from tests.support.api import asgi_client, bearer
 from tests.support.casework import a_platform_id, categorised, level_decision
-from tests.support.kafka import caused_by, event_of, headers_of, publish, read_all, read_until, registered
+from tests.support.kafka import (
+    caused_by,
+    event_of,
+    headers_of,
+    publish,
+    read_all,
+    read_until,
+    registered,
+    with_id,
+)
 from tests.support.register import changes_caused_by
 
 TODAY = date.today()
-
-
-def _is(event_id: str) -> Callable[[ConsumerRecord], bool]:
-    return lambda record: event_of(record)["id"] == event_id
 
 
 def _caution(synthetic: Synthetic, caution_date: date) -> CautionRecorded:
@@ -48,7 +51,7 @@ async def test_a_sender_clock_in_the_future_is_refused_not_allowed_to_end_a_requ
     pnc = caution.person.pnc_id
     future = synthetic.agency_event(AGENCY_POLICE, caution, time=datetime(2029, 1, 1, tzinfo=UTC))
     await publish(kafka_bootstrap, AGENCY_POLICE.name, future.to_json(), key=pnc)
-    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=_is(future.id))
+    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=with_id(future.id))
     assert "ahead of the platform's clock" in headers_of(dead)[ERROR_MESSAGE]
     async with registry.db.transaction() as session:
         assert await RegistryReads(session).by_identifier("pnc", pnc) is None
@@ -80,7 +83,7 @@ async def test_an_age_contradicting_the_dates_is_dead_lettered_naming_the_fields
         update={"data": conviction.model_dump(mode="json") | {"age_at_conviction": stated}}
     )
     await publish(kafka_bootstrap, AGENCY_POLICE.name, sent.to_json(), key=conviction.person.pnc_id)
-    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=_is(sent.id))
+    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=with_id(sent.id))
     reason = headers_of(dead)[ERROR_MESSAGE]
     assert "age_at_conviction contradicts person.date_of_birth and conviction_date" in reason
     assert str(stated) not in reason
@@ -106,7 +109,7 @@ async def test_a_decision_dated_2099_is_refused_and_the_review_date_stands(
     decision = level_decision(platform_id, date(2099, 1, 1), 1)
     sent = Synthetic().agency_event(AGENCY_PROBATION, decision)
     await publish(kafka_bootstrap, AGENCY_PROBATION.name, sent.to_json(), key=platform_id)
-    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_PROBATION.name}.dlt", bool, match=_is(sent.id))
+    [dead] = await read_until(kafka_bootstrap, f"{AGENCY_PROBATION.name}.dlt", bool, match=with_id(sent.id))
     assert headers_of(dead)[CONSUMER] == "levels"
     assert "decided_on: Value error, is in the future" in headers_of(dead)[ERROR_MESSAGE]
     async with levels.db.transaction() as session:
@@ -130,12 +133,12 @@ async def test_an_invalid_agency_message_is_dead_lettered_once(
     valid = synthetic.conviction_event(synthetic.conviction(person=conviction.person))
     for event in (invalid, casework, valid):
         await publish(kafka_bootstrap, AGENCY_POLICE.name, event.to_json(), key=pnc)
-    await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=_is(casework.id))
+    await read_until(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", bool, match=with_id(casework.id))
     await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(valid.id))
 
-    dead = await read_all(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", match=_is(invalid.id))
+    dead = await read_all(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", match=with_id(invalid.id))
     assert [headers_of(r)[CONSUMER] for r in dead] == ["registry"]
-    dead = await read_all(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", match=_is(casework.id))
+    dead = await read_all(kafka_bootstrap, f"{AGENCY_POLICE.name}.dlt", match=with_id(casework.id))
     assert [headers_of(r)[CONSUMER] for r in dead] == ["levels"]
 
 

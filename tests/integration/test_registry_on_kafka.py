@@ -20,7 +20,7 @@ from eventkit.service import Service
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS, type_of
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
-from services.registry.tables import convictions, metadata
+from services.registry.tables import convictions
 from tests.support.kafka import (
     committed_offset,
     event_of,
@@ -137,7 +137,8 @@ async def test_offsets_wait_for_the_transaction_and_the_event_waits_for_the_data
     assert committed is None or committed <= landed.offset
     assert _consumed(registry, "dead-lettered") == 0
 
-    await registry.db.create_schema(metadata)  # the database recovers
+    async with registry.db.transaction() as session:  # the database recovers
+        await session.run_sync(lambda s: convictions.create(s.connection()))
     await read_until(kafka_bootstrap, REGISTRY_OFFENDERS.name, bool, match=registered(event.id))
 
     async def committed_past_it() -> bool:

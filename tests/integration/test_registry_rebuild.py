@@ -3,7 +3,6 @@ kept, co-ordinators' decisions made again, breaches recorded again, and nothing 
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,8 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import RecordsToDelete
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from deploy.rebuild import REBUILDABLE, NotRebuilt, rebuild
 from deploy.watch import partitions_of
@@ -47,6 +45,7 @@ from services.registry.tables import MOVABLE, metadata, nominals, resolution_cas
 from tests.support.api import asgi_client, bearer
 from tests.support.kafka import access, publish, start_broker, stop_broker
 from tests.support.ports import free_ports
+from tests.support.postgres import fresh_database
 from tests.support.waiting import eventually
 
 AREA = "01"
@@ -128,18 +127,6 @@ async def _ends(bootstrap: str) -> dict[TopicPartition, int]:
     return ends
 
 
-async def _fresh_postgres_database(server: str) -> str:
-    """A database of its own on the session's PostgreSQL server, for one register."""
-    name = f"registry_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-    finally:
-        await engine.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.mark.kafka
 @pytest.mark.usefixtures("_auth")
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
@@ -156,7 +143,7 @@ async def test_a_rebuilt_register_equals_the_live_one_and_publishes_nothing(
     url = (
         f"sqlite+inloop:///{tmp_path / 'registry.db'}"
         if database == "sqlite"
-        else await _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        else await fresh_database(request.getfixturevalue("postgres_url"), "registry")
     )
     monkeypatch.setenv("MAPPA_REGISTRY_DATABASE_URL", url)
     monkeypatch.setenv("MAPPA_RETRY_BACKOFF_SECONDS", "0")

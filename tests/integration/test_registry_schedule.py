@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from deploy.migrate import schema_of
 from eventkit import outbox
 from eventkit.consumer import UnitOfWork
 from eventkit.db import Database
 from eventkit.history import history
+from eventkit.migrations import upgrade
 from eventkit.scheduler import Scheduler
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import type_of
@@ -23,7 +25,6 @@ from services.registry.reads import RegistryReads
 from services.registry.rules import Conviction
 from services.registry.schedule import notification_periods_ended, overdue_notifications
 from services.registry.storage import RegistryStore
-from services.registry.tables import metadata
 from tests.support.clock import FakeClock
 from tests.support.register import a_nominal
 
@@ -44,7 +45,7 @@ async def _subject_to(database: Database, requirement: Requirement, *, category:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite+inloop:///{tmp_path / 'registry.db'}")
-    await database.create_schema(metadata)
+    await upgrade(database, schema_of("registry"))
     await _subject_to(database, Requirement(CONVICTED, NotificationPeriod(120, "s.82"), False))
     yield database
     await database.dispose()
@@ -95,7 +96,7 @@ async def test_a_notification_moves_the_deadline_and_a_new_breach_is_published(d
 
 async def test_category_1_ends_with_the_notification_period_once(tmp_path: Path) -> None:
     database = Database(f"sqlite+inloop:///{tmp_path / 'ends.db'}")
-    await database.create_schema(metadata)
+    await upgrade(database, schema_of("registry"))
     await _subject_to(
         database, Requirement(date(2024, 1, 1), NotificationPeriod(24, "s.82"), False), category=1
     )
@@ -130,7 +131,7 @@ async def test_a_breach_stays_on_record_when_the_person_is_then_detained(db: Dat
 
 async def test_category_1_becomes_category_2_when_the_period_ends_on_licence(tmp_path: Path) -> None:
     database = Database(f"sqlite+inloop:///{tmp_path / 'ends.db'}")
-    await database.create_schema(metadata)
+    await upgrade(database, schema_of("registry"))
     # Under 18: ten years halved to five, while the licence for a Schedule 15 offence runs on.
     platform_id = await _subject_to(
         database, Requirement(date(2021, 1, 1), NotificationPeriod(60, "s.82(2)"), True), category=1

@@ -16,6 +16,7 @@ from eventkit.outbox import OutboxRecord, OutboxRelay
 from eventkit.scheduler import schedule_marks
 from eventkit.synthetic import Synthetic
 from schemas.envelope import CloudEvent
+from tests.support.stores import create_tables
 
 tracer = TracerProvider().get_tracer("tests")
 
@@ -27,7 +28,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     else:
         url = request.getfixturevalue("postgres_url")
     database = Database(url)
-    await database.create_schema()
+    await create_tables(database)
     async with database.transaction() as session:
         await session.execute(inbox.inbox.delete())
         await session.execute(outbox.outbox.delete())

@@ -8,8 +8,12 @@ import glob
 import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.ports import free_ports
 
@@ -50,6 +54,18 @@ class PostgresServer:
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+
+async def fresh_database(server: str, prefix: str) -> str:
+    """The URL of a new, empty database on the server ``server`` (a URL) serves."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        await engine.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def start_postgres(root: Path) -> PostgresServer:
