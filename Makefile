@@ -24,7 +24,9 @@ migrate: install
 schemas:
 	$(PY) -m schemas.generate
 
-bench: install
+# PostgreSQL too (bootstrap --postgres): the scale-out run's replicas share a database per service.
+bench:
+	bash scripts/bootstrap.sh --postgres
 	bash deploy/kafka.sh start
 	$(PY) -m bench
 

@@ -25,6 +25,11 @@ convictions drains (each conviction is two notifications: screening due and
 notification requirements, both to the co-ordinator while no offender
 manager is known).
 
+Then the scale-out: the same chain with each service's database on PostgreSQL, first with one
+replica of each service, then with two sharing each consumer group (``deploy.local`` processes): the
+sustained rate of each (the same ladder), and latency for both at one offered rate, half the
+SQLite chain's sustained rate.
+
 Last, how fast each rebuildable service (operations' read model, the
 register) is rebuilt from the log into an empty database (``deploy.rebuild``),
 over every record the broker then holds; for the register, how many nominals
@@ -55,7 +60,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from deploy.local import CHAIN, LocalPlatform, use_local_broker
+from deploy.local import CHAIN, LocalPlatform, free_ports, use_local_broker
+from deploy.postgres import fresh_database, start_postgres
 from deploy.rebuild import REBUILDABLE, rebuild
 from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
@@ -559,6 +565,75 @@ async def chain(
     return result
 
 
+async def scale_out(
+    kafka: KafkaAccess,
+    data: Path,
+    rates: Sequence[float],
+    seconds: float,
+    *,
+    rate: float,
+    half_seconds: float,
+) -> dict[str, Any]:
+    """The chain on PostgreSQL with one, then two, replicas of each service: each one's sustained
+    rate, and its latency at one offered ``rate`` (the same for both)."""
+    server = start_postgres(data / "postgres")
+    try:
+        return {
+            f"{replicas}_per_service": await _replicated(
+                kafka, server.url, data / f"x{replicas}", replicas, rates, seconds, rate, half_seconds
+            )
+            for replicas in (1, 2)
+        }
+    finally:
+        server.stop()
+
+
+async def _replicated(
+    kafka: KafkaAccess,
+    server: str,
+    data: Path,
+    replicas: int,
+    rates: Sequence[float],
+    seconds: float,
+    rate: float,
+    half_seconds: float,
+) -> dict[str, Any]:
+    databases = {s: await fresh_database(server, f"bench_{s}") for s in CHAIN}
+    env = {
+        "MAPPA_LOG_LEVEL": "WARNING",
+        **{f"MAPPA_{s.upper()}_DATABASE_URL": u for s, u in databases.items()},
+    }
+    instances = [(s, None if n == 1 else f"{s}-{n}") for s in CHAIN for n in range(1, replicas + 1)]
+    names = [replica or service for service, replica in instances]
+    local = LocalPlatform(data_dir=data, env=env, ports=dict(zip(names, free_ports(len(names)), strict=True)))
+    police = kafka_access(AGENCY_POLICE.producer)
+    make = _chain_messages(Synthetic(seed=10 + replicas))
+    groups = [group_of(s) for s in CHAIN]
+    tail = Tail(kafka, NOTIFICATIONS_DELIVERIES.name)
+    await tail.start()
+    try:
+        for service, replica in instances:
+            local.start(service, replica=replica)
+        for name in names:
+            local.wait_healthy(name)
+        print(f"  {replicas} per service:", flush=True)
+        sustained, steps = await ladder(
+            police,
+            make,
+            tail,
+            _chain_marker,
+            rates=rates,
+            seconds=seconds,
+            idle=lambda: settle(kafka, groups),
+        )
+        await settle(kafka, groups)
+        at_rate = await offer(police, make(int(rate * half_seconds)), tail, _chain_marker, rate=rate)
+        return {"sustained_events_per_second": sustained, "ladder": steps, "at_the_same_rate": at_rate}
+    finally:
+        local.stop_all()
+        await tail.stop()
+
+
 async def rebuild_rate(data: Path, name: str) -> dict[str, Any]:
     """``deploy.rebuild <name>`` into a fresh database, over whatever the broker holds."""
     settings = Settings(name)
@@ -618,6 +693,14 @@ def main() -> None:
                        seconds=args.half_seconds, backlog=args.delivery_backlog)
         )  # fmt: skip
     print("  ", results["deliveries"], flush=True)
+    print("the chain on PostgreSQL, one and two replicas of each service:", flush=True)
+    with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
+        results["scale_out"] = asyncio.run(
+            scale_out(kafka, Path(data), rates, args.seconds, rate=half, half_seconds=args.half_seconds)
+        )
+    for replicas, figures in results["scale_out"].items():
+        print(f"  {replicas}: {figures['sustained_events_per_second']}/s sustained; at {half:.0f}/s:",
+              figures["at_the_same_rate"], flush=True)  # fmt: skip
     for name in REBUILDABLE:
         print(f"{name} rebuilt from the log into an empty database (every record on the broker):", flush=True)
         with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:

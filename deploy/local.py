@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,18 @@ from eventkit.settings import DEFAULT_HTTP_PORTS
 CHAIN = ("registry", "levels", "meetings", "notifications")
 SERVICES = (*CHAIN, "operations")
 KAFKA_SCRIPT = Path(__file__).with_name("kafka.sh")
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:  # held open together, so no port is handed out twice
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def broker_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -46,20 +59,23 @@ class LocalPlatform:
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
 
-    def start(self, service: str, **extra_env: str) -> None:
+    def start(self, service: str, *, replica: str | None = None, **extra_env: str) -> None:
+        """Start ``service``; a ``replica`` name starts another process of it, with a port of its own
+        in ``ports`` and a log of its own (the other methods then take that name)."""
+        name = replica or service
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "MAPPA_DATA_DIR": str(self.data_dir),
-            f"MAPPA_{service.upper()}_HTTP_PORT": str(self.ports[service]),
+            f"MAPPA_{service.upper()}_HTTP_PORT": str(self.ports[name]),
             # As an init container would, before the service checks its schema.
             f"MAPPA_{service.upper()}_MIGRATE_AT_START": "true",
             **(self._watching() if service == "operations" else {}),
             **self.env,
             **extra_env,
         }
-        log = (self.data_dir / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(  # noqa: S603
+        log = (self.data_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", f"services.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
 

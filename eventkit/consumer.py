@@ -25,7 +25,7 @@ from opentelemetry.propagate import extract
 from opentelemetry.semconv.trace import SpanAttributes
 from opentelemetry.trace import SpanKind, Tracer
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +50,17 @@ Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered", "left-to-o
 # Failures of the platform rather than of the message: never a reason to
 # dead-letter a valid event. The caller redelivers it once they pass.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, SQLAlchemyTimeoutError, OSError, KafkaError)
+# PostgreSQL gave way to a replica's transaction (deadlock detected, serialization failure): the event
+# is fine, and goes again.
+CROSSED_TRANSACTIONS = frozenset({"40P01", "40001"})
+
+
+def platform_failure(error: BaseException) -> bool:
+    """Whether ``error`` is the platform's (database, broker, a replica in the way), not the message's."""
+    crossed = isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in CROSSED_TRANSACTIONS
+    return crossed or isinstance(error, INFRASTRUCTURE_ERRORS)
+
+
 # Only W3C trace context is taken from a message: never baggage.
 _TRACE_HEADERS = ("traceparent", "tracestate")
 
@@ -318,7 +329,7 @@ class Consumer:
                 if isinstance(error, PermanentError):
                     return await self._reject(step.record, error, attempts=attempt)
                 if attempt == self._config.max_attempts:
-                    if isinstance(error, INFRASTRUCTURE_ERRORS):
+                    if platform_failure(error):
                         # The message is fine; the database or broker is not.
                         raise PlatformUnavailable(type(error).__name__) from error
                     return await self._reject(step.record, error, attempts=attempt)

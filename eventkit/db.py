@@ -1,6 +1,7 @@
 """One async SQLAlchemy engine per service: SQLite file by default, PostgreSQL by URL."""
 
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,8 +30,6 @@ from eventkit import sqlite
 
 # Kit tables (outbox, inbox) live on this metadata; each service adds its own.
 kit_metadata = MetaData()
-# Held while a database's schema is migrated: replicas starting together take turns.
-SCHEMA_LOCK_KEY = 0x4D41505041  # "MAPPA"
 
 # One row, rewritten by each health check: reading alone would not notice a database that refuses writes.
 health_probe = Table(
@@ -114,6 +113,25 @@ def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
     session.info.pop(_WRITTEN, None)
     session.info.pop(_AT_COMMIT, None)
+
+
+def lock_key(name: str) -> int:
+    """A PostgreSQL advisory-lock key for ``name``, the same in every replica (62 bits: room above)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") >> 2
+
+
+async def hold(session: AsyncSession, name: str) -> None:
+    """Wait for the lock ``name`` and hold it to the end of the transaction, so replicas take turns.
+    On SQLite there is nothing to do: one process owns the file, and its writes take turns already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+async def try_hold(session: AsyncSession, name: str) -> bool:
+    """Take the lock ``name`` to the end of the transaction if no other replica holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)}))
 
 
 def insert_if_new(session: AsyncSession, table: Table) -> Insert:

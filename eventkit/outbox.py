@@ -21,10 +21,10 @@ from typing import NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from prometheus_client import CollectorRegistry, Gauge
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import Database, kit_metadata, stage, utc
+from eventkit.db import Database, kit_metadata, lock_key, stage, utc
 from eventkit.tasks import Loop
 from schemas.catalogue import HOME_TOPIC
 from schemas.contract import Contract
@@ -121,9 +121,27 @@ class Emitter:
         return event
 
 
-async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:
-    """The oldest unpublished rows, in the order they were written."""
-    rows = await session.execute(select(outbox).order_by(outbox.c.id).limit(limit))
+# On PostgreSQL, replicas' relays share the outbox by lane: a key's rows are all in one lane (a hash of
+# the key), and a relay publishes only lanes whose lock its transaction holds, so each row is published
+# by one relay at a time and each key's rows in the order they were written.
+LANES = 16
+_LANE = func.hashtext(outbox.c.key).op("&")(LANES - 1)
+_CLAIM_LANES = text(
+    "SELECT lane FROM generate_series(0, :last) AS lane WHERE pg_try_advisory_xact_lock(:first + lane)"
+).bindparams(last=LANES - 1, first=lock_key("outbox lanes"))
+
+
+async def claim_lanes(session: AsyncSession) -> list[int]:
+    """The lanes no other replica's relay holds, held to the end of the transaction (one statement)."""
+    return list((await session.scalars(_CLAIM_LANES)).all())
+
+
+async def pending(
+    session: AsyncSession, limit: int, lanes: Sequence[int] | None = None
+) -> list[OutboxRecord]:
+    """The oldest unpublished rows (of ``lanes`` only, if given), in the order they were written."""
+    query = select(outbox).order_by(outbox.c.id).limit(limit)
+    rows = await session.execute(query if lanes is None else query.where(_LANE.in_(lanes)))
     return [
         OutboxRecord(
             id=row.id,
@@ -139,6 +157,9 @@ async def pending(session: AsyncSession, limit: int) -> list[OutboxRecord]:
         )
         for row in rows
     ]
+
+
+CONTENDED_RETRY_SECONDS = 0.05
 
 
 async def remove(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -182,6 +203,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._stall_seconds = stall_seconds
         self._wake = asyncio.Event()
+        self._contended = False  # the last pass found lanes another replica's relay held
         self._loop = Loop(self._run, "outbox-relay")
         self._running = False
         # When the relay last published a row or found nothing to publish.
@@ -230,8 +252,10 @@ class OutboxRelay:
                     pass
             except Exception:
                 log.exception("outbox relay pass failed; will retry")
+            # Lanes another replica held may hold rows this one's commits woke it for: look again soon.
+            wait = CONTENDED_RETRY_SECONDS if self._contended else self._poll_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
 
     async def flush(self, grace_seconds: float) -> None:
@@ -254,11 +278,38 @@ class OutboxRelay:
         nothing overtakes an earlier event for its key. A row the producer
         refuses outright stops the rest of its key in this pass. Acknowledged
         rows are then removed; the rest go again, first, on the next pass.
-        The database is not held while the broker answers: reading and
-        removing are short transactions of their own.
+
+        On SQLite (one process owns the file) the database is not held while
+        the broker answers: reading and removing are short transactions of
+        their own. On PostgreSQL one transaction holds the pass's lanes from
+        reading to removing, so no other replica's relay publishes them meanwhile.
         """
-        async with self._db.transaction() as session:
-            batch = await pending(session, self._batch_size)
+        if self._db.is_sqlite:
+            async with self._db.transaction() as session:
+                batch = await pending(session, self._batch_size)
+            published, failure = await self._send_all(batch)
+            if published:
+                async with self._db.transaction() as session:
+                    await remove(session, published)
+        else:
+            async with self._db.transaction() as session:
+                lanes = await claim_lanes(session)
+                self._contended = len(lanes) < LANES
+                batch = await pending(session, self._batch_size, lanes) if lanes else []
+                published, failure = await self._send_all(batch)
+                await remove(session, published)
+        if published or not batch:
+            self._progress_at = time.monotonic()
+        if len(published) == len(batch) < self._batch_size:
+            self._oldest_pending_at = None  # all published, and nothing was left behind them
+        if failure is not None:
+            if self._on_failure is not None:
+                await self._on_failure(failure)
+            raise failure
+        return len(published)
+
+    async def _send_all(self, batch: list[OutboxRecord]) -> tuple[list[int], BaseException | None]:
+        """Sends the batch; the ids the broker acknowledged, and the first failure."""
         self._oldest_pending_at = batch[0].created_at if batch else None
         in_flight: list[tuple[OutboxRecord, Awaitable[object]]] = []
         stopped_keys: set[str] = set()
@@ -281,15 +332,4 @@ class OutboxRelay:
             if not isinstance(result, BaseException)
         ]
         failure = next((r for r in results if isinstance(r, BaseException)), None) or failure
-        if published:
-            async with self._db.transaction() as session:
-                await remove(session, published)
-        if published or not batch:
-            self._progress_at = time.monotonic()
-        if len(published) == len(batch) < self._batch_size:
-            self._oldest_pending_at = None  # all published, and nothing was left behind them
-        if failure is not None:
-            if self._on_failure is not None:
-                await self._on_failure(failure)
-            raise failure
-        return len(published)
+        return published, failure

@@ -16,7 +16,7 @@ from sqlalchemy import Column, DateTime, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.clock import Clock, system_clock
-from eventkit.db import Database, insert_if_new, kit_metadata
+from eventkit.db import Database, insert_if_new, kit_metadata, try_hold
 from eventkit.outbox import Emitter
 from eventkit.tasks import Loop
 
@@ -56,11 +56,15 @@ class Scheduler:
         self._source = source
         self._clock = clock
         self._interval = interval_seconds
-        self._loop = Loop(self._run, f"scheduler-{getattr(job, '__name__', 'job')}")
+        self._name = getattr(job, "__name__", "job")
+        self._loop = Loop(self._run, f"scheduler-{self._name}")
 
     async def tick(self) -> int:
         """Run the job once at the clock's time; returns how many events it emitted."""
         async with self._db.transaction() as session:
+            # One replica runs it at a time; the others skip this turn (``once`` keeps it once anyway).
+            if not await try_hold(session, f"{self._source} {self._name}"):
+                return 0
             work = Emitter(session, self._source)
             await self._job(work, self._clock())
         return work.emitted

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local import SERVICES
+from deploy.local import SERVICES, free_ports
+from deploy.postgres import start_postgres
 from tests.support.kafka import start_broker, stop_broker
-from tests.support.ports import free_ports
-from tests.support.postgres import start_postgres
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,12 +13,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, inspect, text
+from sqlalchemy import Connection, MetaData, inspect
 from sqlalchemy.orm import Session
 
 # Every kit table is defined on kit_metadata by the module that uses it: each service has them all.
 from eventkit import audit, history, inbox, invitations, outbox, scheduler  # noqa: F401
-from eventkit.db import SCHEMA_LOCK_KEY, Database, kit_metadata
+from eventkit.db import Database, hold, kit_metadata
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
@@ -81,8 +81,7 @@ async def upgrade(db: Database, schema: Schema) -> tuple[str | None, str | None]
         return before, _current(session)
 
     async with db.transaction() as session:
-        if not db.is_sqlite:
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        await hold(session, "schema")
         return await session.run_sync(run)
 
 

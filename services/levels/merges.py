@@ -23,6 +23,7 @@ def _rank(case: Case) -> tuple[int, bool]:
 
 async def merged(casework: Casework, merge_id: int, absorbed: str, survivor: str, on: date) -> None:
     store = casework.store
+    await store.take_turns(absorbed, survivor)
     taken, kept = await store.case(absorbed), await store.case(survivor)
     kept = kept if kept is not None and kept.level.status != "closed" else None
     if not await store.add_merge(merge_id, survivor=survivor, absorbed=absorbed, before=kept):
@@ -64,6 +65,7 @@ async def unmerged(casework: Casework, merge_id: int, on: date) -> None:
     merge = await store.merge(merge_id)
     if merge is None or merge.undone:
         return
+    await store.take_turns(merge.absorbed, merge.survivor)
     await store.undo_merge(merge_id)
     restored = await store.case(merge.absorbed)
     # Only a merge that closed the absorbed record's case changed the survivor's.

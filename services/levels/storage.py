@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import upsert
+from eventkit.db import hold, upsert
 from services.levels.policy import LeadAgency
 from services.levels.rules import CaseLevel, ReferralStatus
 from services.levels.tables import cases, decisions, merges, referrals
@@ -65,7 +65,15 @@ class LevelStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def take_turns(self, *platform_ids: str) -> None:
+        """Wait for any other replica's transaction about these cases and keep them to the end of this
+        one (sorted, so no two wait on each other): one case's steps apply one after another."""
+        for platform_id in sorted(set(platform_ids)):
+            await hold(self._session, f"case {platform_id}")
+
     async def case(self, platform_id: str) -> Case | None:
+        """The case, taken from any other replica's transaction first (see ``take_turns``)."""
+        await self.take_turns(platform_id)
         row = (await self._session.execute(_CASE, {"pid": platform_id})).first()
         return None if row is None else _case(row)
 

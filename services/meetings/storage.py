@@ -73,8 +73,12 @@ def _invitation_ended(_offered: Any) -> ColumnElement[bool]:
 _PID: BindParameter[str] = bindparam("pid")
 _MID: BindParameter[str] = bindparam("mid")
 _CASE = select(cases).where(cases.c.platform_id == _PID)
-_PENDING = select(meetings).where(meetings.c.platform_id == _PID, meetings.c.status.in_(OPEN))
-_MEETING = select(meetings).where(meetings.c.meeting_id == _MID)
+# A meeting's row is taken from any other replica's transaction first (FOR UPDATE, on PostgreSQL): one
+# meeting's steps, from its case's events and from people, apply one after another.
+_PENDING = (
+    select(meetings).where(meetings.c.platform_id == _PID, meetings.c.status.in_(OPEN)).with_for_update()
+)
+_MEETING = select(meetings).where(meetings.c.meeting_id == _MID).with_for_update()
 _UPDATE_MEETING = meetings.update().where(meetings.c.meeting_id == _MID)
 
 

@@ -92,6 +92,7 @@ async def merge(
     if survivor == absorbed:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a nominal cannot be merged into itself")
     async with db.transaction() as session:
+        await RegistryStore(session).take_turns(nominals=[survivor, absorbed])
         await _in_area(RegistryReads(session), principal, survivor, absorbed)
         merge_id, moved = await merging.merge(
             session, survivor, absorbed, decided_by=principal.user, area=principal.area, today=today
@@ -111,12 +112,15 @@ async def unmerge(
     """
     _coordinator(principal)
     async with db.transaction() as session:
-        parties = await RegistryStore(session).merge_parties(merge_id)
+        store = RegistryStore(session)
+        parties = await store.merge_parties(merge_id)
         if parties is None:
             raise NOT_FOUND
+        await store.take_turns(nominals=parties)
         await _in_area(RegistryReads(session), principal, parties[0])
         undone = await merging.unmerge(session, merge_id, today=today)
-        assert undone is not None  # the same transaction just found it
+        if undone is None:  # undone meanwhile, by a request another replica took
+            raise NOT_FOUND
         survivor, restored = undone.survivor, undone.restored
         await _audited(session, principal, purpose, survivor, restored)
     return _done(merge_id, survivor, restored, undone.identifiers)

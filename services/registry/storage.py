@@ -2,7 +2,7 @@
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eventkit.db import stage, upsert, write_staged
+from eventkit.db import hold, stage, upsert, write_staged
 from schemas.identifiers import Scheme
 from services.registry.identity import Nominal
 from services.registry.notification_rules import NotificationPeriod, NotificationState, Requirement
@@ -102,6 +102,16 @@ def _dated(row: Mapping[str, Any]) -> dict[str, Any]:
 class RegistryStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def take_turns(self, *, claimed: Mapping[Scheme, str] = {}, nominals: Iterable[str] = ()) -> None:
+        """Wait for any other replica's transaction about these identifiers or nominals, and keep them
+        to the end of this one: events about one person, whichever topic they came by, apply one
+        after another. In one order (identifiers, then nominals, each sorted), so no two wait on
+        each other."""
+        for scheme, value in sorted(claimed.items()):
+            await hold(self._session, f"identifier {scheme}:{value}")
+        for platform_id in sorted(set(nominals)):
+            await hold(self._session, f"nominal {platform_id}")
 
     async def candidates(self, claimed: Mapping[Scheme, str]) -> list[Nominal]:
         """Nominals sharing at least one of the claimed identifiers, with all their identifiers."""

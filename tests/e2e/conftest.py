@@ -4,8 +4,7 @@ from typing import Any
 
 import pytest
 
-from deploy.local import SERVICES, LocalPlatform
-from tests.support.ports import free_ports
+from deploy.local import SERVICES, LocalPlatform, free_ports
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from deploy.local import LocalPlatform
+from deploy.local import LocalPlatform, free_ports
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, REGISTRY_OFFENDERS
 from tests.support.kafka import access, read_until, registered, start_broker, stop_broker
-from tests.support.ports import free_ports
 
 OUTAGE_SECONDS = 8.0
 REPEAT_SECONDS = 3  # MAPPA_LOG_REPEAT_SECONDS: short, so the outage shows the summary lines too

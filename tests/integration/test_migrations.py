@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from deploy.local import SERVICES
 from deploy.migrate import main as migrate_main
 from deploy.migrate import schema_of
+from deploy.postgres import fresh_database
 from eventkit.db import Database, kit_metadata
 from eventkit.migrations import Schema, SchemaNotCurrent, check, current, upgrade
 from eventkit.settings import Settings
 from services.registry.app import create as create_registry
-from tests.support.postgres import fresh_database
 
 
 async def _database(request: pytest.FixtureRequest, tmp_path: Path, kind: str, service: str) -> Database:

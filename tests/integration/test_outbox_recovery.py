@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import MetaData
 
+from deploy.local import free_ports
 from eventkit import outbox
 from eventkit.migrations import Schema
 from eventkit.service import Service
@@ -34,7 +35,6 @@ from schemas.envelope import CONTENT_TYPE
 from services.registry.tables import metadata as registry_tables
 from tests.support.api import asgi_client
 from tests.support.kafka import event_of, headers_of, read_all, read_until, start_broker, stop_broker
-from tests.support.ports import free_ports
 from tests.support.waiting import eventually
 
 TOPIC = REGISTRY_OFFENDERS.name

@@ -13,6 +13,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import RecordsToDelete
 from sqlalchemy import select
 
+from deploy.local import free_ports
+from deploy.postgres import fresh_database
 from deploy.rebuild import REBUILDABLE, NotRebuilt, rebuild
 from deploy.watch import partitions_of
 from eventkit import outbox
@@ -44,8 +46,6 @@ from services.registry.schedule import notification_periods_ended, overdue_notif
 from services.registry.tables import MOVABLE, metadata, nominals, resolution_cases
 from tests.support.api import asgi_client, bearer
 from tests.support.kafka import access, publish, start_broker, stop_broker
-from tests.support.ports import free_ports
-from tests.support.postgres import fresh_database
 from tests.support.waiting import eventually
 
 AREA = "01"

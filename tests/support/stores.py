@@ -10,9 +10,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
 from deploy.migrate import schema_of
+from deploy.postgres import fresh_database
 from eventkit.db import Database, kit_metadata
 from eventkit.migrations import upgrade
-from tests.support.postgres import fresh_database
 
 
 @asynccontextmanager

@@ -91,9 +91,25 @@ async def nominal_for(
 
     None when the event contradicts the register or names no one known: it
     is then held in a resolution case for a person to decide, and nothing
-    else changes.
+    else changes. Another replica's transaction about the same person (by an identifier claimed, or
+    the nominal found) finishes first.
     """
     store = RegistryStore(work.session)
+    await store.take_turns(claimed=claimed(person))
+    platform_id = await _nominal_for(person, work, store, area=area, hold_if_unknown=hold_if_unknown)
+    if platform_id is not None:
+        await store.take_turns(nominals=[platform_id])
+    return platform_id
+
+
+async def _nominal_for(
+    person: PersonDetails | PersonRef,
+    work: UnitOfWork,
+    store: RegistryStore,
+    *,
+    area: str | None,
+    hold_if_unknown: bool,
+) -> str | None:
     # A co-ordinator who resolved a case named the nominal; the held event replays onto it.
     if _replaying.get() and (decided := await store.decided_nominal(work.cause.id)) is not None:
         return decided

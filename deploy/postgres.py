@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server from the Debian packages, for one test session.
+"""A throwaway PostgreSQL server from the Debian packages, for a test session or a benchmark run.
 
 ``initdb`` refuses to run as root, so as root the server runs as the
 ``postgres`` user the Debian package creates.
@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.ports import free_ports
+from deploy.local import free_ports
 
 
 def _bin_dir() -> Path:
@@ -38,7 +38,7 @@ class PostgresServer:
         command = [str(_bin_dir() / args[0]), *args[1:]]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd="/")
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd="/")  # noqa: S603
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
