@@ -46,6 +46,7 @@ import json
 import os
 import platform as host
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -576,7 +577,9 @@ async def scale_out(
 ) -> dict[str, Any]:
     """The chain on PostgreSQL with one, then two, replicas of each service: each one's sustained
     rate, and its latency at one offered ``rate`` (the same for both)."""
-    server = start_postgres(data / "postgres")
+    # A directory of its own: the server runs as the postgres user, who cannot enter ``data``.
+    root = Path(tempfile.mkdtemp(prefix="mappa-bench-pg-"))
+    server = start_postgres(root)
     try:
         return {
             f"{replicas}_per_service": await _replicated(
@@ -586,6 +589,7 @@ async def scale_out(
         }
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _replicated(

@@ -66,10 +66,11 @@ def kafka_access(client: str, platform: PlatformSettings | None = None) -> Kafka
     """How ``client`` connects to Kafka, from the environment."""
     platform = platform or PlatformSettings()
     credentials = KafkaCredentials(_env_prefix=f"MAPPA_{client.upper()}_KAFKA_")
+    # An empty setting is no setting (an environment that blanks one out).
     return KafkaAccess(
         platform.kafka_bootstrap_servers,
-        username=credentials.username,
-        password=credentials.password.get_secret_value() if credentials.password else None,
+        username=credentials.username or None,
+        password=(credentials.password.get_secret_value() or None) if credentials.password else None,
         ssl_cafile=platform.kafka_ssl_cafile,
     )
 

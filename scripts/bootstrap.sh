@@ -46,6 +46,11 @@ if [ "${1:-}" = "--postgres" ] && { [ ! -x /usr/bin/chromium ] || ! command -v p
 fi
 
 if [ "${1:-}" = "--postgres" ]; then
+  # kustomize and the operators' CRDs, for the manifests' check (deploy/k8s/tools.sh).
+  bash deploy/k8s/tools.sh
+fi
+
+if [ "${1:-}" = "--postgres" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "bootstrap: installing Node.js from Debian packages"
     sudo_cmd=""
