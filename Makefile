@@ -11,7 +11,7 @@ run: install
 	$(PY) -m deploy.demo
 
 test:
-	bash scripts/bootstrap.sh --postgres
+	bash scripts/bootstrap.sh --tests
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
@@ -24,7 +24,8 @@ migrate: install
 schemas:
 	$(PY) -m schemas.generate
 
-# PostgreSQL too (bootstrap --postgres): the scale-out run's replicas share a database per service.
+# PostgreSQL too (bootstrap --postgres, nothing else the tests need): the scale-out run's replicas
+# share a database per service.
 bench:
 	bash scripts/bootstrap.sh --postgres
 	bash deploy/kafka.sh start

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from deploy.acls import Principal, principals
+from deploy.acls import Principal, principals, username
 from deploy.local import SERVICES
 from eventkit.broker import group_of
 from eventkit.settings import DEFAULT_HTTP_PORTS, PlatformSettings
@@ -39,8 +39,10 @@ IMAGE = "mappa-platform"
 PART_OF = {"app.kubernetes.io/part-of": "mappa"}
 # Agencies' topics and the register's are the platform's record: kept (compacted never, deleted never).
 FOREVER = {t.name for t in (*AGENCY_TOPICS, REGISTRY_OFFENDERS)}
+# The settings' default, not the environment's: the files are the same wherever they are written.
+PARTITIONS: int = PlatformSettings.model_fields["topic_partitions"].default
 # A service's replicas can never usefully exceed its topics' partitions.
-MAX_REPLICAS = PlatformSettings().topic_partitions
+MAX_REPLICAS = PARTITIONS
 
 
 def topics() -> list[dict[str, Any]]:
@@ -56,7 +58,7 @@ def topics() -> list[dict[str, Any]]:
                     "metadata": {"name": name.replace(".", "-"), "labels": {"strimzi.io/cluster": CLUSTER}},
                     "spec": {
                         "topicName": name,
-                        "partitions": PlatformSettings().topic_partitions,
+                        "partitions": PARTITIONS,
                         "replicas": 3,
                         "config": {
                             "retention.ms": -1 if record else 35 * 24 * 3600 * 1000,
@@ -113,11 +115,11 @@ def _env(service: str) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "KAFKA_BOOTSTRAP_SERVERS", "value": BOOTSTRAP},
         {"name": "MAPPA_KAFKA_SSL_CAFILE", "value": f"{CA_DIR}/ca.crt"},
-        {"name": f"{prefix}KAFKA_USERNAME", "value": f"mappa-{service}"},
+        {"name": f"{prefix}KAFKA_USERNAME", "value": username(service)},
         # Strimzi's user operator writes each KafkaUser's password into a secret of its name.
         {
             "name": f"{prefix}KAFKA_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": f"mappa-{service}", "key": "password"}},
+            "valueFrom": {"secretKeyRef": {"name": username(service), "key": "password"}},
         },
         {"name": "DB_USERNAME", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},
         {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
@@ -164,8 +166,8 @@ def _deployment(service: str) -> dict[str, Any]:
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": service, "labels": labels},
+        # No replicas: the ScaledObject sets them (2 at least), and an apply would reset its count.
         "spec": {
-            "replicas": 2,
             "selector": {"matchLabels": {"app.kubernetes.io/name": service}},
             "template": {
                 "metadata": {"labels": labels},

@@ -209,6 +209,9 @@ credentials() {
     [ -x "$PY" ] || die "no Python at $PY to make the credentials with: run scripts/bootstrap.sh"
     (cd "$ROOT" && "$PY" -m deploy.provision credentials) >"$CREDENTIALS.partial"
     mv "$CREDENTIALS.partial" "$CREDENTIALS"
+  else
+    # Principals the catalogue gained since: a password each, beside the others'.
+    (cd "$ROOT" && "$PY" -m deploy.provision credentials --missing-from "$CREDENTIALS") >>"$CREDENTIALS"
   fi
   [ -f "$CONTROLLER_SECRET" ] || head -c 32 /dev/urandom | base64 -w0 | tr -d '/+=' >"$CONTROLLER_SECRET"
   cat >"$ADMIN_CONFIG" <<PROPS

@@ -1,7 +1,9 @@
 """Provisions a broker for the platform, as its operator (``admin``, a super user).
 
-    python -m deploy.provision credentials   a fresh password for every principal, as
-                                             MAPPA_<CLIENT>_KAFKA_USERNAME/PASSWORD lines
+    python -m deploy.provision credentials [--missing-from FILE]
+                                             a fresh password for every principal (or those FILE
+                                             does not name), as MAPPA_<CLIENT>_KAFKA_USERNAME/PASSWORD
+                                             lines
     python -m deploy.provision apply         the platform's topics, every principal's SCRAM-SHA-512
                                              credentials (from those settings) and their ACLs
 
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import (
@@ -43,10 +46,11 @@ SCRAM_ITERATIONS = 8192
 TIMEOUT_SECONDS = 30.0
 
 
-def credentials() -> list[str]:
-    """Environment lines naming every principal, the admin's included, each with a new password."""
-    clients = [ADMIN, *(p.client for p in principals())]
+def credentials(have: str = "") -> list[str]:
+    """Environment lines naming every principal, the admin's included, each with a new password;
+    only those ``have`` (such lines) does not name yet."""
     names = {ADMIN: ADMIN} | {p.client: p.username for p in principals()}
+    clients = [c for c in names if f"MAPPA_{c.upper()}_KAFKA_USERNAME=" not in have]
     return [
         line
         for client in clients
@@ -191,10 +195,15 @@ async def apply() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.provision", description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=("credentials", "apply"))
+    parser.add_argument(
+        "--missing-from", type=Path, help="with credentials: only principals it does not name"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.what == "credentials":
-        print("\n".join(credentials()))
+        lines = credentials(args.missing_from.read_text() if args.missing_from else "")
+        if lines:
+            print("\n".join(lines))
     else:
         print(asyncio.run(apply()))
     return 0

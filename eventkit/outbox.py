@@ -295,7 +295,9 @@ class OutboxRelay:
             async with self._db.transaction() as session:
                 lanes = await claim_lanes(session)
                 self._contended = len(lanes) < LANES
-                batch = await pending(session, self._batch_size, lanes) if lanes else []
+                if not lanes:
+                    return 0  # another replica's relay is at every lane: neither progress nor a stall
+                batch = await pending(session, self._batch_size, lanes)
                 published, failure = await self._send_all(batch)
                 await remove(session, published)
         if published or not batch:

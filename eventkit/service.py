@@ -236,7 +236,8 @@ class Service:
         """Brings the service's database to its code's schema."""
         before, after = await migrations.upgrade(self.db, self.schema)
         if before != after:
-            log.info("%s's database migrated from %s to %s", self.name, before or "empty", after)
+            shown = migrations.shown
+            log.info("%s's database migrated from %s to %s", self.name, shown(before), shown(after))
 
     @property
     def topics(self) -> list[str]:

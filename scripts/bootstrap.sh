@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the platform needs on a fresh machine of this kind:
-# uv (from PyPI), the locked Python packages into .venv, the Kafka jars
-# (through Maven, cached outside the repository) and, when asked with
-# --postgres (the tests), PostgreSQL from Debian's packages and ical.js from
-# npm, which the tests read calendar invitations with, Debian's Chromium, which the browser tests
-# drive through Playwright (never a browser Playwright downloads), and Debian's prometheus for the
-# promtool that checks the alert rules. Safe to run again.
+# uv (from PyPI), the locked Python packages into .venv and the Kafka jars
+# (through Maven, cached outside the repository). With --postgres (the benchmark) also PostgreSQL
+# from Debian's packages; with --tests also ical.js from npm, which the tests read calendar
+# invitations with, Debian's Chromium, which the browser tests drive through Playwright (never a
+# browser Playwright downloads), Debian's prometheus for the promtool that checks the alert rules,
+# and kustomize with the Kubernetes operators' CRDs that the manifests are checked against
+# (deploy/k8s/tools.sh: Go, Maven and a Java 21+ JDK, which machines of this kind have). Safe to
+# run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +31,9 @@ echo "bootstrap: Python packages from uv.lock into .venv"
 
 bash deploy/kafka.sh install
 
-if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# --postgres: PostgreSQL only (the benchmark); --tests: everything the tests need.
+MODE="${1:-}"
+if { [ "$MODE" = "--postgres" ] || [ "$MODE" = "--tests" ]; } && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "bootstrap: installing PostgreSQL from Debian packages"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -37,7 +41,7 @@ if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/nu
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
 fi
 
-if [ "${1:-}" = "--postgres" ] && { [ ! -x /usr/bin/chromium ] || ! command -v promtool >/dev/null 2>&1; }; then
+if [ "$MODE" = "--tests" ] && { [ ! -x /usr/bin/chromium ] || ! command -v promtool >/dev/null 2>&1; }; then
   echo "bootstrap: installing Chromium and promtool (prometheus) from Debian packages"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -45,12 +49,12 @@ if [ "${1:-}" = "--postgres" ] && { [ ! -x /usr/bin/chromium ] || ! command -v p
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium prometheus >/dev/null
 fi
 
-if [ "${1:-}" = "--postgres" ]; then
+if [ "$MODE" = "--tests" ]; then
   # kustomize and the operators' CRDs, for the manifests' check (deploy/k8s/tools.sh).
   bash deploy/k8s/tools.sh
 fi
 
-if [ "${1:-}" = "--postgres" ]; then
+if [ "$MODE" = "--tests" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "bootstrap: installing Node.js from Debian packages"
     sudo_cmd=""

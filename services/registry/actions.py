@@ -92,7 +92,11 @@ async def merge(
     if survivor == absorbed:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a nominal cannot be merged into itself")
     async with db.transaction() as session:
-        await RegistryStore(session).take_turns(nominals=[survivor, absorbed])
+        store = RegistryStore(session)
+        # The identifiers it moves too: an event about either person waits for the merge, or it for them.
+        await store.take_turns(
+            claimed=await store.identifiers_of(survivor, absorbed), nominals=[survivor, absorbed]
+        )
         await _in_area(RegistryReads(session), principal, survivor, absorbed)
         merge_id, moved = await merging.merge(
             session, survivor, absorbed, decided_by=principal.user, area=principal.area, today=today
@@ -116,7 +120,7 @@ async def unmerge(
         parties = await store.merge_parties(merge_id)
         if parties is None:
             raise NOT_FOUND
-        await store.take_turns(nominals=parties)
+        await store.take_turns(claimed=await store.identifiers_of(*parties), nominals=parties)
         await _in_area(RegistryReads(session), principal, parties[0])
         undone = await merging.unmerge(session, merge_id, today=today)
         if undone is None:  # undone meanwhile, by a request another replica took

@@ -103,15 +103,25 @@ class RegistryStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def take_turns(self, *, claimed: Mapping[Scheme, str] = {}, nominals: Iterable[str] = ()) -> None:
+    async def take_turns(
+        self, *, claimed: Iterable[tuple[str, str]] = (), nominals: Iterable[str] = ()
+    ) -> None:
         """Wait for any other replica's transaction about these identifiers or nominals, and keep them
         to the end of this one: events about one person, whichever topic they came by, apply one
-        after another. In one order (identifiers, then nominals, each sorted), so no two wait on
-        each other."""
-        for scheme, value in sorted(claimed.items()):
+        after another, and a merge waits for them (or they for it). In one order (identifiers, then
+        nominals, each sorted), so no two of these wait on each other."""
+        for scheme, value in sorted(set(claimed)):
             await hold(self._session, f"identifier {scheme}:{value}")
         for platform_id in sorted(set(nominals)):
             await hold(self._session, f"nominal {platform_id}")
+
+    async def identifiers_of(self, *platform_ids: str) -> list[tuple[str, str]]:
+        rows = await self._session.execute(
+            select(identifiers.c.scheme, identifiers.c.value).where(
+                identifiers.c.platform_id.in_(platform_ids)
+            )
+        )
+        return [(row.scheme, row.value) for row in rows]
 
     async def candidates(self, claimed: Mapping[Scheme, str]) -> list[Nominal]:
         """Nominals sharing at least one of the claimed identifiers, with all their identifiers."""

@@ -1,35 +1,16 @@
 """A service killed between its database commit and the publish, or in the middle of a batch, loses no
 event and applies none twice."""
 
-import asyncio
-
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from deploy.local import LocalPlatform
 from eventkit.synthetic import Synthetic
 from schemas.catalogue import AGENCY_POLICE, LEVELS_DECISIONS, REGISTRY_OFFENDERS, type_of
-from schemas.envelope import CloudEvent
 from schemas.events.levels import ScreeningDue
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationRequirementSet
 from tests.e2e.helpers import about, query
-from tests.support.kafka import access, event_of, publish, read_all, read_until, registered
+from tests.support.kafka import event_of, publish, publish_police, read_all, read_until, registered
 from tests.support.waiting import eventually
-
-
-async def _convicted(kafka_bootstrap: str, convictions: list[CloudEvent]) -> None:
-    """Publish the police convictions at once, as a force's system catching up would."""
-    producer = AIOKafkaProducer(
-        **access(kafka_bootstrap, "police").options(), acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        sends = [
-            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
-            for e in convictions
-        ]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
 
 
 async def test_events_committed_before_a_crash_are_published_after_restart(
@@ -77,7 +58,7 @@ async def test_a_crash_under_load_loses_nothing_and_applies_nothing_twice(
     synthetic = Synthetic()
     events = [synthetic.conviction_event() for _ in range(300)]
     pncs = {event.data["person"]["pnc_id"] for event in events}
-    await _convicted(kafka_bootstrap, events)
+    await publish_police(kafka_bootstrap, events)
 
     ids = {event.id for event in events}
 
@@ -121,7 +102,7 @@ async def test_levels_killed_mid_batch_under_load_applies_every_event_exactly_on
     platform.wait_healthy("levels")
     synthetic = Synthetic()
     convictions = [synthetic.conviction_event() for _ in range(400)]
-    await _convicted(kafka_bootstrap, convictions)
+    await publish_police(kafka_bootstrap, convictions)
     ids = {e.id for e in convictions}
 
     def categorised(record: ConsumerRecord) -> bool:

@@ -2,7 +2,6 @@
 of each is killed mid-stream: nothing is lost, nothing is applied twice, each person's events keep
 their order, and each scheduled notice is published once."""
 
-import asyncio
 import random
 from collections import defaultdict
 from collections.abc import Iterable
@@ -10,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -30,7 +29,7 @@ from schemas.events.levels import ScreeningDue
 from schemas.events.notifications import NotificationQueued
 from schemas.events.police import CautionRecorded
 from schemas.events.registry import CategoryAssigned, NominalRegistered, NotificationOverdue
-from tests.support.kafka import access, event_of, read_all, read_until
+from tests.support.kafka import event_of, publish_police, read_all, read_until
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -57,19 +56,6 @@ def _police_events(synthetic: Synthetic) -> tuple[list[CloudEvent], set[str]]:
     events = cautioned + convicted
     random.Random(7).shuffle(events)
     return events, {e.id for e in cautioned}
-
-
-async def _publish(bootstrap: str, events: Iterable[CloudEvent]) -> None:
-    producer = AIOKafkaProducer(**access(bootstrap, "police").options(), acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        sends = [
-            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
-            for e in events
-        ]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
 
 
 def _of_type(model: type, records: Iterable[ConsumerRecord]) -> list[dict[str, object]]:
@@ -129,7 +115,7 @@ async def test_two_replicas_of_each_service_with_one_killed_mid_stream(
             platform.start(service, replica=f"{service}-2")
         for name in names:
             platform.wait_healthy(name)
-        await _publish(kafka_bootstrap, events[:half])
+        await publish_police(kafka_bootstrap, events[:half])
 
         first = {e.id for e in events[:half]}
 
@@ -140,7 +126,7 @@ async def test_two_replicas_of_each_service_with_one_killed_mid_stream(
         await eventually(under_way, timeout=TIMEOUT, what="the register to be at work on the first half")
         for service in SERVICES:
             platform.kill(service)  # one replica of each, as a crash would: no shutdown
-        await _publish(kafka_bootstrap, events[half:])
+        await publish_police(kafka_bootstrap, events[half:])
 
         sent = {e.id for e in events}
 

@@ -48,13 +48,14 @@ async def test_from_empty_to_head_the_tables_are_the_models(
     db = await _database(request, tmp_path, kind, service)
     schema = schema_of(service)
     try:
-        assert await current(db) is None
+        assert await current(db) == frozenset()
         before, after = await upgrade(db, schema)
-        assert (before, after) == (None, schema.head)
+        assert (before, after) == (frozenset(), schema.heads)
+        assert schema.heads == {"kit_0001", f"{service}_0001"}  # the kit's branch and the service's
         await check(db, schema)
         async with db.transaction() as session:
             assert await session.run_sync(_differences, schema) == []
-        assert await upgrade(db, schema) == (schema.head, schema.head)  # a second run changes nothing
+        assert await upgrade(db, schema) == (schema.heads, schema.heads)  # a second run changes nothing
     finally:
         await db.dispose()
 
@@ -83,9 +84,10 @@ async def test_a_database_behind_the_code_or_ahead_of_it_is_refused(tmp_path: Pa
     # The code gains a revision after the database was migrated.
     newer = tmp_path / "versions"
     shutil.copytree(registry.versions, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "0002_a_column.py").write_text(
+    (newer / "registry_0002_a_column.py").write_text(
         '"""a column"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'revision = "registry_0002"\ndown_revision = "registry_0001"\nbranch_labels = None\n'
+        "depends_on = None\n\n\n"
         "def upgrade() -> None:\n"
         '    op.add_column("nominals", sa.Column("added", sa.Integer()))\n\n\n'
         "def downgrade() -> None:\n"
@@ -97,12 +99,16 @@ async def test_a_database_behind_the_code_or_ahead_of_it_is_refused(tmp_path: Pa
     db = Database(f"sqlite+inloop:///{tmp_path / 'registry.db'}")
     try:
         await upgrade(db, registry)
-        with pytest.raises(SchemaNotCurrent, match="at revision 0001, older than its code's 0002: apply"):
+        older = "at revision kit_0001, registry_0001, older than its code's kit_0001, registry_0002: apply"
+        with pytest.raises(SchemaNotCurrent, match=older):
             await check(db, later)
-        assert await upgrade(db, later) == ("0001", "0002")
+        assert await upgrade(db, later) == (
+            frozenset({"kit_0001", "registry_0001"}),
+            frozenset({"kit_0001", "registry_0002"}),
+        )
         await check(db, later)
         # The older code, on the newer database.
-        with pytest.raises(SchemaNotCurrent, match="revision 0002, which this code does not know"):
+        with pytest.raises(SchemaNotCurrent, match="revision registry_0002, which this code does not know"):
             await check(db, registry)
         async with db.transaction() as session:
             await session.execute(text("SELECT added FROM nominals"))

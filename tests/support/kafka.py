@@ -4,13 +4,15 @@ The broker is secured as ``deploy/kafka.sh`` secures it: a test publishes to a t
 that produces it (an agency's topic as that agency), and reads as the admin.
 """
 
+import asyncio
 import dataclasses
 import functools
 import json
 import os
 import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from deploy.provision import credentials
 from deploy.watch import partitions_of
 from eventkit.broker import KafkaAccess, make_admin
 from eventkit.settings import kafka_access
-from schemas.catalogue import TOPICS, type_of
+from schemas.catalogue import AGENCY_POLICE, TOPICS, type_of
+from schemas.envelope import CloudEvent
 from schemas.events.registry import NominalRegistered
 
 
@@ -35,6 +38,7 @@ def start_broker(state_dir: Path, port: int, controller_port: int) -> dict[str, 
         "MAPPA_KAFKA_DIR": str(state_dir),
         "KAFKA_PORT": str(port),
         "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "MAPPA_PYTHON": sys.executable,  # the one running the tests provisions the broker
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     if not (given := state_dir / "credentials.env").exists():
@@ -87,6 +91,22 @@ async def publish(
             key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()] + (raw_headers or []),
         )
+    finally:
+        await producer.stop()
+
+
+async def publish_police(bootstrap: str, events: Iterable[CloudEvent]) -> None:
+    """Publish police events at once, as a force's system catching up would: keyed by the PNC ID."""
+    producer = AIOKafkaProducer(
+        **access(bootstrap, AGENCY_POLICE.producer).options(), acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(AGENCY_POLICE.name, e.to_json(), key=e.data["person"]["pnc_id"].encode())
+            for e in events
+        ]
+        await asyncio.gather(*sends)
     finally:
         await producer.stop()
 

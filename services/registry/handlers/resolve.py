@@ -95,7 +95,7 @@ async def nominal_for(
     the nominal found) finishes first.
     """
     store = RegistryStore(work.session)
-    await store.take_turns(claimed=claimed(person))
+    await store.take_turns(claimed=claimed(person).items())
     platform_id = await _nominal_for(person, work, store, area=area, hold_if_unknown=hold_if_unknown)
     if platform_id is not None:
         await store.take_turns(nominals=[platform_id])
