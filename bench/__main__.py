@@ -631,8 +631,19 @@ async def _replicated(
             idle=lambda: settle(kafka, groups),
         )
         await settle(kafka, groups)
-        at_rate = await offer(police, make(int(rate * half_seconds)), tail, _chain_marker, rate=rate)
-        return {"sustained_events_per_second": sustained, "ladder": steps, "at_the_same_rate": at_rate}
+        offered = make(int(rate * half_seconds))
+        before = _cpu(local)
+        at_rate = await offer(police, offered, tail, _chain_marker, rate=rate)
+        await settle(kafka, groups)  # the CPU of all the work these events caused
+        cpu = _per_1000(before, _cpu(local), len(offered))
+        return {
+            "sustained_events_per_second": sustained,
+            "ladder": steps,
+            "at_the_same_rate": at_rate,
+            # The services' CPU per conviction, all replicas together: what a replica costs beside the
+            # throughput it could add where there are cores for it.
+            "cpu_ms_per_conviction": round(sum(cpu.values()), 3),
+        }
     finally:
         local.stop_all()
         await tail.stop()
