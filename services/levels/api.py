@@ -87,7 +87,7 @@ class ReviewView(BaseModel):
 
 async def readable(session: AsyncSession, principal: Principal, platform_id: str) -> Case:
     """The case, if the caller may read it; otherwise the same 404 as for no case."""
-    case = await LevelStore(session).case(platform_id)
+    case = await LevelStore(session).case(platform_id, to_change=False)
     if case is None or not await may_read_case(session, principal, platform_id, case.area):
         raise NOT_FOUND
     return case
@@ -156,7 +156,7 @@ READS_OF_A_CASE = (
 
 
 async def _area(session: AsyncSession, platform_id: str) -> str | None:
-    found = await LevelStore(session).case(platform_id)
+    found = await LevelStore(session).case(platform_id, to_change=False)
     return None if found is None else found.area
 
 

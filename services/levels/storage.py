@@ -71,9 +71,10 @@ class LevelStore:
         for platform_id in sorted(set(platform_ids)):
             await hold(self._session, f"case {platform_id}")
 
-    async def case(self, platform_id: str) -> Case | None:
-        """The case, taken from any other replica's transaction first (see ``take_turns``)."""
-        await self.take_turns(platform_id)
+    async def case(self, platform_id: str, *, to_change: bool = True) -> Case | None:
+        """The case; to change it, taken from any other replica's transaction first (``take_turns``)."""
+        if to_change:
+            await self.take_turns(platform_id)
         row = (await self._session.execute(_CASE, {"pid": platform_id})).first()
         return None if row is None else _case(row)
 

@@ -118,9 +118,11 @@ async def readable_case(session: AsyncSession, principal: Principal, platform_id
     return access.may_read_nominal(principal, case.area if case else None, invited)
 
 
-async def readable_meeting(session: AsyncSession, principal: Principal, meeting_id: str) -> Meeting:
+async def readable_meeting(
+    session: AsyncSession, principal: Principal, meeting_id: str, *, to_change: bool = False
+) -> Meeting:
     """The meeting, if the caller may read its case; otherwise the same 404 as for no meeting."""
-    meeting = await MeetingStore(session).meeting(meeting_id)
+    meeting = await MeetingStore(session).meeting(meeting_id, to_change=to_change)
     if meeting is None or not await readable_case(session, principal, meeting.platform_id):
         raise NOT_FOUND
     return meeting

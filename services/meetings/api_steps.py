@@ -106,7 +106,7 @@ class Actor(steps.Actor):
             platform_id = (await readable_meeting(session, self.principal, meeting_id)).platform_id
 
         async def on_meeting(work: Emitter) -> MeetingView | Refused:
-            meeting = await readable_meeting(work.session, self.principal, meeting_id)
+            meeting = await readable_meeting(work.session, self.principal, meeting_id, to_change=True)
             planning = Planning(work, self._policies, now=self.now, today=rules.london_day(self.now))
             if refused := self._may_write(meeting, chair_too=chair_too) or await step(planning, meeting):
                 return refused

@@ -74,11 +74,12 @@ _PID: BindParameter[str] = bindparam("pid")
 _MID: BindParameter[str] = bindparam("mid")
 _CASE = select(cases).where(cases.c.platform_id == _PID)
 # A meeting's row is taken from any other replica's transaction first (FOR UPDATE, on PostgreSQL): one
-# meeting's steps, from its case's events and from people, apply one after another.
+# meeting's steps, from its case's events and from people, apply one after another. Reads take no lock.
 _PENDING = (
     select(meetings).where(meetings.c.platform_id == _PID, meetings.c.status.in_(OPEN)).with_for_update()
 )
-_MEETING = select(meetings).where(meetings.c.meeting_id == _MID).with_for_update()
+_MEETING = select(meetings).where(meetings.c.meeting_id == _MID)
+_MEETING_TO_CHANGE = _MEETING.with_for_update()
 _UPDATE_MEETING = meetings.update().where(meetings.c.meeting_id == _MID)
 
 
@@ -110,8 +111,9 @@ class MeetingStore:
         row = (await self._session.execute(_PENDING, {"pid": platform_id})).first()
         return None if row is None else _meeting(row)
 
-    async def meeting(self, meeting_id: str) -> Meeting | None:
-        row = (await self._session.execute(_MEETING, {"mid": meeting_id})).first()
+    async def meeting(self, meeting_id: str, *, to_change: bool = True) -> Meeting | None:
+        query = _MEETING_TO_CHANGE if to_change else _MEETING
+        row = (await self._session.execute(query, {"mid": meeting_id})).first()
         return None if row is None else _meeting(row)
 
     async def add_meeting(self, meeting_id: str, platform_id: str, required: Requirement) -> None:
