@@ -28,7 +28,11 @@ manager is known).
 Then the scale-out: the same chain with each service's database on PostgreSQL, first with one
 replica of each service, then with two sharing each consumer group (``deploy.local`` processes): the
 sustained rate of each (the same ladder), and latency for both at one offered rate, half the
-SQLite chain's sustained rate.
+SQLite chain's sustained rate. Then what a replica adds to one service where the machine has a core
+for it: a backlog of convictions is published with every service stopped, and each service of the
+chain in turn, alone (on PostgreSQL), drains what the one before it left, with one replica and then,
+on a fresh backlog, two; its rate counts from its first commit (start-up left out) until its group
+has nothing left to read and its outbox is empty.
 
 Last, how fast each rebuildable service (operations' read model, the
 register) is rebuilt from the log into an empty database (``deploy.rebuild``),
@@ -66,8 +70,10 @@ from deploy.postgres import fresh_database, start_postgres
 from deploy.rebuild import REBUILDABLE, rebuild
 from deploy.receivers import MailSink, WebhookReceiver
 from deploy.watch import Tail
+from eventkit import outbox
 from eventkit.auth import Principal
 from eventkit.broker import KafkaAccess, ensure_topics, group_of, make_admin
+from eventkit.db import Database
 from eventkit.settings import Settings, kafka_access
 from eventkit.synthetic import Synthetic
 from eventkit.tokens import issue
@@ -464,13 +470,7 @@ async def settle(kafka: KafkaAccess, groups: Sequence[str]) -> int:
     try:
         async with asyncio.timeout(SETTLE_SECONDS):
             while True:
-                lag = 0
-                for group in groups:
-                    committed = await admin.list_consumer_group_offsets(group)
-                    ends = await consumer.end_offsets(list(committed))
-                    lag += sum(
-                        max(0, ends[tp] - meta.offset) for tp, meta in committed.items() if meta.offset >= 0
-                    )
+                lag = sum([await _lag(admin, consumer, group) for group in groups])
                 first = lag if first is None else first
                 if lag == 0:
                     return first
@@ -649,6 +649,113 @@ async def _replicated(
         await tail.stop()
 
 
+async def alone(kafka: KafkaAccess, data: Path, backlog: int) -> dict[str, Any]:
+    """Each service of the chain alone on PostgreSQL, draining its input for ``backlog`` convictions
+    with one replica, then with two: what a replica adds where the machine has a core for it."""
+    root = Path(tempfile.mkdtemp(prefix="mappa-bench-pg-"))
+    server = start_postgres(root)
+    try:
+        return {
+            f"{replicas}_per_service": await _each_alone(
+                kafka, server.url, data / f"a{replicas}", replicas, backlog
+            )
+            for replicas in (1, 2)
+        }
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _each_alone(
+    kafka: KafkaAccess, server: str, data: Path, replicas: int, backlog: int
+) -> dict[str, Any]:
+    """The backlog is published with every service stopped; then each service in the chain's order
+    drains what the one before it left (its input), with nothing else of the platform running."""
+    databases = {s: await fresh_database(server, f"alone_{s}") for s in CHAIN}
+    env = {
+        "MAPPA_LOG_LEVEL": "WARNING",
+        **{f"MAPPA_{s.upper()}_DATABASE_URL": u for s, u in databases.items()},
+    }
+    names = {s: [s if n == 1 else f"{s}-{n}" for n in range(1, replicas + 1)] for s in CHAIN}
+    every = [name for group in names.values() for name in group]
+    local = LocalPlatform(data_dir=data, env=env, ports=dict(zip(every, free_ports(len(every)), strict=True)))
+    for service in CHAIN:
+        await _skip_to_the_end(kafka, group_of(service))
+    make = _chain_messages(Synthetic(seed=20 + replicas))
+    await preload(kafka_access(AGENCY_POLICE.producer), make(backlog))
+    result: dict[str, Any] = {}
+    try:
+        for service in CHAIN:
+            for name in names[service]:
+                local.start(service, replica=None if name == service else name)
+            result[service] = await _drained(kafka, group_of(service), Database(databases[service]), backlog)
+            print(f"  {replicas} of {service}: {result[service]}", flush=True)
+            for name in names[service]:
+                local.stop(name)
+    finally:
+        local.stop_all()
+    return result
+
+
+async def _drained(kafka: KafkaAccess, group: str, db: Database, convictions: int) -> dict[str, Any]:
+    """How fast the group's backlog is taken, from the service's first commit (start-up left out) until
+    nothing is left to read and its outbox has published everything."""
+    admin = make_admin(kafka, client_id="mappa-bench")
+    consumer = AIOKafkaConsumer(**kafka.options())
+    await admin.start()
+    await consumer.start()
+    try:
+        backlog = await _lag(admin, consumer, group)
+        first: tuple[float, int] | None = None
+        async with asyncio.timeout(SETTLE_SECONDS):
+            while True:
+                lag, now = await _lag(admin, consumer, group), time.monotonic()
+                if first is None and lag < backlog:
+                    first = (now, lag)
+                if lag == 0:
+                    async with db.transaction() as session:
+                        if await outbox.count(session) == 0:
+                            break
+                await asyncio.sleep(0.2)  # polling the group's progress, as an operator would
+    finally:
+        await consumer.stop()
+        await admin.close()
+        await db.dispose()
+    if first is None:  # drained between two looks: too small a backlog to measure
+        raise RuntimeError(f"{group} took its {backlog} records before a rate could be seen")
+    seconds = now - first[0]
+    return {
+        "input_records": backlog,
+        "records_per_second": round(first[1] / seconds, 1),
+        "convictions_per_second": round(first[1] / seconds * convictions / backlog, 1),
+    }
+
+
+async def _skip_to_the_end(kafka: KafkaAccess, group: str) -> None:
+    """Moves the group (none of its services running) past whatever its topics hold now: the backlog
+    it drains is then this run's alone, whatever earlier runs left unread."""
+    admin = make_admin(kafka, client_id="mappa-bench")
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(**kafka.options(), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(committed))
+        ends = await consumer.end_offsets(list(committed))
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()
+
+
+async def _lag(admin: Any, consumer: AIOKafkaConsumer, group: str) -> int:
+    committed = await admin.list_consumer_group_offsets(group)
+    ends = await consumer.end_offsets(list(committed))
+    return sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
+
+
 async def rebuild_rate(data: Path, name: str) -> dict[str, Any]:
     """``deploy.rebuild <name>`` into a fresh database, over whatever the broker holds."""
     settings = Settings(name)
@@ -678,6 +785,9 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=20_000, help="events preloaded for the drain")
     parser.add_argument(
         "--delivery-backlog", type=int, default=2_000, help="convictions preloaded for deliveries"
+    )
+    parser.add_argument(
+        "--alone-backlog", type=int, default=4_000, help="convictions each service drains alone"
     )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -716,6 +826,10 @@ def main() -> None:
     for replicas, figures in results["scale_out"].items():
         print(f"  {replicas}: {figures['sustained_events_per_second']}/s sustained; at {half:.0f}/s:",
               figures["at_the_same_rate"], flush=True)  # fmt: skip
+    print(f"each service alone on PostgreSQL, one and two replicas ({args.alone_backlog} convictions):",
+          flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
+        results["each_alone"] = asyncio.run(alone(kafka, Path(data), args.alone_backlog))
     for name in REBUILDABLE:
         print(f"{name} rebuilt from the log into an empty database (every record on the broker):", flush=True)
         with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:

@@ -38,7 +38,7 @@ from confluent_kafka.admin import (
 )
 
 from deploy.acls import ADMIN, Principal, principals
-from eventkit.broker import KafkaAccess, ensure_topics
+from eventkit.broker import ensure_topics
 from eventkit.settings import PlatformSettings, kafka_access
 from schemas.catalogue import all_topic_names
 
@@ -59,24 +59,6 @@ def credentials(have: str = "") -> list[str]:
             f"MAPPA_{client.upper()}_KAFKA_PASSWORD={secrets.token_urlsafe(24)}",
         )
     ]
-
-
-def librdkafka(kafka: KafkaAccess) -> dict[str, Any]:
-    """The same connection, in librdkafka's words."""
-    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers}
-    tls = kafka.ssl_cafile is not None
-    if kafka.username is not None:
-        config |= {
-            "security.protocol": "SASL_SSL" if tls else "SASL_PLAINTEXT",
-            "sasl.mechanisms": "SCRAM-SHA-512",
-            "sasl.username": kafka.username,
-            "sasl.password": kafka.password,
-        }
-    elif tls:
-        config["security.protocol"] = "SSL"
-    if tls:
-        config["ssl.ca.location"] = str(kafka.ssl_cafile)
-    return config
 
 
 def bindings(principal: Principal) -> set[AclBinding]:
@@ -184,7 +166,7 @@ async def apply() -> str:
         partitions=platform.topic_partitions,
         replication_factor=platform.topic_replication_factor,
     )
-    admin = AdminClient(librdkafka(kafka) | {"logger": logging.getLogger("librdkafka")})
+    admin = AdminClient(kafka.librdkafka() | {"logger": logging.getLogger("librdkafka")})
     users, added, removed = await asyncio.to_thread(apply_access, admin, principals())
     return (
         f"provisioned {kafka.bootstrap_servers}: {len(created)} topics created, {users} users' passwords "

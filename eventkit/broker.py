@@ -94,6 +94,23 @@ class KafkaAccess:
             )
         return BaseSecurity(ssl_context=context, use_ssl=True) if context is not None else None
 
+    def librdkafka(self) -> dict[str, Any]:
+        """The same connection in librdkafka's words (confluent-kafka's admin client, for ACLs)."""
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
+        tls = self.ssl_cafile is not None
+        if self.username is not None:
+            config |= {
+                "security.protocol": "SASL_SSL" if tls else "SASL_PLAINTEXT",
+                "sasl.mechanisms": "SCRAM-SHA-512",
+                "sasl.username": self.username,
+                "sasl.password": self.password,
+            }
+        elif tls:
+            config["security.protocol"] = "SSL"
+        if tls:
+            config["ssl.ca.location"] = str(self.ssl_cafile)
+        return config
+
     def _ssl_context(self) -> ssl.SSLContext | None:
         return create_ssl_context(cafile=str(self.ssl_cafile)) if self.ssl_cafile else None
 

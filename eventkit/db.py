@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.event import listens_for
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -120,11 +121,17 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") >> 2
 
 
-async def hold(session: AsyncSession, name: str) -> None:
-    """Wait for the lock ``name`` and hold it to the end of the transaction, so replicas take turns.
-    On SQLite there is nothing to do: one process owns the file, and its writes take turns already."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+# unnest hands the keys out in the array's order, and each is taken before the next is asked for.
+_HOLD = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key")
+
+
+async def hold(session: AsyncSession, *names: str) -> None:
+    """Wait for the locks ``names``, one after another in the order given (one statement), and hold
+    them to the end of the transaction, so replicas take turns; callers name them in one order, so
+    no two transactions wait on each other. On SQLite there is nothing to do: one process owns the
+    file, and its writes take turns already."""
+    if names and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_HOLD, {"keys": [lock_key(name) for name in names]})
 
 
 async def try_hold(session: AsyncSession, name: str) -> bool:
@@ -197,6 +204,21 @@ def _upsert(
     return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """A pooled connection the server closed (a restart, a failover) is replaced as it is checked out.
+
+    asyncpg marks a connection closed as soon as its socket is, so this costs no round trip, where
+    ``pool_pre_ping`` costs three per transaction (begin, select, rollback): on the hot path of every
+    event batch. A connection lost silently fails its transaction, which the consumer retries, and
+    the pool then replaces it.
+    """
+
+    @listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the database server closed this pooled connection")
+
+
 class Database:
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -209,7 +231,8 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **sqlite.ENGINE_OPTIONS)
             sqlite.configure(self.engine.sync_engine)
         else:
-            self.engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
+            self.engine = create_async_engine(url, hide_parameters=True)
+            _drop_closed_connections(self.engine)
         session_class = sqlite.InLoopSession if self.is_sqlite else AsyncSession
         self._on_commit: list[tuple[Table, Callable[[], None]]] = []
         self.sessions = async_sessionmaker(

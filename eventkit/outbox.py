@@ -125,6 +125,9 @@ class Emitter:
 # the key), and a relay publishes only lanes whose lock its transaction holds, so each row is published
 # by one relay at a time and each key's rows in the order they were written.
 LANES = 16
+# A relay that found lanes held by another looks again this soon: the rows its own commits woke it
+# for may be in them.
+CONTENDED_RETRY_SECONDS = 0.05
 _LANE = func.hashtext(outbox.c.key).op("&")(LANES - 1)
 _CLAIM_LANES = text(
     "SELECT lane FROM generate_series(0, :last) AS lane WHERE pg_try_advisory_xact_lock(:first + lane)"
@@ -157,9 +160,6 @@ async def pending(
         )
         for row in rows
     ]
-
-
-CONTENDED_RETRY_SECONDS = 0.05
 
 
 async def remove(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -252,7 +252,6 @@ class OutboxRelay:
                     pass
             except Exception:
                 log.exception("outbox relay pass failed; will retry")
-            # Lanes another replica held may hold rows this one's commits woke it for: look again soon.
             wait = CONTENDED_RETRY_SECONDS if self._contended else self._poll_seconds
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -297,7 +296,8 @@ class OutboxRelay:
                 self._contended = len(lanes) < LANES
                 if not lanes:
                     return 0  # another replica's relay is at every lane: neither progress nor a stall
-                batch = await pending(session, self._batch_size, lanes)
+                # Holding every lane (one replica, or the others idle), no row need be hashed to choose.
+                batch = await pending(session, self._batch_size, None if len(lanes) == LANES else lanes)
                 published, failure = await self._send_all(batch)
                 await remove(session, published)
         if published or not batch:

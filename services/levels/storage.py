@@ -68,8 +68,7 @@ class LevelStore:
     async def take_turns(self, *platform_ids: str) -> None:
         """Wait for any other replica's transaction about these cases and keep them to the end of this
         one (sorted, so no two wait on each other): one case's steps apply one after another."""
-        for platform_id in sorted(set(platform_ids)):
-            await hold(self._session, f"case {platform_id}")
+        await hold(self._session, *(f"case {platform_id}" for platform_id in sorted(set(platform_ids))))
 
     async def case(self, platform_id: str, *, to_change: bool = True) -> Case | None:
         """The case; to change it, taken from any other replica's transaction first (``take_turns``)."""

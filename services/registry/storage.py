@@ -110,10 +110,11 @@ class RegistryStore:
         to the end of this one: events about one person, whichever topic they came by, apply one
         after another, and a merge waits for them (or they for it). In one order (identifiers, then
         nominals, each sorted), so no two of these wait on each other."""
-        for scheme, value in sorted(set(claimed)):
-            await hold(self._session, f"identifier {scheme}:{value}")
-        for platform_id in sorted(set(nominals)):
-            await hold(self._session, f"nominal {platform_id}")
+        await hold(
+            self._session,
+            *(f"identifier {scheme}:{value}" for scheme, value in sorted(set(claimed))),
+            *(f"nominal {platform_id}" for platform_id in sorted(set(nominals))),
+        )
 
     async def identifiers_of(self, *platform_ids: str) -> list[tuple[str, str]]:
         rows = await self._session.execute(

@@ -9,7 +9,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from confluent_kafka.admin import AdminClient
 
 from deploy.acls import principals
-from deploy.provision import acls_held, bindings, librdkafka
+from deploy.provision import acls_held, bindings
 from eventkit.broker import KafkaAccess
 from schemas.catalogue import AGENCY_POLICE, AGENCY_PRISON
 from tests.support.kafka import access, publish, read_all
@@ -83,5 +83,5 @@ async def test_a_client_without_a_known_principal_cannot_connect(
 
 
 def test_the_broker_holds_exactly_the_acls_generated_from_the_catalogue(kafka_bootstrap: str) -> None:
-    admin = AdminClient(librdkafka(access(kafka_bootstrap)))
+    admin = AdminClient(access(kafka_bootstrap).librdkafka())
     assert acls_held(admin) == set().union(*map(bindings, principals()))
