@@ -780,6 +780,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rates", default="100,200,400,700,1000,1500,2000,3000,4000,6000,8000,11000,15000",
                         help="offered rates to try, in events/s, ascending")  # fmt: skip
+    parser.add_argument("--pg-rates", default="25,50,75,100,125,150,200,250,300,400",
+                        help="the scale-out's rates (on PostgreSQL), in events/s, ascending")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is offered")
     parser.add_argument("--half-seconds", type=float, default=20.0, help="how long half rate is offered")
     parser.add_argument("--backlog", type=int, default=20_000, help="events preloaded for the drain")
@@ -821,7 +823,14 @@ def main() -> None:
     print("the chain on PostgreSQL, one and two replicas of each service:", flush=True)
     with tempfile.TemporaryDirectory(prefix="mappa-bench-") as data:
         results["scale_out"] = asyncio.run(
-            scale_out(kafka, Path(data), rates, args.seconds, rate=half, half_seconds=args.half_seconds)
+            scale_out(
+                kafka,
+                Path(data),
+                [float(r) for r in args.pg_rates.split(",")],
+                args.seconds,
+                rate=half,
+                half_seconds=args.half_seconds,
+            )
         )
     for replicas, figures in results["scale_out"].items():
         print(f"  {replicas}: {figures['sustained_events_per_second']}/s sustained; at {half:.0f}/s:",
