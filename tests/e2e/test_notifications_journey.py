@@ -5,7 +5,7 @@ the register), and a level 3 referral's meeting invites every attendee with its 
 import secrets
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from icalendar import Calendar
 from deploy.local import SERVICES, LocalPlatform
 from deploy.receivers import MailSink, WebhookReceiver
 from eventkit.auth import Principal, Role
-from eventkit.clock import local_date
+from eventkit.clock import LOCAL, local_date
 from eventkit.synthetic import OTHER_OFFENCE, Synthetic
 from eventkit.tokens import issue
 from schemas.agencies import Agency
@@ -223,7 +223,9 @@ async def test_a_level_3_referral_invites_every_attendee_with_the_calendar(
             and event_of(r)["type"] == type_of(meetings.MeetingRequired),
         )  # fmt: skip
         meeting_id = event_of(required)["data"]["meeting_id"]
-        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        # Mid-morning two days on: a meeting starts and ends on one day, whenever the test runs.
+        day = local_date(datetime.now(UTC)) + timedelta(days=2)
+        starts = datetime.combine(day, time(10, 0), tzinfo=LOCAL)
         slot = {
             "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=2)).isoformat(),
