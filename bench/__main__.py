@@ -56,8 +56,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -577,19 +577,50 @@ async def scale_out(
 ) -> dict[str, Any]:
     """The chain on PostgreSQL with one, then two, replicas of each service: each one's sustained
     rate, and its latency at one offered ``rate`` (the same for both)."""
+    with _postgres() as server:
+        return {
+            f"{replicas}_per_service": await _replicated(
+                kafka, server, data / f"x{replicas}", replicas, rates, seconds, rate, half_seconds
+            )
+            for replicas in (1, 2)
+        }
+
+
+@contextmanager
+def _postgres() -> Iterator[str]:
+    """A local PostgreSQL server for one part of the run; its URL."""
     # A directory of its own: the server runs as the postgres user, who cannot enter ``data``.
     root = Path(tempfile.mkdtemp(prefix="mappa-bench-pg-"))
     server = start_postgres(root)
     try:
-        return {
-            f"{replicas}_per_service": await _replicated(
-                kafka, server.url, data / f"x{replicas}", replicas, rates, seconds, rate, half_seconds
-            )
-            for replicas in (1, 2)
-        }
+        yield server.url
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+Replicas = dict[str, list[str]]
+
+
+async def _on_postgres(
+    server: str, data: Path, replicas: int
+) -> tuple[LocalPlatform, dict[str, str], Replicas]:
+    """The chain's services, ``replicas`` of each (not started), each service's database a fresh one on
+    ``server``: the platform, each service's database URL, and the names of each one's replicas."""
+    databases = {s: await fresh_database(server, f"bench_{s}") for s in CHAIN}
+    env = {
+        "MAPPA_LOG_LEVEL": "WARNING",
+        **{f"MAPPA_{s.upper()}_DATABASE_URL": u for s, u in databases.items()},
+    }
+    names = {s: [s if n == 1 else f"{s}-{n}" for n in range(1, replicas + 1)] for s in CHAIN}
+    every = [name for group in names.values() for name in group]
+    ports = dict(zip(every, free_ports(len(every)), strict=True))
+    return LocalPlatform(data_dir=data, env=env, ports=ports), databases, names
+
+
+def _start(local: LocalPlatform, service: str, names: Replicas) -> None:
+    for name in names[service]:
+        local.start(service, replica=None if name == service else name)
 
 
 async def _replicated(
@@ -602,23 +633,16 @@ async def _replicated(
     rate: float,
     half_seconds: float,
 ) -> dict[str, Any]:
-    databases = {s: await fresh_database(server, f"bench_{s}") for s in CHAIN}
-    env = {
-        "MAPPA_LOG_LEVEL": "WARNING",
-        **{f"MAPPA_{s.upper()}_DATABASE_URL": u for s, u in databases.items()},
-    }
-    instances = [(s, None if n == 1 else f"{s}-{n}") for s in CHAIN for n in range(1, replicas + 1)]
-    names = [replica or service for service, replica in instances]
-    local = LocalPlatform(data_dir=data, env=env, ports=dict(zip(names, free_ports(len(names)), strict=True)))
+    local, _, names = await _on_postgres(server, data, replicas)
     police = kafka_access(AGENCY_POLICE.producer)
     make = _chain_messages(Synthetic(seed=10 + replicas))
     groups = [group_of(s) for s in CHAIN]
     tail = Tail(kafka, NOTIFICATIONS_DELIVERIES.name)
     await tail.start()
     try:
-        for service, replica in instances:
-            local.start(service, replica=replica)
-        for name in names:
+        for service in CHAIN:
+            _start(local, service, names)
+        for name in local.processes:
             local.wait_healthy(name)
         print(f"  {replicas} per service:", flush=True)
         sustained, steps = await ladder(
@@ -652,18 +676,13 @@ async def _replicated(
 async def alone(kafka: KafkaAccess, data: Path, backlog: int) -> dict[str, Any]:
     """Each service of the chain alone on PostgreSQL, draining its input for ``backlog`` convictions
     with one replica, then with two: what a replica adds where the machine has a core for it."""
-    root = Path(tempfile.mkdtemp(prefix="mappa-bench-pg-"))
-    server = start_postgres(root)
-    try:
+    with _postgres() as server:
         return {
             f"{replicas}_per_service": await _each_alone(
-                kafka, server.url, data / f"a{replicas}", replicas, backlog
+                kafka, server, data / f"a{replicas}", replicas, backlog
             )
             for replicas in (1, 2)
         }
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _each_alone(
@@ -671,14 +690,7 @@ async def _each_alone(
 ) -> dict[str, Any]:
     """The backlog is published with every service stopped; then each service in the chain's order
     drains what the one before it left (its input), with nothing else of the platform running."""
-    databases = {s: await fresh_database(server, f"alone_{s}") for s in CHAIN}
-    env = {
-        "MAPPA_LOG_LEVEL": "WARNING",
-        **{f"MAPPA_{s.upper()}_DATABASE_URL": u for s, u in databases.items()},
-    }
-    names = {s: [s if n == 1 else f"{s}-{n}" for n in range(1, replicas + 1)] for s in CHAIN}
-    every = [name for group in names.values() for name in group]
-    local = LocalPlatform(data_dir=data, env=env, ports=dict(zip(every, free_ports(len(every)), strict=True)))
+    local, databases, names = await _on_postgres(server, data, replicas)
     for service in CHAIN:
         await _skip_to_the_end(kafka, group_of(service))
     make = _chain_messages(Synthetic(seed=20 + replicas))
@@ -686,8 +698,7 @@ async def _each_alone(
     result: dict[str, Any] = {}
     try:
         for service in CHAIN:
-            for name in names[service]:
-                local.start(service, replica=None if name == service else name)
+            _start(local, service, names)
             result[service] = await _drained(
                 kafka, group_of(service), replicas, Database(databases[service]), backlog
             )
